@@ -1,0 +1,187 @@
+//! Tracing and OpenTelemetry setup shared by every binary of the stack.
+//!
+//! * [`init`] installs the global `tracing` subscriber: an `EnvFilter` (`RUST_LOG`,
+//!   default `info`), a human or JSON log formatter ([`LogFormat`]), and, when an OTLP
+//!   endpoint is configured through the standard `OTEL_*` variables, an OpenTelemetry
+//!   layer exporting spans over OTLP/gRPC in batches. It returns a [`TelemetryGuard`]
+//!   that flushes and shuts the exporter down when dropped.
+//! * [`propagation`] carries W3C trace context across gRPC metadata and HTTP headers.
+//! * [`grpc`] holds the span factory every tonic server uses, so the context of an
+//!   incoming call is picked up in one place rather than in handlers.
+
+pub mod grpc;
+pub mod propagation;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+/// How log lines are written to standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Compact human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, with the current span's fields.
+    Json,
+}
+
+/// Logging flags every binary accepts.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TelemetryArgs {
+    /// Log line format.
+    #[arg(long = "log-format", env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// Flushes and shuts down the span exporter when dropped.
+#[derive(Debug, Default)]
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl TelemetryGuard {
+    /// Whether spans are exported over OTLP.
+    pub fn exporting(&self) -> bool {
+        self.provider.is_some()
+    }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take() {
+            // The batch processor runs on its own thread, but the tonic exporter needs
+            // the runtime to be alive: shutting down here (before the runtime drops)
+            // delivers what is still buffered.
+            let _ = provider.shutdown();
+        }
+    }
+}
+
+/// The OTLP endpoint configured through the standard variables, if any.
+fn otlp_endpoint() -> Option<String> {
+    ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .find(|v| !v.trim().is_empty())
+}
+
+/// Errors that prevent telemetry from starting.
+#[derive(Debug)]
+pub struct InitError(String);
+
+impl std::fmt::Display for InitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "telemetry setup failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for InitError {}
+
+/// Builds the tracer provider that exports to the configured OTLP endpoint.
+///
+/// Must run inside a Tokio runtime: the tonic exporter spawns its connection there.
+fn otlp_provider(service_name: &str) -> Result<Option<SdkTracerProvider>, InitError> {
+    if otlp_endpoint().is_none() {
+        return Ok(None);
+    }
+    // The exporter reads OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT itself.
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .build()
+        .map_err(|e| InitError(e.to_string()))?;
+    let mut resource = opentelemetry_sdk::Resource::builder();
+    // OTEL_SERVICE_NAME wins over the binary's own name, as the spec says.
+    if std::env::var("OTEL_SERVICE_NAME").is_err() {
+        resource = resource.with_service_name(service_name.to_owned());
+    }
+    let provider = SdkTracerProvider::builder()
+        .with_resource(resource.build())
+        .with_batch_exporter(exporter)
+        .build();
+    Ok(Some(provider))
+}
+
+/// Installs the global subscriber and propagator for a service.
+///
+/// Call once, early in `main`, inside the Tokio runtime.
+pub fn init(service_name: &str, args: &TelemetryArgs) -> Result<TelemetryGuard, InitError> {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let provider = otlp_provider(service_name)?;
+
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let fmt_layer = match args.log_format {
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .compact()
+            .with_writer(std::io::stderr)
+            .with_filter(filter())
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_writer(std::io::stderr)
+            .with_filter(filter())
+            .boxed(),
+    };
+    let otel_layer = provider.as_ref().map(|p| {
+        // The exporter's own transport is not traced back into itself.
+        let otel_filter = EnvFilter::new("info,h2=off,hyper=off,tonic=off,tower=off");
+        tracing_opentelemetry::layer()
+            .with_tracer(p.tracer(service_name.to_owned()))
+            .with_filter(otel_filter)
+    });
+    tracing_subscriber::registry()
+        .with(fmt_layer)
+        .with(otel_layer)
+        .try_init()
+        .map_err(|e| InitError(e.to_string()))?;
+    if let Some(p) = &provider {
+        opentelemetry::global::set_tracer_provider(p.clone());
+    }
+    Ok(TelemetryGuard { provider })
+}
+
+/// Installs a quiet subscriber for tests: output goes through the test harness and only
+/// shows with `TEST_LOG=1`. Safe to call many times.
+pub fn init_for_tests() {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let level = if std::env::var_os("TEST_LOG").is_some() {
+        "debug"
+    } else {
+        "off"
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::new(level))
+        .with_test_writer()
+        .try_init();
+}
+
+/// Resolves when the process receives Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio_signal_ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+async fn tokio_signal_ctrl_c() -> std::io::Result<()> {
+    tokio::signal::ctrl_c().await
+}
