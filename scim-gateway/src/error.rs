@@ -1,0 +1,286 @@
+//! The one error type of the SCIM routes, rendered as an RFC 7644 §3.12 error body.
+//!
+//! Every failure on a SCIM route becomes a [`ScimError`]; `IntoResponse` writes
+//! `{"schemas":[Error URN],"status":"<code>","scimType":…,"detail":…}` with
+//! `Content-Type: application/scim+json`. Upstream gRPC statuses are mapped once, in
+//! `From<tonic::Status>`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// The error message schema URN.
+pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+/// The SCIM media type every response carries.
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+
+/// `scimType` values of RFC 7644 §3.12.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScimType {
+    /// The filter syntax was invalid or the filter is unsupported.
+    InvalidFilter,
+    /// The filter yields too many results.
+    TooMany,
+    /// A uniqueness rule was violated.
+    Uniqueness,
+    /// An attempt to change a read-only or immutable attribute.
+    Mutability,
+    /// The request body could not be parsed or violates the schema.
+    InvalidSyntax,
+    /// A PATCH path is invalid.
+    InvalidPath,
+    /// A PATCH path did not yield a target.
+    NoTarget,
+    /// A value is of the wrong type or not allowed.
+    InvalidValue,
+    /// The protocol version is not supported.
+    InvalidVers,
+    /// The request cannot be completed because of sensitive information.
+    Sensitive,
+}
+
+impl ScimType {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScimType::InvalidFilter => "invalidFilter",
+            ScimType::TooMany => "tooMany",
+            ScimType::Uniqueness => "uniqueness",
+            ScimType::Mutability => "mutability",
+            ScimType::InvalidSyntax => "invalidSyntax",
+            ScimType::InvalidPath => "invalidPath",
+            ScimType::NoTarget => "noTarget",
+            ScimType::InvalidValue => "invalidValue",
+            ScimType::InvalidVers => "invalidVers",
+            ScimType::Sensitive => "sensitive",
+        }
+    }
+}
+
+/// A failure on a SCIM route.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ScimError {
+    /// 400, with an optional `scimType`.
+    #[error("{detail}")]
+    BadRequest {
+        /// The RFC 7644 error keyword.
+        scim_type: Option<ScimType>,
+        /// Human-readable explanation, shown to IdP administrators.
+        detail: String,
+    },
+    /// 401.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// 405.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// 409 `uniqueness`.
+    #[error("{0}")]
+    Conflict(String),
+    /// 412.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// 413.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// 415.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 429 with `Retry-After` in whole seconds.
+    #[error("too many requests; retry after {retry_after} seconds")]
+    TooManyRequests {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+    /// 500; the detail shown to clients is generic.
+    #[error("{0}")]
+    Internal(String),
+    /// 501.
+    #[error("{0}")]
+    NotImplemented(String),
+    /// 503 with `Retry-After` in whole seconds.
+    #[error("{detail}")]
+    Unavailable {
+        /// Human-readable explanation.
+        detail: String,
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+}
+
+impl ScimError {
+    fn bad(scim_type: ScimType, detail: impl Into<String>) -> Self {
+        ScimError::BadRequest {
+            scim_type: Some(scim_type),
+            detail: detail.into(),
+        }
+    }
+
+    /// 400 `invalidFilter`.
+    pub fn invalid_filter(detail: impl Into<String>) -> Self {
+        Self::bad(ScimType::InvalidFilter, detail)
+    }
+
+    /// 400 `invalidPath`.
+    pub fn invalid_path(detail: impl Into<String>) -> Self {
+        Self::bad(ScimType::InvalidPath, detail)
+    }
+
+    /// 400 `invalidValue`.
+    pub fn invalid_value(detail: impl Into<String>) -> Self {
+        Self::bad(ScimType::InvalidValue, detail)
+    }
+
+    /// 400 `invalidSyntax`.
+    pub fn invalid_syntax(detail: impl Into<String>) -> Self {
+        Self::bad(ScimType::InvalidSyntax, detail)
+    }
+
+    /// 400 `noTarget`.
+    pub fn no_target(detail: impl Into<String>) -> Self {
+        Self::bad(ScimType::NoTarget, detail)
+    }
+
+    /// 400 `mutability`.
+    pub fn mutability(detail: impl Into<String>) -> Self {
+        Self::bad(ScimType::Mutability, detail)
+    }
+
+    /// 400 `tooMany`.
+    pub fn too_many(detail: impl Into<String>) -> Self {
+        Self::bad(ScimType::TooMany, detail)
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ScimError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ScimError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ScimError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ScimError::NotFound(_) => StatusCode::NOT_FOUND,
+            ScimError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ScimError::Conflict(_) => StatusCode::CONFLICT,
+            ScimError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ScimError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ScimError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ScimError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ScimError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ScimError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            ScimError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The `scimType` keyword, if any.
+    pub fn scim_type(&self) -> Option<ScimType> {
+        match self {
+            ScimError::BadRequest { scim_type, .. } => *scim_type,
+            ScimError::Conflict(_) => Some(ScimType::Uniqueness),
+            _ => None,
+        }
+    }
+
+    /// The text shown to the client. Internal errors stay opaque.
+    pub fn detail(&self) -> String {
+        match self {
+            ScimError::Internal(_) => "internal server error".to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The SCIM error body.
+    pub fn body(&self) -> serde_json::Value {
+        let mut body = serde_json::json!({
+            "schemas": [ERROR_SCHEMA],
+            "status": self.status().as_u16().to_string(),
+            "detail": self.detail(),
+        });
+        if let Some(t) = self.scim_type() {
+            body["scimType"] = t.as_str().into();
+        }
+        body
+    }
+}
+
+impl IntoResponse for ScimError {
+    fn into_response(self) -> Response {
+        if let ScimError::Internal(cause) = &self {
+            tracing::error!(error = %cause, "internal error on a SCIM route");
+        }
+        let mut response = (self.status(), axum::Json(self.body())).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(SCIM_CONTENT_TYPE),
+        );
+        match &self {
+            ScimError::Unauthorized(_) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"scim\""),
+                );
+            }
+            ScimError::TooManyRequests { retry_after }
+            | ScimError::Unavailable { retry_after, .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            _ => {}
+        }
+        response.extensions_mut().insert(ErrorKind(self.kind()));
+        response
+    }
+}
+
+/// A short, data-free name of an error, left in response extensions for telemetry.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorKind(pub &'static str);
+
+impl ScimError {
+    /// A short, data-free name for logs and spans.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ScimError::BadRequest { scim_type, .. } => scim_type.map_or("badRequest", |t| t.as_str()),
+            ScimError::Unauthorized(_) => "unauthorized",
+            ScimError::Forbidden(_) => "forbidden",
+            ScimError::NotFound(_) => "notFound",
+            ScimError::MethodNotAllowed(_) => "methodNotAllowed",
+            ScimError::Conflict(_) => "uniqueness",
+            ScimError::PreconditionFailed(_) => "preconditionFailed",
+            ScimError::PayloadTooLarge(_) => "payloadTooLarge",
+            ScimError::UnsupportedMediaType(_) => "unsupportedMediaType",
+            ScimError::TooManyRequests { .. } => "tooManyRequests",
+            ScimError::Internal(_) => "internal",
+            ScimError::NotImplemented(_) => "notImplemented",
+            ScimError::Unavailable { .. } => "unavailable",
+        }
+    }
+}
+
+impl From<tonic::Status> for ScimError {
+    fn from(s: tonic::Status) -> Self {
+        use tonic::Code;
+        let msg = s.message().to_owned();
+        match s.code() {
+            Code::NotFound => ScimError::NotFound(msg),
+            Code::AlreadyExists => ScimError::Conflict(msg),
+            Code::FailedPrecondition => ScimError::PreconditionFailed(msg),
+            Code::InvalidArgument => ScimError::invalid_value(msg),
+            Code::Unauthenticated => ScimError::Unauthorized(msg),
+            Code::PermissionDenied => ScimError::Forbidden(msg),
+            Code::ResourceExhausted => ScimError::TooManyRequests { retry_after: 1 },
+            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
+                ScimError::Unavailable {
+                    detail: "the directory is temporarily unavailable; retry later".into(),
+                    retry_after: 5,
+                }
+            }
+            Code::Unimplemented => ScimError::NotImplemented(msg),
+            _ => ScimError::Internal(format!("upstream {:?}: {msg}", s.code())),
+        }
+    }
+}
