@@ -105,8 +105,8 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let path = req.uri().path();
-        let open = ALWAYS_OPEN.iter().any(|p| path.starts_with(p))
-            || self.layer.open.iter().any(|p| path == *p);
+        let open =
+            ALWAYS_OPEN.iter().any(|p| path.starts_with(p)) || self.layer.open.contains(&path);
         let verifier = self.layer.verifier.clone();
         let token = req
             .headers()

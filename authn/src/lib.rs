@@ -5,10 +5,12 @@
 //! with a [`Verifier`], which caches public keys from a [`KeySource`] and refreshes
 //! them when it meets an unknown `kid`, and consults a [`Revocations`] list that a
 //! poller keeps current. [`grpc::AuthLayer`] puts the verified [`Caller`] into the
-//! request extensions of every gRPC call.
+//! request extensions of every gRPC call. [`remote`] fetches keys and revocations from
+//! the auth-service over gRPC.
 
 pub mod grpc;
 mod keys;
+pub mod remote;
 mod revocations;
 pub mod test_support;
 mod verifier;

@@ -30,7 +30,10 @@ impl Revocations {
     /// revoked.
     pub fn revoke_client(&self, client_id: &str, issued_before: i64) {
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        let cut = inner.clients.entry(client_id.to_owned()).or_insert(i64::MIN);
+        let cut = inner
+            .clients
+            .entry(client_id.to_owned())
+            .or_insert(i64::MIN);
         *cut = (*cut).max(issued_before);
     }
 
@@ -46,7 +49,10 @@ impl Revocations {
 
     /// The newest sequence applied so far.
     pub fn sequence(&self) -> i64 {
-        self.inner.read().unwrap_or_else(|e| e.into_inner()).sequence
+        self.inner
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .sequence
     }
 
     /// Notes that revocations up to `sequence` are applied, and forgets entries whose

@@ -68,6 +68,26 @@ pub enum VerifyError {
     KeysUnavailable(#[from] KeySourceError),
 }
 
+/// Classifies a header that `jsonwebtoken` refused: an `alg` it does not know (`none`
+/// above all) is an algorithm problem, anything else a malformed token.
+fn header_error(token: &str) -> VerifyError {
+    use base64::Engine as _;
+    let alg = token
+        .split('.')
+        .next()
+        .and_then(|h| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(h)
+                .ok()
+        })
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|v| v.get("alg").and_then(|a| a.as_str().map(str::to_owned)));
+    match alg {
+        Some(alg) if alg != "EdDSA" => VerifyError::WrongAlgorithm,
+        _ => VerifyError::Malformed,
+    }
+}
+
 /// Verifies access tokens locally with cached public keys.
 pub struct Verifier {
     issuer: String,
@@ -139,7 +159,9 @@ impl Verifier {
                 Ok(key) => {
                     map.insert(jwk.kid, Arc::new(key));
                 }
-                Err(e) => tracing::warn!(kid = %jwk.kid, error = %e, "ignoring malformed public key"),
+                Err(e) => {
+                    tracing::warn!(kid = %jwk.kid, error = %e, "ignoring malformed public key")
+                }
             }
         }
         *self.keys.write().unwrap_or_else(|e| e.into_inner()) = map;
@@ -174,7 +196,7 @@ impl Verifier {
 
     /// Verifies signature, `typ`, `alg`, `iss`, `aud`, `exp` and revocation.
     pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| header_error(token))?;
         if header.alg != Algorithm::EdDSA {
             return Err(VerifyError::WrongAlgorithm);
         }
@@ -213,3 +235,6 @@ impl Verifier {
         Ok(claims)
     }
 }
+
+#[cfg(test)]
+mod tests;
