@@ -10,6 +10,7 @@
 //!   incoming call is picked up in one place rather than in handlers.
 
 pub mod grpc;
+pub mod metrics;
 pub mod propagation;
 
 use opentelemetry::trace::TracerProvider as _;
@@ -37,10 +38,11 @@ pub struct TelemetryArgs {
     pub log_format: LogFormat,
 }
 
-/// Flushes and shuts down the span exporter when dropped.
+/// Flushes and shuts down the span and metric exporters when dropped.
 #[derive(Debug, Default)]
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
+    meters: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
 }
 
 impl TelemetryGuard {
@@ -57,6 +59,9 @@ impl Drop for TelemetryGuard {
             // the runtime to be alive: shutting down here (before the runtime drops)
             // delivers what is still buffered.
             let _ = provider.shutdown();
+        }
+        if let Some(meters) = self.meters.take() {
+            let _ = meters.shutdown();
         }
     }
 }
@@ -93,16 +98,41 @@ fn otlp_provider(service_name: &str) -> Result<Option<SdkTracerProvider>, InitEr
         .with_tonic()
         .build()
         .map_err(|e| InitError(e.to_string()))?;
-    let mut resource = opentelemetry_sdk::Resource::builder();
-    // OTEL_SERVICE_NAME wins over the binary's own name, as the spec says.
-    if std::env::var("OTEL_SERVICE_NAME").is_err() {
-        resource = resource.with_service_name(service_name.to_owned());
-    }
     let provider = SdkTracerProvider::builder()
-        .with_resource(resource.build())
+        .with_resource(resource(service_name))
         .with_batch_exporter(exporter)
         .build();
     Ok(Some(provider))
+}
+
+/// The service's OpenTelemetry resource: `OTEL_SERVICE_NAME` wins over the binary's own
+/// name, and `OTEL_RESOURCE_ATTRIBUTES` is read by the SDK.
+fn resource(service_name: &str) -> opentelemetry_sdk::Resource {
+    let mut resource = opentelemetry_sdk::Resource::builder();
+    if std::env::var("OTEL_SERVICE_NAME").is_err() {
+        resource = resource.with_service_name(service_name.to_owned());
+    }
+    resource.build()
+}
+
+/// Builds the meter provider that exports to the configured OTLP endpoint.
+fn otlp_meters(
+    service_name: &str,
+) -> Result<Option<opentelemetry_sdk::metrics::SdkMeterProvider>, InitError> {
+    if otlp_endpoint().is_none() {
+        return Ok(None);
+    }
+    let exporter = opentelemetry_otlp::MetricExporter::builder()
+        .with_tonic()
+        .build()
+        .map_err(|e| InitError(e.to_string()))?;
+    let reader = opentelemetry_sdk::metrics::PeriodicReader::builder(exporter).build();
+    Ok(Some(
+        opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+            .with_resource(resource(service_name))
+            .with_reader(reader)
+            .build(),
+    ))
 }
 
 /// Installs the global subscriber and propagator for a service.
@@ -111,6 +141,7 @@ fn otlp_provider(service_name: &str) -> Result<Option<SdkTracerProvider>, InitEr
 pub fn init(service_name: &str, args: &TelemetryArgs) -> Result<TelemetryGuard, InitError> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let provider = otlp_provider(service_name)?;
+    let meters = otlp_meters(service_name)?;
 
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let fmt_layer = match args.log_format {
@@ -122,7 +153,7 @@ pub fn init(service_name: &str, args: &TelemetryArgs) -> Result<TelemetryGuard, 
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .with_current_span(true)
-            .with_span_list(false)
+            .with_span_list(true)
             .with_writer(std::io::stderr)
             .with_filter(filter())
             .boxed(),
@@ -142,7 +173,10 @@ pub fn init(service_name: &str, args: &TelemetryArgs) -> Result<TelemetryGuard, 
     if let Some(p) = &provider {
         opentelemetry::global::set_tracer_provider(p.clone());
     }
-    Ok(TelemetryGuard { provider })
+    if let Some(m) = &meters {
+        opentelemetry::global::set_meter_provider(m.clone());
+    }
+    Ok(TelemetryGuard { provider, meters })
 }
 
 /// Installs a quiet subscriber for tests: output goes through the test harness and only
