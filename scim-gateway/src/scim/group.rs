@@ -1,0 +1,271 @@
+//! The Group resource: SCIM JSON ⇄ `identity.v1.Group`.
+
+use std::collections::HashSet;
+
+use scim_proto::identity::v1 as pb;
+use serde_json::{Map, Value, json};
+
+use crate::error::ScimError;
+use crate::scim::json::Fields;
+use crate::scim::meta::{location, meta_json};
+use crate::scim::schema::{GROUP_SCHEMA, ResourceKind};
+
+/// Most members one request (POST, PUT or PATCH) may name.
+pub const MAX_MEMBERS_PER_REQUEST: usize = 1000;
+
+/// Decodes a Group body (POST, PUT). `displayName` is required; `members` are
+/// optional, de-duplicated by `value`; `id`, `meta` and `schemas` are ignored (the
+/// caller checks `id` against the URL).
+pub fn group_from_json(v: &Value) -> Result<pb::Group, ScimError> {
+    if !v.is_object() {
+        return Err(ScimError::invalid_syntax("the body must be a Group object"));
+    }
+    let f = Fields::of(v, "")?;
+    let display_name = f
+        .string("displayName")?
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| {
+            ScimError::invalid_value("\"displayName\" is required and must not be empty")
+        })?;
+    let members = members_from_json(f.get("members"))?;
+    Ok(pb::Group {
+        id: String::new(),
+        external_id: f.string("externalId")?,
+        display_name,
+        member_count: members.len() as i64,
+        members,
+        meta: None,
+    })
+}
+
+/// A `members` value: a list of member objects (a lone object is read as a list),
+/// de-duplicated by `value` keeping the first, at most
+/// [`MAX_MEMBERS_PER_REQUEST`].
+pub(crate) fn members_from_json(v: Option<&Value>) -> Result<Vec<pb::Member>, ScimError> {
+    let items: Vec<&Value> = match v {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(a)) => a.iter().filter(|v| !v.is_null()).collect(),
+        Some(o @ Value::Object(_)) => vec![o],
+        Some(_) => return Err(ScimError::invalid_value("\"members\" must be an array")),
+    };
+    if items.len() > MAX_MEMBERS_PER_REQUEST {
+        return Err(too_many_members());
+    }
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        let m = member_from_json(item)?;
+        if seen.insert(m.value.clone()) {
+            out.push(m);
+        }
+    }
+    Ok(out)
+}
+
+/// The error for a request naming more than [`MAX_MEMBERS_PER_REQUEST`] members.
+pub(crate) fn too_many_members() -> ScimError {
+    ScimError::invalid_value(format!(
+        "a request may name at most {MAX_MEMBERS_PER_REQUEST} members"
+    ))
+}
+
+/// One member: `value` required; `display` kept as sent; `type` `User` (default) or
+/// `Group`, case-insensitive; `$ref` ignored (we derive it from `value`).
+pub(crate) fn member_from_json(v: &Value) -> Result<pb::Member, ScimError> {
+    let f = Fields::of(v, "members.")?;
+    let value = f
+        .string("value")?
+        .ok_or_else(|| ScimError::invalid_value("every member needs a \"value\""))?;
+    let r#type = match f.string("type")? {
+        None => "User".to_owned(),
+        Some(t) if t.eq_ignore_ascii_case("user") => "User".to_owned(),
+        Some(t) if t.eq_ignore_ascii_case("group") => "Group".to_owned(),
+        Some(_) => {
+            return Err(ScimError::invalid_value(
+                "\"members.type\" must be \"User\" or \"Group\"",
+            ));
+        }
+    };
+    Ok(pb::Member {
+        value,
+        r#type,
+        display: f.string("display")?,
+    })
+}
+
+/// Renders a group. With `include_members` the `members` array is always present
+/// (`[]` when empty: Okta's test suite asserts on it after PATCH); without, it is left
+/// out entirely.
+pub fn group_to_json(g: &pb::Group, base_url: &str, include_members: bool) -> Value {
+    let mut o = Map::new();
+    o.insert("schemas".into(), json!([GROUP_SCHEMA]));
+    o.insert("id".into(), g.id.clone().into());
+    if let Some(x) = g.external_id.as_deref().filter(|x| !x.is_empty()) {
+        o.insert("externalId".into(), x.into());
+    }
+    o.insert("displayName".into(), g.display_name.clone().into());
+    if include_members {
+        let list = g
+            .members
+            .iter()
+            .map(|m| {
+                let kind = if m.r#type.eq_ignore_ascii_case("group") {
+                    ResourceKind::Group
+                } else {
+                    ResourceKind::User
+                };
+                let mut e = Map::new();
+                e.insert("value".into(), m.value.clone().into());
+                if let Some(d) = m.display.as_deref().filter(|d| !d.is_empty()) {
+                    e.insert("display".into(), d.into());
+                }
+                e.insert("type".into(), kind.as_str().into());
+                e.insert("$ref".into(), location(base_url, kind, &m.value).into());
+                Value::Object(e)
+            })
+            .collect();
+        o.insert("members".into(), Value::Array(list));
+    }
+    o.insert(
+        "meta".into(),
+        meta_json(ResourceKind::Group, g.meta.as_ref(), base_url, &g.id),
+    );
+    Value::Object(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ScimType;
+
+    const BASE: &str = "https://h/scim/v2";
+
+    #[test]
+    fn okta_push_with_members_round_trips() {
+        // Okta's "push group memberships immediately" capture.
+        let body = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Droids",
+            "members": [
+                {"value": "cc2573a1-e1c4-491d-a3db-ae4a2e078d61", "display": "bb-8@iamciam.dev"},
+                {"value": "478c4cf4-1aa3-41a1-93da-4c154c5955e0", "display": "c-3po@iamciam.dev"},
+                {"value": "34e14e58-f0fe-4e9d-aeb2-0da25fa6626d", "display": "r2-d2@iamciam.dev"}
+            ]
+        });
+        let mut g = group_from_json(&body).unwrap();
+        assert_eq!(g.display_name, "Droids");
+        assert_eq!(g.members.len(), 3);
+        assert_eq!(g.members[0].r#type, "User");
+        assert_eq!(g.members[0].display.as_deref(), Some("bb-8@iamciam.dev"));
+        g.id = "g1".into();
+        let out = group_to_json(&g, BASE, true);
+        assert_eq!(out["schemas"], json!([GROUP_SCHEMA]));
+        assert_eq!(
+            out["members"][1],
+            json!({
+                "value": "478c4cf4-1aa3-41a1-93da-4c154c5955e0",
+                "display": "c-3po@iamciam.dev",
+                "type": "User",
+                "$ref": "https://h/scim/v2/Users/478c4cf4-1aa3-41a1-93da-4c154c5955e0"
+            })
+        );
+        assert_eq!(out["meta"]["resourceType"], "Group");
+        assert_eq!(out["meta"]["location"], "https://h/scim/v2/Groups/g1");
+    }
+
+    #[test]
+    fn row_19_members_in_post_are_kept() {
+        let g = group_from_json(&json!({
+            "displayName": "Test SCIMv2",
+            "members": [{"value": "u1", "display": "test.user@okta.local"}]
+        }))
+        .unwrap();
+        assert_eq!(g.members.len(), 1);
+        assert_eq!(g.members[0].value, "u1");
+    }
+
+    #[test]
+    fn row_20_put_with_members_and_display_is_accepted() {
+        let g = group_from_json(&json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "id": "abf4dd94-a4c0-4f67-89c9-76b03340cb9b",
+            "displayName": "Test SCIMv2",
+            "members": [{"value": "23a35c27", "display": "test.user@okta.local",
+                         "$ref": null, "type": "user"}],
+            "meta": {"resourceType": "Group", "version": "v1.0"}
+        }))
+        .unwrap();
+        assert_eq!(
+            g.members[0].display.as_deref(),
+            Some("test.user@okta.local")
+        );
+        assert_eq!(g.members[0].r#type, "User");
+        assert!(g.id.is_empty());
+    }
+
+    #[test]
+    fn entra_create_with_extra_schema_and_no_members() {
+        let g = group_from_json(&json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group",
+                        "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+            "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+            "displayName": "displayName",
+            "meta": {"resourceType": "Group"}
+        }))
+        .unwrap();
+        assert_eq!(
+            g.external_id.as_deref(),
+            Some("8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159")
+        );
+        assert!(g.members.is_empty());
+    }
+
+    #[test]
+    fn members_are_deduplicated_and_nested_groups_allowed() {
+        let g = group_from_json(&json!({
+            "DisplayName": "x",
+            "Members": [{"value": "a", "display": "first"}, {"value": "a", "display": "second"},
+                        {"value": "g2", "type": "GROUP"}]
+        }))
+        .unwrap();
+        assert_eq!(g.members.len(), 2);
+        assert_eq!(g.members[0].display.as_deref(), Some("first"));
+        assert_eq!(g.members[1].r#type, "Group");
+        let out = group_to_json(&g, BASE, true);
+        assert_eq!(out["members"][1]["$ref"], "https://h/scim/v2/Groups/g2");
+    }
+
+    #[test]
+    fn members_key_follows_include_flag() {
+        let g = pb::Group {
+            id: "g".into(),
+            display_name: "n".into(),
+            ..Default::default()
+        };
+        assert_eq!(group_to_json(&g, BASE, true)["members"], json!([]));
+        assert!(group_to_json(&g, BASE, false).get("members").is_none());
+    }
+
+    #[test]
+    fn invalid_bodies() {
+        let too_many: Vec<Value> = (0..=MAX_MEMBERS_PER_REQUEST)
+            .map(|i| json!({"value": format!("u{i}")}))
+            .collect();
+        for body in [
+            json!({}),
+            json!({"displayName": ""}),
+            json!({"displayName": 5}),
+            json!({"displayName": "x", "members": [{"display": "no value"}]}),
+            json!({"displayName": "x", "members": [{"value": "a", "type": "Robot"}]}),
+            json!({"displayName": "x", "members": "u1"}),
+            json!({"displayName": "x", "members": too_many}),
+        ] {
+            let e = group_from_json(&body).unwrap_err();
+            assert_eq!(e.scim_type(), Some(ScimType::InvalidValue), "{body}");
+        }
+        assert_eq!(
+            group_from_json(&json!([])).unwrap_err().scim_type(),
+            Some(ScimType::InvalidSyntax)
+        );
+    }
+}

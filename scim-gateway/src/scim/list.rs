@@ -1,0 +1,301 @@
+//! List responses and the query parameters of list and search requests
+//! (RFC 7644 §3.4.2, §3.4.3).
+//!
+//! Paging follows the RFC's leniency rules: `startIndex` below 1 means 1, a negative
+//! `count` means 0, and a `count` above the server maximum is capped rather than
+//! rejected (Okta pages by its requested count, so a rejection would stop its import).
+
+use serde_json::{Value, json};
+
+use crate::error::ScimError;
+use crate::scim::json::get_ci;
+use crate::scim::schema::{LIST_RESPONSE_SCHEMA, SEARCH_REQUEST_SCHEMA};
+
+/// A ListResponse message. `itemsPerPage` is the number of resources actually
+/// returned, `Resources` is present even when empty (Okta and Entra expect it).
+pub fn list_response(resources: Vec<Value>, total: i64, start_index: i64) -> Value {
+    json!({
+        "schemas": [LIST_RESPONSE_SCHEMA],
+        "totalResults": total,
+        "startIndex": start_index.max(1),
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}
+
+/// The effective parameters of a list or search request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListParams {
+    /// The filter expression, unparsed.
+    pub filter: Option<String>,
+    /// 1-based index of the first result, at least 1.
+    pub start_index: i64,
+    /// Page size, between 0 and the server maximum.
+    pub count: i64,
+    /// Requested sort attribute (sorting is not supported; kept for the caller).
+    pub sort_by: Option<String>,
+    /// Requested sort order.
+    pub sort_order: Option<String>,
+    /// Comma-separated attributes to return.
+    pub attributes: Option<String>,
+    /// Comma-separated attributes to leave out.
+    pub excluded_attributes: Option<String>,
+}
+
+impl ListParams {
+    /// Reads the query string of `GET /Users` or `GET /Groups`. Parameter names are
+    /// case-insensitive and unknown parameters are ignored; a non-integer `startIndex`
+    /// or `count` is `400 invalidValue`.
+    pub fn from_query(
+        pairs: &[(String, String)],
+        default_count: i64,
+        max_count: i64,
+    ) -> Result<ListParams, ScimError> {
+        let get = |name: &str| {
+            pairs
+                .iter()
+                .rev()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        let text = |name: &str| {
+            get(name)
+                .filter(|v| !v.trim().is_empty())
+                .map(str::to_owned)
+        };
+        let int = |name: &str| -> Result<Option<i64>, ScimError> {
+            match get(name).map(str::trim).filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(v) => v.parse::<i64>().map(Some).map_err(|_| not_integer(name)),
+            }
+        };
+        Ok(ListParams {
+            filter: text("filter"),
+            start_index: start(int("startIndex")?),
+            count: count(int("count")?, default_count, max_count),
+            sort_by: text("sortBy"),
+            sort_order: text("sortOrder"),
+            attributes: text("attributes"),
+            excluded_attributes: text("excludedAttributes"),
+        })
+    }
+
+    /// Reads the body of `POST /.search` (RFC 7644 §3.4.3). `attributes` and
+    /// `excludedAttributes` are arrays of names (a comma-separated string is tolerated).
+    pub fn from_search_body(
+        v: &Value,
+        default_count: i64,
+        max_count: i64,
+    ) -> Result<ListParams, ScimError> {
+        let obj = v
+            .as_object()
+            .ok_or_else(|| ScimError::invalid_syntax("the search request must be a JSON object"))?;
+        if let Some((_, schemas)) = get_ci(obj, "schemas") {
+            let ok = schemas.as_array().is_some_and(|a| {
+                a.iter().any(|s| {
+                    s.as_str()
+                        .is_some_and(|s| s.eq_ignore_ascii_case(SEARCH_REQUEST_SCHEMA))
+                })
+            });
+            if !ok {
+                return Err(ScimError::invalid_syntax(format!(
+                    "\"schemas\" must contain {SEARCH_REQUEST_SCHEMA}"
+                )));
+            }
+        }
+        let field = |name: &str| get_ci(obj, name).map(|(_, v)| v).filter(|v| !v.is_null());
+        let text = |name: &str| -> Result<Option<String>, ScimError> {
+            match field(name) {
+                None => Ok(None),
+                Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(ScimError::invalid_value(format!(
+                    "\"{name}\" must be a string"
+                ))),
+            }
+        };
+        let names = |name: &str| -> Result<Option<String>, ScimError> {
+            match field(name) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone()).filter(|s| !s.trim().is_empty())),
+                Some(Value::Array(items)) => {
+                    let mut out = Vec::with_capacity(items.len());
+                    for item in items {
+                        let s = item.as_str().ok_or_else(|| {
+                            ScimError::invalid_value(format!("\"{name}\" must list strings"))
+                        })?;
+                        out.push(s);
+                    }
+                    Ok(Some(out.join(",")).filter(|s| !s.is_empty()))
+                }
+                Some(_) => Err(ScimError::invalid_value(format!(
+                    "\"{name}\" must be an array of strings"
+                ))),
+            }
+        };
+        let int = |name: &str| -> Result<Option<i64>, ScimError> {
+            match field(name) {
+                None => Ok(None),
+                Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| not_integer(name)),
+                Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| not_integer(name)),
+                Some(_) => Err(not_integer(name)),
+            }
+        };
+        Ok(ListParams {
+            filter: text("filter")?,
+            start_index: start(int("startIndex")?),
+            count: count(int("count")?, default_count, max_count),
+            sort_by: text("sortBy")?,
+            sort_order: text("sortOrder")?,
+            attributes: names("attributes")?,
+            excluded_attributes: names("excludedAttributes")?,
+        })
+    }
+}
+
+fn not_integer(name: &str) -> ScimError {
+    ScimError::invalid_value(format!("\"{name}\" must be an integer"))
+}
+
+fn start(v: Option<i64>) -> i64 {
+    v.unwrap_or(1).max(1)
+}
+
+fn count(v: Option<i64>, default_count: i64, max_count: i64) -> i64 {
+    let max = max_count.max(0);
+    v.unwrap_or(default_count).clamp(0, max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ScimType;
+
+    fn q(pairs: &[(&str, &str)]) -> Result<ListParams, ScimError> {
+        let owned: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        ListParams::from_query(&owned, 100, 1000)
+    }
+
+    #[test]
+    fn response_counts_are_integers_and_resources_always_present() {
+        let r = list_response(vec![], 0, 1);
+        assert_eq!(
+            r,
+            json!({"schemas":[LIST_RESPONSE_SCHEMA],"totalResults":0,"startIndex":1,
+                   "itemsPerPage":0,"Resources":[]})
+        );
+        let r = list_response(vec![json!({"id":"a"}), json!({"id":"b"})], 250, 101);
+        assert_eq!(r["itemsPerPage"], 2);
+        assert_eq!(r["totalResults"], 250);
+        assert_eq!(r["startIndex"], 101);
+    }
+
+    #[test]
+    fn defaults_when_absent() {
+        let p = q(&[]).unwrap();
+        assert_eq!((p.start_index, p.count), (1, 100));
+        assert_eq!(p.filter, None);
+    }
+
+    #[test]
+    fn okta_paging_query() {
+        let p = q(&[
+            ("filter", r#"userName eq "a@b""#),
+            ("startIndex", "101"),
+            ("count", "100"),
+        ])
+        .unwrap();
+        assert_eq!(p.filter.as_deref(), Some(r#"userName eq "a@b""#));
+        assert_eq!((p.start_index, p.count), (101, 100));
+    }
+
+    #[test]
+    fn edge_cases_clamp() {
+        assert_eq!(q(&[("count", "-1")]).unwrap().count, 0);
+        assert_eq!(q(&[("count", "0")]).unwrap().count, 0);
+        assert_eq!(q(&[("startIndex", "0")]).unwrap().start_index, 1);
+        assert_eq!(q(&[("startIndex", "-5")]).unwrap().start_index, 1);
+        assert_eq!(q(&[("count", "100000")]).unwrap().count, 1000);
+        assert_eq!(q(&[("count", " 7 ")]).unwrap().count, 7);
+    }
+
+    #[test]
+    fn non_integers_are_invalid_value() {
+        for (k, v) in [
+            ("count", "abc"),
+            ("startIndex", "1.5"),
+            ("count", "99999999999999999999"),
+        ] {
+            let e = q(&[(k, v)]).unwrap_err();
+            assert_eq!(e.scim_type(), Some(ScimType::InvalidValue));
+        }
+    }
+
+    #[test]
+    fn names_are_case_insensitive_and_unknown_ignored() {
+        let p = q(&[
+            ("FILTER", "title pr"),
+            ("STARTINDEX", "3"),
+            ("Count", "4"),
+            ("excludedattributes", "members"),
+            ("ATTRIBUTES", "displayName"),
+            ("sortby", "userName"),
+            ("sortOrder", "descending"),
+            ("aadOptscim062020", ""),
+        ])
+        .unwrap();
+        assert_eq!(p.filter.as_deref(), Some("title pr"));
+        assert_eq!((p.start_index, p.count), (3, 4));
+        assert_eq!(p.excluded_attributes.as_deref(), Some("members"));
+        assert_eq!(p.attributes.as_deref(), Some("displayName"));
+        assert_eq!(p.sort_by.as_deref(), Some("userName"));
+        assert_eq!(p.sort_order.as_deref(), Some("descending"));
+    }
+
+    #[test]
+    fn search_body() {
+        let p = ListParams::from_search_body(
+            &json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                "attributes": ["displayName", "userName"],
+                "excludedAttributes": ["emails"],
+                "filter": "displayName sw \"smith\"",
+                "startIndex": 1,
+                "count": 10
+            }),
+            100,
+            1000,
+        )
+        .unwrap();
+        assert_eq!(p.attributes.as_deref(), Some("displayName,userName"));
+        assert_eq!(p.excluded_attributes.as_deref(), Some("emails"));
+        assert_eq!(p.filter.as_deref(), Some("displayName sw \"smith\""));
+        assert_eq!((p.start_index, p.count), (1, 10));
+
+        let p =
+            ListParams::from_search_body(&json!({"count": -3, "startIndex": 0}), 50, 1000).unwrap();
+        assert_eq!((p.start_index, p.count), (1, 0));
+        let p = ListParams::from_search_body(&json!({}), 50, 20).unwrap();
+        assert_eq!(p.count, 20);
+
+        for bad in [
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"]}),
+            json!([]),
+        ] {
+            let e = ListParams::from_search_body(&bad, 50, 100).unwrap_err();
+            assert_eq!(e.scim_type(), Some(ScimType::InvalidSyntax));
+        }
+        for bad in [
+            json!({"count": 1.5}),
+            json!({"startIndex": "x"}),
+            json!({"attributes": [1]}),
+            json!({"filter": 3}),
+        ] {
+            let e = ListParams::from_search_body(&bad, 50, 100).unwrap_err();
+            assert_eq!(e.scim_type(), Some(ScimType::InvalidValue), "{bad}");
+        }
+    }
+}

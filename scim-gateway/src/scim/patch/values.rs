@@ -1,0 +1,123 @@
+//! Normalising PATCH values into the canonical SCIM JSON the user decoder reads:
+//! canonical sub-attribute names, real booleans, `manager` as an object.
+
+use serde_json::{Map, Value};
+
+use crate::error::ScimError;
+use crate::scim::json::{get_ci, lenient_bool};
+use crate::scim::schema::{AttrDef, AttrType};
+
+/// `null`, `""` and `[]` clear the target (Microsoft's validator clears attributes
+/// with `""` and then `null`).
+pub(super) fn is_clear(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+fn wrong_type(def: &AttrDef, what: &str) -> ScimError {
+    ScimError::invalid_value(format!("\"{}\" must be {what}", def.name))
+}
+
+/// A value for a simple (non-complex) attribute.
+pub(super) fn simple(def: &AttrDef, v: &Value) -> Result<Value, ScimError> {
+    match def.kind {
+        AttrType::Boolean => lenient_bool(v)
+            .map(Value::Bool)
+            .ok_or_else(|| wrong_type(def, "a boolean")),
+        AttrType::Integer | AttrType::Decimal => match v {
+            Value::Number(_) => Ok(v.clone()),
+            _ => Err(wrong_type(def, "a number")),
+        },
+        _ => match v {
+            Value::String(_) => Ok(v.clone()),
+            _ => Err(wrong_type(def, "a string")),
+        },
+    }
+}
+
+/// One element of a complex attribute with canonical keys. A bare string stands for
+/// `{"value": s}` (Entra sends `manager` that way). Unknown sub-attributes are dropped,
+/// the way the decoders ignore them; `null` sub-values are left out.
+pub(super) fn element(attr: &'static AttrDef, v: &Value) -> Result<Map<String, Value>, ScimError> {
+    let v = match v {
+        // Entra's legacy manager PATCH wraps the object in a one-element list.
+        Value::Array(items) if !attr.multi_valued && items.len() == 1 => &items[0],
+        other => other,
+    };
+    let mut out = Map::new();
+    match v {
+        Value::Object(o) => {
+            for (k, x) in o {
+                let Some(sub) = attr.sub(k) else { continue };
+                if x.is_null() {
+                    continue;
+                }
+                out.insert(sub.name.to_owned(), simple(sub, x)?);
+            }
+        }
+        Value::String(s) if attr.sub("value").is_some() => {
+            out.insert("value".into(), Value::String(s.clone()));
+        }
+        _ => return Err(wrong_type(attr, "an object")),
+    }
+    Ok(out)
+}
+
+/// The elements of a multi-valued attribute value: an array, or one element alone.
+pub(super) fn elements(
+    attr: &'static AttrDef,
+    v: &Value,
+) -> Result<Vec<Map<String, Value>>, ScimError> {
+    match v {
+        Value::Array(items) => items
+            .iter()
+            .filter(|i| !i.is_null())
+            .map(|i| element(attr, i))
+            .collect(),
+        Value::Null => Ok(Vec::new()),
+        other => Ok(vec![element(attr, other)?]),
+    }
+}
+
+/// Whether two elements have the same `value`, compared the way the attribute says.
+pub(super) fn same_value(
+    attr: &'static AttrDef,
+    a: &Map<String, Value>,
+    b: &Map<String, Value>,
+) -> bool {
+    let exact = attr.sub("value").is_some_and(|d| d.case_exact);
+    match (
+        get_ci(a, "value").and_then(|(_, v)| v.as_str()),
+        get_ci(b, "value").and_then(|(_, v)| v.as_str()),
+    ) {
+        (Some(x), Some(y)) if exact => x == y,
+        (Some(x), Some(y)) => x.to_lowercase() == y.to_lowercase(),
+        _ => false,
+    }
+}
+
+/// Whether an element is marked primary.
+pub(super) fn is_primary(e: &Value) -> bool {
+    e.as_object()
+        .and_then(|o| get_ci(o, "primary"))
+        .and_then(|(_, v)| lenient_bool(v))
+        .unwrap_or(false)
+}
+
+/// Keeps at most one primary value: the element at `keep` wins (RFC 7643 §2.4).
+pub(super) fn single_primary(list: &mut [Value], keep: usize) {
+    if !list.get(keep).is_some_and(is_primary) {
+        return;
+    }
+    for (i, e) in list.iter_mut().enumerate() {
+        if i != keep
+            && let Some(o) = e.as_object_mut()
+        {
+            o.retain(|k, _| !k.eq_ignore_ascii_case("primary"));
+        }
+    }
+}
