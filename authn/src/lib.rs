@@ -15,7 +15,7 @@ mod revocations;
 pub mod test_support;
 mod verifier;
 
-pub use keys::{PublicJwk, SigningKey, StaticKeySource};
+pub use keys::{KeyError, PublicJwk, SigningKey, StaticKeySource};
 pub use revocations::Revocations;
 pub use verifier::{KeySource, KeySourceError, Verifier, VerifyError};
 

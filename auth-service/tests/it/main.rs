@@ -1,0 +1,12 @@
+//! Integration tests: the real auth-service in-process on 127.0.0.1:0 with a temporary
+//! database, driven through the generated gRPC client.
+
+mod bootstrap;
+mod guessing;
+mod health;
+mod introspection;
+mod keys;
+mod providers;
+mod revocation;
+mod support;
+mod tokens;
