@@ -1,0 +1,932 @@
+//! The results of a run, the verdict on each target of the issue, and the markdown that
+//! becomes docs/BENCHMARKS.md.
+//!
+//! The report is only ever produced from measured values; there is no way to pass
+//! numbers in by hand, which is what keeps the checked-in document honest.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::cli::Plan;
+use crate::load::LoadResult;
+use crate::machine::Machine;
+use crate::scenarios::Goal;
+use crate::stack::Memory;
+use crate::walk::WalkResult;
+
+/// Peak resident set every service must stay under at 10,000 users.
+pub const RSS_LIMIT_MIB: f64 = 64.0;
+/// Allowed growth of identity-service's peak from 10,000 to 100,000 users.
+pub const RSS_GROWTH_LIMIT: f64 = 1.5;
+/// Largest throughput loss tracing may cost on the lookups.
+pub const TRACING_MIN_RATIO: f64 = 0.90;
+/// Last import page no slower than this multiple of the first.
+pub const WALK_LIMIT: f64 = 2.0;
+/// Size the walk and group targets are defined at.
+pub const TARGET_SCALE: usize = 100_000;
+
+/// One timed scenario's result.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Stable key.
+    pub key: String,
+    /// Title.
+    pub title: String,
+    /// Target, if any.
+    pub goal: Option<Goal>,
+    /// Measurement.
+    pub result: LoadResult,
+}
+
+/// Memory of each service at one point of the run.
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    /// When it was taken.
+    pub label: String,
+    /// Per service, in start order.
+    pub memory: Vec<(String, Option<Memory>)>,
+    /// Whether it belongs to the main (tracing-off, never restarted) stack, the one the
+    /// RSS targets are judged on.
+    pub main_stack: bool,
+}
+
+/// A lookup scenario run with tracing off and on.
+#[derive(Debug, Clone)]
+pub struct TracingRow {
+    /// Title.
+    pub title: String,
+    /// Tracing off (services restarted without an OTLP endpoint).
+    pub off: LoadResult,
+    /// Tracing on (services restarted exporting to the in-process sink).
+    pub on: LoadResult,
+}
+
+impl TracingRow {
+    /// Throughput with tracing over throughput without.
+    pub fn ratio(&self) -> f64 {
+        ratio(self.on.rps(), self.off.rps())
+    }
+}
+
+/// Everything one run measured.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Settings.
+    pub plan: Plan,
+    /// Command that reproduces the run.
+    pub command: String,
+    /// Where it ran.
+    pub machine: Machine,
+    /// When (UTC).
+    pub date: String,
+    /// Users in the directory when the scenarios started (preloaded plus spares).
+    pub users_total: usize,
+    /// How long the preload took.
+    pub preload: Duration,
+    /// Ceiling (a) measurements (start and end of the run).
+    pub ceiling_a: Vec<LoadResult>,
+    /// Ceiling (b) measurements.
+    pub ceiling_b: Vec<LoadResult>,
+    /// Scenario results in run order.
+    pub rows: Vec<Row>,
+    /// Import walk.
+    pub walk: Option<WalkResult>,
+    /// Memory checkpoints.
+    pub checkpoints: Vec<Checkpoint>,
+    /// identity-service memory when 10,000 users were loaded, on runs larger than that.
+    pub identity_at_10k: Option<Memory>,
+    /// Memory of the ceiling processes at the end.
+    pub ceiling_memory: Vec<(String, Option<Memory>)>,
+    /// Tracing off/on pairs.
+    pub tracing: Vec<TracingRow>,
+    /// Spans the sink received, per service.
+    pub spans: BTreeMap<String, u64>,
+}
+
+/// One target of the issue and how the run did against it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// What is required.
+    pub target: String,
+    /// What was measured.
+    pub measured: String,
+    /// Met, missed, or not measured in this run.
+    pub met: Option<bool>,
+}
+
+fn ratio(x: f64, of: f64) -> f64 {
+    if of > 0.0 { x / of } else { 0.0 }
+}
+
+fn mean_rps(runs: &[LoadResult]) -> f64 {
+    if runs.is_empty() {
+        return 0.0;
+    }
+    runs.iter().map(LoadResult::rps).sum::<f64>() / runs.len() as f64
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// Thousands separators for whole numbers.
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+fn yes_no(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "yes",
+        Some(false) => "**no**",
+        None => "—",
+    }
+}
+
+impl Report {
+    /// Mean requests/s of ceiling (a).
+    pub fn a_rps(&self) -> f64 {
+        mean_rps(&self.ceiling_a)
+    }
+
+    /// Mean requests/s of ceiling (b).
+    pub fn b_rps(&self) -> f64 {
+        mean_rps(&self.ceiling_b)
+    }
+
+    fn row(&self, key: &str) -> Option<&Row> {
+        self.rows.iter().find(|r| r.key == key)
+    }
+
+    fn smallest_group(&self) -> Option<&Row> {
+        self.rows.iter().find(|r| r.key.starts_with("group_add_"))
+    }
+
+    /// Whether a scenario met its own target.
+    pub fn row_met(&self, row: &Row) -> Option<bool> {
+        if row.result.ok == 0 {
+            return row.goal.map(|_| false);
+        }
+        match row.goal? {
+            Goal::OfB(min) => Some(ratio(row.result.rps(), self.b_rps()) >= min),
+            Goal::VsSmallestGroup(max) => {
+                let base = self.smallest_group()?.result.p50_ms();
+                Some(base > 0.0 && row.result.p50_ms() / base <= max)
+            }
+        }
+    }
+
+    fn goal_text(&self, goal: Option<Goal>) -> String {
+        match goal {
+            Some(Goal::OfB(x)) => format!("≥ {x:.2} × (b)"),
+            Some(Goal::VsSmallestGroup(x)) => {
+                let base = self.smallest_group().map_or(0, |r| group_size(&r.key));
+                format!("p50 ≤ {x:.0} × p50 at {}", thousands(base as u64))
+            }
+            None => String::new(),
+        }
+    }
+
+    /// Peak memory per service over the main stack's checkpoints.
+    pub fn peaks(&self) -> Vec<(String, u64)> {
+        let mut peaks: Vec<(String, u64)> = Vec::new();
+        for cp in self.checkpoints.iter().filter(|c| c.main_stack) {
+            for (name, mem) in &cp.memory {
+                let kib = mem.map_or(0, |m| m.peak_kib);
+                match peaks.iter_mut().find(|(n, _)| n == name) {
+                    Some((_, p)) => *p = (*p).max(kib),
+                    None => peaks.push((name.clone(), kib)),
+                }
+            }
+        }
+        peaks
+    }
+
+    /// Every target of the issue with the run's verdict.
+    pub fn verdicts(&self) -> Vec<Verdict> {
+        let mut v = Vec::new();
+        let b = self.b_rps();
+        for key in [
+            "get_user",
+            "filter_username",
+            "filter_email",
+            "post_user",
+            "put_user",
+            "patch_active",
+            "page_near_end",
+            "token",
+        ] {
+            if let Some(row) = self.row(key) {
+                v.push(Verdict {
+                    target: format!("{}: {}", row.title, self.goal_text(row.goal)),
+                    measured: format!("{:.2} × (b)", ratio(row.result.rps(), b)),
+                    met: self.row_met(row),
+                });
+            }
+        }
+        let scale_note = |n: usize| {
+            if n >= TARGET_SCALE {
+                String::new()
+            } else {
+                format!(
+                    " (at {}; the target is set at {})",
+                    thousands(n as u64),
+                    thousands(TARGET_SCALE as u64)
+                )
+            }
+        };
+        if let Some(w) = &self.walk {
+            v.push(Verdict {
+                target: format!("Okta import walk: last page ≤ {WALK_LIMIT:.0} × first page"),
+                measured: format!(
+                    "{} ms / {} ms = {:.2}×{}",
+                    ms(w.last()),
+                    ms(w.first()),
+                    w.last_over_first(),
+                    scale_note(w.total)
+                ),
+                met: (!w.pages.is_empty()).then(|| w.last_over_first() <= WALK_LIMIT),
+            });
+        }
+        if let (Some(small), Some(big)) = (
+            self.smallest_group(),
+            self.rows.iter().rfind(|r| r.key.starts_with("group_add_")),
+        ) && small.key != big.key
+        {
+            let size = group_size(&big.key);
+            v.push(Verdict {
+                target: format!(
+                    "add 1 member to the largest group ≤ 2 × adding to a {}-member group",
+                    thousands(group_size(&small.key) as u64)
+                ),
+                measured: format!(
+                    "p50 {:.2} ms at {} / {:.2} ms = {:.2}×{}",
+                    big.result.p50_ms(),
+                    thousands(size as u64),
+                    small.result.p50_ms(),
+                    ratio(big.result.p50_ms(), small.result.p50_ms()),
+                    scale_note(size)
+                ),
+                met: self.row_met(big),
+            });
+        }
+        for (name, kib) in self.peaks() {
+            v.push(Verdict {
+                target: format!("{name} peak RSS ≤ {RSS_LIMIT_MIB:.0} MiB"),
+                measured: format!(
+                    "{:.1} MiB at {} users",
+                    mib(kib),
+                    thousands(self.users_total as u64)
+                ),
+                met: (kib > 0).then(|| mib(kib) <= RSS_LIMIT_MIB),
+            });
+        }
+        let identity_now = self
+            .peaks()
+            .into_iter()
+            .find(|(n, _)| n == "identity-service")
+            .map(|(_, k)| k);
+        v.push(match (self.identity_at_10k, identity_now) {
+            (Some(at10k), Some(now)) if self.users_total >= TARGET_SCALE && at10k.peak_kib > 0 => {
+                Verdict {
+                    target: format!(
+                        "identity-service RSS at 100,000 users ≤ {RSS_GROWTH_LIMIT} × at 10,000"
+                    ),
+                    measured: format!(
+                        "{:.1} MiB / {:.1} MiB = {:.2}×",
+                        mib(now),
+                        mib(at10k.peak_kib),
+                        ratio(now as f64, at10k.peak_kib as f64)
+                    ),
+                    met: Some(ratio(now as f64, at10k.peak_kib as f64) <= RSS_GROWTH_LIMIT),
+                }
+            }
+            _ => Verdict {
+                target: format!(
+                    "identity-service RSS at 100,000 users ≤ {RSS_GROWTH_LIMIT} × at 10,000"
+                ),
+                measured: "not measured: needs --users 100000".into(),
+                met: None,
+            },
+        });
+        for t in &self.tracing {
+            v.push(Verdict {
+                target: format!("tracing on costs ≤ 10% on {}", t.title),
+                measured: format!("on/off = {:.2}", t.ratio()),
+                met: Some(t.on.ok > 0 && t.ratio() >= TRACING_MIN_RATIO),
+            });
+        }
+        v
+    }
+
+    /// Scenarios that had errors or no successful request: numbers from them are not
+    /// trustworthy, and the smoke run fails on them.
+    pub fn failures(&self) -> Vec<String> {
+        let all = self
+            .rows
+            .iter()
+            .map(|r| (r.title.as_str(), &r.result))
+            .chain(self.ceiling_a.iter().map(|r| ("ceiling (a)", r)))
+            .chain(self.ceiling_b.iter().map(|r| ("ceiling (b)", r)))
+            .chain(
+                self.tracing
+                    .iter()
+                    .flat_map(|t| [(t.title.as_str(), &t.off), (t.title.as_str(), &t.on)]),
+            );
+        let mut out: Vec<String> = all
+            .filter(|(_, r)| r.errors > 0 || r.ok == 0)
+            .map(|(title, r)| {
+                format!(
+                    "{title}: {} errors, {} ok; first error: {}",
+                    r.errors,
+                    r.ok,
+                    r.first_error.as_deref().unwrap_or("none")
+                )
+            })
+            .collect();
+        if let Some(p) = self.walk.as_ref().and_then(|w| w.problem.as_ref()) {
+            out.push(format!("import walk: {p}"));
+        }
+        out
+    }
+
+    /// The whole report as markdown; `with_method` adds the method section of the doc.
+    pub fn markdown(&self, with_method: bool) -> String {
+        let mut s = String::new();
+        self.header(&mut s);
+        self.targets_table(&mut s);
+        self.scenario_table(&mut s);
+        self.walk_section(&mut s);
+        self.memory_section(&mut s);
+        self.tracing_section(&mut s);
+        if with_method {
+            self.method_section(&mut s);
+        }
+        s
+    }
+
+    fn header(&self, s: &mut String) {
+        let p = &self.plan;
+        let m = &self.machine;
+        let _ = writeln!(
+            s,
+            "<!-- Generated by scim-bench (bench/). Do not edit by hand: rerun the command below. -->"
+        );
+        let _ = writeln!(s, "# Benchmarks\n");
+        if p.smoke {
+            let _ = writeln!(
+                s,
+                "**Smoke run**: tiny data and 1 s scenarios; it proves the harness works, the numbers mean little.\n"
+            );
+        }
+        let _ = writeln!(
+            s,
+            "Measured {} at commit `{}`. To rerun (release build, about {} minutes at 10,000 users):\n",
+            self.date,
+            m.commit,
+            self.estimated_minutes()
+        );
+        let _ = writeln!(
+            s,
+            "```sh\ncargo build --release -p bench -p scimctl -p identity-service -p auth-service -p scim-gateway\n{}\n```\n",
+            self.command
+        );
+        let _ = writeln!(s, "## Machine\n");
+        let _ = writeln!(s, "| | |\n|---|---|");
+        let _ = writeln!(s, "| CPUs | {} × {} |", m.cpus, m.cpu_model);
+        let _ = writeln!(s, "| memory | {} |", m.memory);
+        let _ = writeln!(s, "| kernel | {} |", m.kernel);
+        let _ = writeln!(s, "| compiler | {} |", m.rustc);
+        let _ = writeln!(
+            s,
+            "\nThe load generator, the three services and the ceiling processes share these CPUs.\n"
+        );
+        let _ = writeln!(s, "## Run\n");
+        let sizes: Vec<String> = p.group_sizes.iter().map(|g| thousands(*g as u64)).collect();
+        let _ = writeln!(
+            s,
+            "{} users preloaded through POST /Users ({} plus {} spare users for the membership scenarios) in {:.1} s; groups of {} members; {} connections; {} s per scenario after a {} ms warm-up.\n",
+            thousands(self.users_total as u64),
+            thousands(p.users as u64),
+            self.users_total.saturating_sub(p.users),
+            self.preload.as_secs_f64(),
+            if sizes.is_empty() {
+                "no".to_owned()
+            } else {
+                sizes.join(", ")
+            },
+            p.connections,
+            p.duration.as_secs(),
+            p.warmup.as_millis(),
+        );
+    }
+
+    fn estimated_minutes(&self) -> u64 {
+        // Scenario count × (warm-up + duration), twice for the ceilings and tracing
+        // pairs, plus the preload, rounded up; a hint, not a promise.
+        let per = (self.plan.duration + self.plan.warmup).as_secs_f64();
+        let runs = (self.rows.len() + self.ceiling_a.len() * 2 + self.tracing.len() * 2) as f64;
+        ((runs * per + self.preload.as_secs_f64()) / 60.0)
+            .ceil()
+            .max(1.0) as u64
+    }
+
+    fn targets_table(&self, s: &mut String) {
+        let _ = writeln!(s, "## Targets\n");
+        let _ = writeln!(s, "| target | measured | met? |\n|---|---|---|");
+        for v in self.verdicts() {
+            let _ = writeln!(s, "| {} | {} | {} |", v.target, v.measured, yes_no(v.met));
+        }
+        let _ = writeln!(s);
+    }
+
+    fn scenario_table(&self, s: &mut String) {
+        let (a, b) = (self.a_rps(), self.b_rps());
+        let _ = writeln!(s, "## Scenarios\n");
+        let _ = writeln!(
+            s,
+            "Ceilings: (a) {:.0} req/s, (b) {:.0} req/s (means of {} measurements taken at the start and the end of the run).\n",
+            a,
+            b,
+            self.ceiling_a.len()
+        );
+        let _ = writeln!(
+            s,
+            "| scenario | req/s | p50 ms | p99 ms | errors | × (a) | × (b) | target | met? |"
+        );
+        let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---|---|");
+        for (i, r) in self.ceiling_a.iter().enumerate() {
+            self.table_row(s, &format!("ceiling (a) run {}", i + 1), r, "", None);
+        }
+        for (i, r) in self.ceiling_b.iter().enumerate() {
+            self.table_row(s, &format!("ceiling (b) run {}", i + 1), r, "", None);
+        }
+        for row in &self.rows {
+            self.table_row(
+                s,
+                &row.title,
+                &row.result,
+                &self.goal_text(row.goal),
+                self.row_met(row),
+            );
+        }
+        let _ = writeln!(s);
+        let failures = self.failures();
+        if !failures.is_empty() {
+            let _ = writeln!(
+                s,
+                "Scenarios with errors (their numbers are not comparable):\n"
+            );
+            for f in failures {
+                let _ = writeln!(s, "- {}", f.replace('\n', " "));
+            }
+            let _ = writeln!(s);
+        }
+    }
+
+    fn table_row(
+        &self,
+        s: &mut String,
+        title: &str,
+        r: &LoadResult,
+        goal: &str,
+        met: Option<bool>,
+    ) {
+        let errors = if r.errors > 0 {
+            format!("**{}**", r.errors)
+        } else {
+            "0".into()
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {:.0} | {:.2} | {:.2} | {} | {:.2} | {:.2} | {} | {} |",
+            title.replace('|', "\\|"),
+            r.rps(),
+            r.p50_ms(),
+            r.p99_ms(),
+            errors,
+            ratio(r.rps(), self.a_rps()),
+            ratio(r.rps(), self.b_rps()),
+            goal,
+            yes_no(met)
+        );
+    }
+
+    fn walk_section(&self, s: &mut String) {
+        let Some(w) = &self.walk else { return };
+        let _ = writeln!(s, "## Okta import walk\n");
+        let _ = writeln!(
+            s,
+            "startIndex = 1, 101, 201, … with count=100 on one connection over {} users ({} pages), {} walks; each page's time is its median over the walks.\n",
+            thousands(w.total as u64),
+            w.pages.len(),
+            w.walks
+        );
+        let _ = writeln!(
+            s,
+            "| first page | last page | slowest page | median page | last / first | whole walk |"
+        );
+        let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|");
+        let walk_s: Vec<String> = w
+            .walk_times
+            .iter()
+            .map(|d| format!("{:.2} s", d.as_secs_f64()))
+            .collect();
+        let _ = writeln!(
+            s,
+            "| {} ms | {} ms | {} ms | {} ms | {:.2} | {} |\n",
+            ms(w.first()),
+            ms(w.last()),
+            ms(w.max()),
+            ms(w.median_page()),
+            w.last_over_first(),
+            walk_s.join(", ")
+        );
+        // A coarse profile of the walk: ten evenly spaced pages show a trend with offset
+        // that first/last alone could hide.
+        if w.pages.len() > 2 {
+            let step = (w.pages.len() - 1) as f64 / 9.0;
+            let mut idx: Vec<usize> = (0..10)
+                .map(|k| (k as f64 * step).round() as usize)
+                .collect();
+            idx.dedup();
+            let cells: Vec<String> = idx
+                .iter()
+                .map(|&i| format!("{}: {} ms", i * 100 + 1, ms(w.pages[i])))
+                .collect();
+            let _ = writeln!(s, "Page time by startIndex: {}.\n", cells.join(" · "));
+        }
+    }
+
+    fn memory_section(&self, s: &mut String) {
+        let _ = writeln!(s, "## Peak memory (VmHWM)\n");
+        let names: Vec<String> = self
+            .checkpoints
+            .first()
+            .map(|c| c.memory.iter().map(|(n, _)| n.clone()).collect())
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "Peak resident set (MiB) of each service process since it started, read after each block; current RSS in parentheses.\n"
+        );
+        let _ = writeln!(s, "| after | {} |", names.join(" | "));
+        let _ = writeln!(s, "|---|{}", "---:|".repeat(names.len()));
+        for cp in &self.checkpoints {
+            let cells: Vec<String> = cp
+                .memory
+                .iter()
+                .map(|(_, m)| match m {
+                    Some(m) => format!("{:.1} ({:.1})", mib(m.peak_kib), mib(m.current_kib)),
+                    None => "gone".into(),
+                })
+                .collect();
+            let _ = writeln!(s, "| {} | {} |", cp.label, cells.join(" | "));
+        }
+        let refs: Vec<String> = self
+            .ceiling_memory
+            .iter()
+            .filter_map(|(n, m)| m.map(|m| format!("{n} {:.1} MiB", mib(m.peak_kib))))
+            .collect();
+        if !refs.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nFor reference, the ceiling processes peaked at: {}.",
+                refs.join(", ")
+            );
+        }
+        let _ = writeln!(s);
+    }
+
+    fn tracing_section(&self, s: &mut String) {
+        if self.tracing.is_empty() {
+            return;
+        }
+        let _ = writeln!(s, "## Tracing on\n");
+        let _ = writeln!(
+            s,
+            "| scenario | req/s off | req/s on | on / off | p50 ms off | p50 ms on | met? |"
+        );
+        let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---|");
+        for t in &self.tracing {
+            let _ = writeln!(
+                s,
+                "| {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {} |",
+                t.title.replace('|', "\\|"),
+                t.off.rps(),
+                t.on.rps(),
+                t.ratio(),
+                t.off.p50_ms(),
+                t.on.p50_ms(),
+                yes_no(Some(t.ratio() >= TRACING_MIN_RATIO))
+            );
+        }
+        let spans: Vec<String> = self
+            .spans
+            .iter()
+            .map(|(k, v)| format!("{k} {}", thousands(*v)))
+            .collect();
+        let _ = writeln!(
+            s,
+            "\nSpans received by the in-process OTLP sink: {}.\n",
+            if spans.is_empty() {
+                "none".to_owned()
+            } else {
+                spans.join(", ")
+            }
+        );
+    }
+
+    fn method_section(&self, s: &mut String) {
+        let p = &self.plan;
+        let _ = writeln!(s, "## Method\n");
+        let text = format!(
+            "\
+- **Stack.** auth-service, identity-service and scim-gateway run from their release binaries, \
+each in its own process, on a fresh data directory (SQLite files) and loopback ports. A provider \
+is registered with `scimctl provider create`; every request carries a bearer token minted through \
+`POST /oauth2/token`, and is verified by the gateway as in production.
+- **Preload.** {users} users are created through `POST /Users` over {conns} connections, plus one \
+spare user per connection that belongs to no group. Groups are created with `POST /Groups` and \
+filled with `PATCH` `add members` in batches of 1,000.
+- **Load.** A closed loop: {conns} tasks, each owning one keep-alive HTTP/1.1 connection and \
+keeping exactly one request in flight. Every connection is open before the clock starts; a \
+warm-up of {warm} ms is not recorded; then each scenario runs for {dur} s. requests/s = 2xx \
+responses to requests started in the window / the window. Latencies go into an HDR histogram \
+(microseconds, 3 significant digits) for p50/p99. A non-2xx response or a transport error counts \
+as an error; scenarios with errors are listed under the table.
+- **Scenarios.** Reads pick users by a hash of the request number, so they touch the whole \
+directory. Writes cycle through the users, so no two connections write the same user at once: \
+PATCH sets `active` to false on the first pass (and flips it on later passes so every PATCH is a \
+change); PUT rewrites the whole user with a new displayName. POST creates new users with unique \
+names. Pages near the end use startIndex in the last 200 users with count=100. The membership \
+scenario gives each connection its own spare user and alternates adding and removing it, so the \
+group stays within {conns} of its nominal size; only the adds are timed (throughput counts both). \
+The token scenario sends client_credentials in the form body.
+- **Ceilings.** (a) a separate process (this binary re-executed) running an axum handler that \
+returns a fixed SCIM User of the same shape as a preloaded user; (b) the same process and handler, \
+but the handler first makes one unary tonic call (grpc.health.v1 Check) over one long-lived \
+channel to a trivial gRPC service in a third process. Both are loaded exactly like the scenarios, \
+once at the start and once at the end of the run; the ratios use the mean.
+- **Import walk.** Okta's import pattern on one connection, {walks} times; page times are medians \
+over the walks. The walk also checks that every user is seen exactly once.
+- **Memory.** VmHWM of `/proc/<pid>/status`: the peak resident set of the process since it \
+started, read after each block of scenarios. The RSS targets are judged on the main stack (before \
+the tracing restarts). On runs larger than 10,000 users, identity-service's peak is also read when \
+the first 10,000 users are loaded, for the growth target.
+- **Tracing.** The stack is restarted on the same data twice: once without an OTLP endpoint and \
+once with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at an OTLP/gRPC sink inside the harness (it \
+counts spans and drops them). The lookup scenarios run after each restart; the ratio compares \
+those two runs, both from a cold start.
+- **Noise.** Everything shares one machine, so absolute numbers move from run to run by several \
+per cent; compare medians and the ratios to the ceilings, which are measured side by side in the \
+same run, rather than raw requests/s between runs or machines. The smoke run (`--smoke`, used by \
+CI through `scripts/bench-smoke`) only proves the harness works.
+",
+            users = thousands(p.users as u64),
+            conns = p.connections,
+            warm = p.warmup.as_millis(),
+            dur = p.duration.as_secs(),
+            walks = p.walks,
+        );
+        s.push_str(&text);
+    }
+}
+
+/// The member count encoded in a `group_add_N` key.
+fn group_size(key: &str) -> usize {
+    key.rsplit('_')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::histogram;
+
+    /// A result with `ok` requests over one second, all at `p50_us` latency.
+    fn result(ok: u64, p50_us: u64, errors: u64) -> LoadResult {
+        let mut h = histogram().unwrap();
+        for _ in 0..ok.min(1000) {
+            h.record(p50_us).unwrap();
+        }
+        LoadResult {
+            ok,
+            errors,
+            elapsed: Duration::from_secs(1),
+            latency: h,
+            first_error: (errors > 0).then(|| "500: boom".to_owned()),
+        }
+    }
+
+    fn row(key: &str, goal: Option<Goal>, r: LoadResult) -> Row {
+        Row {
+            key: key.into(),
+            title: key.into(),
+            goal,
+            result: r,
+        }
+    }
+
+    fn mem(peak_mib: u64) -> Option<Memory> {
+        Some(Memory {
+            peak_kib: peak_mib * 1024,
+            current_kib: peak_mib * 1024,
+        })
+    }
+
+    fn report() -> Report {
+        let plan = crate::cli::RunArgs {
+            users: 10_000,
+            duration: 10,
+            connections: 32,
+            big_group: vec![100, 10_000],
+            walks: 3,
+            smoke: false,
+            no_tracing: false,
+            bin_dir: None,
+            out: None,
+        }
+        .plan();
+        Report {
+            plan,
+            command: "target/release/scim-bench".into(),
+            machine: Machine::default(),
+            date: "2026-01-01".into(),
+            users_total: 10_032,
+            preload: Duration::from_secs(30),
+            ceiling_a: vec![result(20_000, 1000, 0)],
+            ceiling_b: vec![result(10_000, 2000, 0), result(10_000, 2000, 0)],
+            rows: vec![
+                row("get_user", Some(Goal::OfB(0.60)), result(7_000, 3000, 0)),
+                row("post_user", Some(Goal::OfB(0.25)), result(2_000, 9000, 0)),
+                row("group_add_100", None, result(1_000, 4000, 0)),
+                row(
+                    "group_add_10000",
+                    Some(Goal::VsSmallestGroup(2.0)),
+                    result(500, 9000, 3),
+                ),
+            ],
+            walk: Some(WalkResult {
+                total: 10_032,
+                pages: vec![
+                    Duration::from_millis(2),
+                    Duration::from_millis(3),
+                    Duration::from_millis(5),
+                ],
+                walks: 3,
+                walk_times: vec![Duration::from_secs(1)],
+                problem: None,
+            }),
+            checkpoints: vec![
+                Checkpoint {
+                    label: "preload".into(),
+                    memory: vec![
+                        ("auth-service".into(), mem(20)),
+                        ("identity-service".into(), mem(50)),
+                    ],
+                    main_stack: true,
+                },
+                Checkpoint {
+                    label: "writes".into(),
+                    memory: vec![
+                        ("auth-service".into(), mem(21)),
+                        ("identity-service".into(), mem(70)),
+                    ],
+                    main_stack: true,
+                },
+                Checkpoint {
+                    label: "tracing on".into(),
+                    memory: vec![
+                        ("auth-service".into(), mem(200)),
+                        ("identity-service".into(), mem(10)),
+                    ],
+                    main_stack: false,
+                },
+            ],
+            identity_at_10k: None,
+            ceiling_memory: vec![],
+            tracing: vec![TracingRow {
+                title: "GET /Users/{id}".into(),
+                off: result(7_000, 3000, 0),
+                on: result(6_000, 3500, 0),
+            }],
+            spans: BTreeMap::from([("scim-gateway".to_owned(), 42)]),
+        }
+    }
+
+    fn verdict<'a>(v: &'a [Verdict], prefix: &str) -> &'a Verdict {
+        v.iter()
+            .find(|x| x.target.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no verdict {prefix}: {v:?}"))
+    }
+
+    #[test]
+    fn ratios_use_the_mean_of_the_ceiling_runs() {
+        let r = report();
+        assert_eq!(r.b_rps(), 10_000.0);
+        let v = r.verdicts();
+        let get = verdict(&v, "get_user");
+        assert_eq!(get.measured, "0.70 × (b)");
+        assert_eq!(get.met, Some(true));
+        assert_eq!(verdict(&v, "post_user").met, Some(false), "0.20 < 0.25");
+    }
+
+    #[test]
+    fn group_growth_is_judged_on_p50_against_the_smallest_group() {
+        let v = report().verdicts();
+        let g = verdict(&v, "add 1 member");
+        // 9 ms vs 4 ms is 2.25×.
+        assert_eq!(g.met, Some(false), "{g:?}");
+        assert!(
+            g.measured.contains("the target is set at 100,000"),
+            "{}",
+            g.measured
+        );
+    }
+
+    #[test]
+    fn rss_is_judged_on_the_main_stack_peaks() {
+        let r = report();
+        assert_eq!(
+            r.peaks(),
+            vec![
+                ("auth-service".into(), 21 * 1024),
+                ("identity-service".into(), 70 * 1024)
+            ]
+        );
+        let v = r.verdicts();
+        assert_eq!(verdict(&v, "auth-service peak").met, Some(true));
+        assert_eq!(verdict(&v, "identity-service peak").met, Some(false));
+        assert_eq!(verdict(&v, "identity-service RSS at 100,000").met, None);
+    }
+
+    #[test]
+    fn walk_and_tracing_verdicts() {
+        let v = report().verdicts();
+        let w = verdict(&v, "Okta import walk");
+        assert_eq!(w.met, Some(false), "5 ms / 2 ms = 2.5×");
+        let t = verdict(&v, "tracing on");
+        assert_eq!(t.measured, "on/off = 0.86");
+        assert_eq!(t.met, Some(false));
+    }
+
+    #[test]
+    fn scenarios_with_errors_are_failures_and_flagged() {
+        let r = report();
+        let f = r.failures();
+        assert_eq!(f.len(), 1);
+        assert!(f[0].starts_with("group_add_10000: 3 errors"), "{}", f[0]);
+        let md = r.markdown(true);
+        assert!(md.contains("| **3** |"));
+        assert!(md.contains("Scenarios with errors"));
+    }
+
+    #[test]
+    fn markdown_has_every_section_and_no_method_when_asked() {
+        let r = report();
+        let md = r.markdown(true);
+        for section in [
+            "# Benchmarks",
+            "## Machine",
+            "## Targets",
+            "## Scenarios",
+            "## Okta import walk",
+            "## Peak memory",
+            "## Tracing on",
+            "## Method",
+        ] {
+            assert!(md.contains(section), "missing {section}");
+        }
+        assert!(md.contains("target/release/scim-bench"));
+        assert!(md.contains("scim-gateway 42"));
+        assert!(!r.markdown(false).contains("## Method"));
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn group_sizes_come_from_keys() {
+        assert_eq!(group_size("group_add_100000"), 100_000);
+        assert_eq!(group_size("token"), 0);
+    }
+}

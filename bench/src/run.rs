@@ -1,0 +1,319 @@
+//! One benchmark run from start to finish: ceilings, stack, preload, scenarios, the
+//! tracing rerun, and the report.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context as _;
+
+use crate::api::{self, Api};
+use crate::ceilings::{self, Ceilings};
+use crate::cli::{Plan, RunArgs};
+use crate::load::{self, LoadResult, Planned, Shape, Source};
+use crate::machine;
+use crate::otlp_sink::OtlpSink;
+use crate::preload;
+use crate::report::{Checkpoint, Report, Row, TracingRow};
+use crate::scenarios::{self, Dataset, Scenario};
+use crate::stack::{Binaries, Ports, Stack};
+use crate::walk;
+
+/// Users loaded before identity-service's memory is read for the growth target.
+const RSS_BASELINE_USERS: usize = 10_000;
+
+fn shape(plan: &Plan) -> Shape {
+    Shape {
+        connections: plan.connections,
+        warmup: plan.warmup,
+        duration: plan.duration,
+    }
+}
+
+/// Memory of every service of `stack` now.
+fn checkpoint(label: &str, stack: &Stack, main_stack: bool) -> Checkpoint {
+    Checkpoint {
+        label: label.to_owned(),
+        memory: stack
+            .services()
+            .iter()
+            .map(|s| (s.name.to_owned(), s.memory()))
+            .collect(),
+        main_stack,
+    }
+}
+
+/// Runs one scenario and prints a progress line.
+async fn timed(stack: &Stack, plan: &Plan, s: Scenario) -> anyhow::Result<Row> {
+    let result = load::run(stack.gateway, shape(plan), s.source)
+        .await
+        .with_context(|| format!("running {}", s.title))?;
+    progress(&s.title, &result);
+    Ok(Row {
+        key: s.key,
+        title: s.title,
+        goal: s.goal,
+        result,
+    })
+}
+
+fn progress(title: &str, r: &LoadResult) {
+    eprintln!(
+        "  {title}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
+        r.rps(),
+        r.p50_ms(),
+        r.p99_ms(),
+        r.errors
+    );
+}
+
+/// Measures ceilings (a) and (b) once each.
+async fn measure_ceilings(
+    c: &Ceilings,
+    plan: &Plan,
+    token: &str,
+) -> anyhow::Result<(LoadResult, LoadResult)> {
+    let mut out = Vec::new();
+    for (name, path) in [
+        ("ceiling (a)", ceilings::PATH_A),
+        ("ceiling (b)", ceilings::PATH_B),
+    ] {
+        let host = c.http_addr.to_string();
+        let token = token.to_owned();
+        // Same headers as a real scenario request, token included, so both sides parse
+        // the same bytes.
+        let source: Source = std::sync::Arc::new(move |_| {
+            Planned::measured(load::request(
+                http::Method::GET,
+                &host,
+                path,
+                Some(&token),
+                None,
+            ))
+        });
+        let r = load::run(c.http_addr, shape(plan), source)
+            .await
+            .with_context(|| format!("measuring {name}"))?;
+        progress(name, &r);
+        out.push(r);
+    }
+    let b = out.pop().context("ceiling (b) missing")?;
+    let a = out.pop().context("ceiling (a) missing")?;
+    Ok((a, b))
+}
+
+/// Starts the stack and returns it with an API handle holding a fresh token.
+async fn start_stack(
+    bins: &Binaries,
+    data: &std::path::Path,
+    ports: Ports,
+    otlp: Option<&str>,
+    creds: Option<(&str, &str)>,
+) -> anyhow::Result<(Stack, Api, (String, String))> {
+    let stack = Stack::start(bins, data, ports, otlp).await?;
+    let (id, secret) = match creds {
+        Some((i, s)) => (i.to_owned(), s.to_owned()),
+        None => {
+            let p = stack.register_provider(bins, "bench").await?;
+            (p.client_id, p.client_secret)
+        }
+    };
+    let token = api::mint_token(stack.gateway, &id, &secret)
+        .await
+        .context("minting the benchmark token")?;
+    let api = Api {
+        addr: stack.gateway,
+        host: stack.gateway.to_string(),
+        token,
+    };
+    Ok((stack, api, (id, secret)))
+}
+
+/// The benchmark run; the exit code says whether the harness itself worked.
+pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let plan = args.plan();
+    let exe = std::env::current_exe().context("locating this binary")?;
+    let bin_dir: PathBuf = match &args.bin_dir {
+        Some(d) => d.clone(),
+        None => exe
+            .parent()
+            .context("binary has no directory")?
+            .to_path_buf(),
+    };
+    let bins = Binaries::locate(&bin_dir)?;
+    let machine = machine::describe();
+    let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
+
+    eprintln!("starting the ceiling processes");
+    let ceilings = Ceilings::spawn(&exe).await?;
+
+    let data = tempfile::Builder::new()
+        .prefix("scim-bench-")
+        .tempdir()
+        .context("creating the data directory")?;
+    let ports = Ports::pick()?;
+    eprintln!("starting the stack");
+    let (stack, api, creds) = start_stack(&bins, data.path(), ports, None, None).await?;
+
+    eprintln!("ceilings, first measurement");
+    let (a1, b1) = measure_ceilings(&ceilings, &plan, &api.token).await?;
+
+    eprintln!("preloading {} users", plan.users);
+    let began = Instant::now();
+    let conns = plan.connections;
+    let first = plan.users.min(RSS_BASELINE_USERS);
+    let mut ids = preload::users(&api, 0..first, conns, |i| api::user_json(i, 0)).await?;
+    let mut identity_at_10k = None;
+    if plan.users > first {
+        identity_at_10k = stack
+            .services()
+            .iter()
+            .find(|s| s.name == "identity-service")
+            .and_then(|s| s.memory());
+        ids.extend(preload::users(&api, first..plan.users, conns, |i| api::user_json(i, 0)).await?);
+    }
+    let spares = preload::users(&api, plan.users..plan.users + conns, conns, |i| {
+        api::user_json(i, 0)
+    })
+    .await?;
+    let mut groups = Vec::new();
+    for &size in &plan.group_sizes {
+        eprintln!("preloading a group of {size}");
+        let gid = preload::group(&api, &format!("bench-group-{size}"), &ids[..size]).await?;
+        groups.push((size, gid));
+    }
+    let preload_time = began.elapsed();
+    eprintln!("preload done in {:.1} s", preload_time.as_secs_f64());
+    let mut checkpoints = vec![checkpoint("preload", &stack, true)];
+
+    let dataset = Dataset {
+        api: api.clone(),
+        ids: std::sync::Arc::new(ids),
+        spares: std::sync::Arc::new(spares),
+        groups,
+        client_id: creds.0.clone(),
+        client_secret: creds.1.clone(),
+        tag: chrono::Utc::now().format("%Y%m%d%H%M%S").to_string(),
+    };
+    let users_total = dataset.ids.len() + dataset.spares.len();
+
+    let mut rows = Vec::new();
+    for s in scenarios::lookups(&dataset) {
+        rows.push(timed(&stack, &plan, s).await?);
+    }
+    rows.push(timed(&stack, &plan, scenarios::page_near_end(&dataset)).await?);
+    checkpoints.push(checkpoint("lookups and pages", &stack, true));
+
+    eprintln!("import walk");
+    let walk = walk::import_walk(&api, plan.walks)
+        .await
+        .context("import walk")?;
+    eprintln!(
+        "  {} pages, first {:.2} ms, last {:.2} ms",
+        walk.pages.len(),
+        walk.first().as_secs_f64() * 1e3,
+        walk.last().as_secs_f64() * 1e3
+    );
+    checkpoints.push(checkpoint("import walk", &stack, true));
+
+    for s in scenarios::writes(&dataset) {
+        rows.push(timed(&stack, &plan, s).await?);
+    }
+    checkpoints.push(checkpoint("user writes", &stack, true));
+    for s in scenarios::group_adds(&dataset) {
+        rows.push(timed(&stack, &plan, s).await?);
+    }
+    checkpoints.push(checkpoint("group PATCH", &stack, true));
+    rows.push(timed(&stack, &plan, scenarios::token(&dataset)).await?);
+    checkpoints.push(checkpoint("token", &stack, true));
+
+    eprintln!("ceilings, second measurement");
+    let (a2, b2) = measure_ceilings(&ceilings, &plan, &api.token).await?;
+    stack.stop().await;
+
+    let mut tracing = Vec::new();
+    let mut spans = Default::default();
+    if plan.tracing {
+        let lookup_dataset = |api: Api| Dataset {
+            api,
+            ..dataset.clone()
+        };
+        eprintln!("restarting without tracing");
+        let (stack, api, _) =
+            start_stack(&bins, data.path(), ports, None, Some((&creds.0, &creds.1))).await?;
+        let mut off = Vec::new();
+        for s in scenarios::lookups(&lookup_dataset(api)) {
+            off.push(timed(&stack, &plan, s).await?);
+        }
+        checkpoints.push(checkpoint("restart, tracing off, lookups", &stack, false));
+        stack.stop().await;
+
+        eprintln!("restarting with tracing to the in-process OTLP sink");
+        let sink = OtlpSink::start().await.context("starting the OTLP sink")?;
+        let endpoint = sink.endpoint();
+        let (stack, api, _) = start_stack(
+            &bins,
+            data.path(),
+            ports,
+            Some(&endpoint),
+            Some((&creds.0, &creds.1)),
+        )
+        .await?;
+        for (s, off) in scenarios::lookups(&lookup_dataset(api))
+            .into_iter()
+            .zip(off)
+        {
+            let on = timed(&stack, &plan, s).await?;
+            tracing.push(TracingRow {
+                title: on.title,
+                off: off.result,
+                on: on.result,
+            });
+        }
+        checkpoints.push(checkpoint("restart, tracing on, lookups", &stack, false));
+        // Stopping flushes the exporters, so the counts are complete afterwards.
+        stack.stop().await;
+        spans = sink.counts.snapshot();
+    }
+
+    let ceiling_memory = ceilings
+        .memory()
+        .into_iter()
+        .map(|(n, m)| (n.to_owned(), m))
+        .collect();
+    ceilings.stop().await;
+
+    let report = Report {
+        plan,
+        command: args.command_line(),
+        machine,
+        date,
+        users_total,
+        preload: preload_time,
+        ceiling_a: vec![a1, a2],
+        ceiling_b: vec![b1, b2],
+        rows,
+        walk: Some(walk),
+        checkpoints,
+        identity_at_10k,
+        ceiling_memory,
+        tracing,
+        spans,
+    };
+    println!("{}", report.markdown(false));
+    if let Some(out) = &args.out {
+        std::fs::write(out, report.markdown(true))
+            .with_context(|| format!("writing {}", out.display()))?;
+        eprintln!("wrote {}", out.display());
+    }
+    let failures = report.failures();
+    if failures.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("the harness saw errors:");
+        for f in failures {
+            eprintln!("  {f}");
+        }
+        Ok(ExitCode::FAILURE)
+    }
+}

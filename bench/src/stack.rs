@@ -1,0 +1,540 @@
+//! Starting and stopping the three services as separate processes, and their memory.
+//!
+//! Each service runs from its release binary in a process of its own, so that its
+//! peak resident set (`VmHWM` in `/proc/<pid>/status`) is its own and not a share of a
+//! combined process. The gateway's port must be known before it starts — it is part of
+//! the token issuer and of every `Location` — so ports are picked up front by binding
+//! port 0 and releasing it; on a loopback-only benchmark machine nobody else races for
+//! them.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use http::Method;
+use tokio::process::{Child, Command};
+
+use crate::load::{self, Conn};
+
+/// How long a service may take to become reachable.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a service may take to stop after SIGTERM before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+/// Audience the auth-service stamps on tokens and the verifiers expect.
+pub const AUDIENCE: &str = "scim-stack";
+
+/// Failures while starting or driving the stack's processes.
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    /// A release binary is missing.
+    #[error(
+        "{0} not found: build it with `cargo build --release -p bench -p scimctl -p identity-service -p auth-service -p scim-gateway`"
+    )]
+    MissingBinary(PathBuf),
+    /// A process could not be started or waited for.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A service exited or never became reachable.
+    #[error("{name} did not start: {reason}\n--- last lines of its log ---\n{log}")]
+    NotReady {
+        /// Service name.
+        name: &'static str,
+        /// Why.
+        reason: String,
+        /// Tail of its log.
+        log: String,
+    },
+    /// `scimctl provider create` failed or printed something unexpected.
+    #[error("registering the benchmark provider failed: {0}")]
+    Provider(String),
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> StackError {
+    let what = what.into();
+    move |source| StackError::Io { what, source }
+}
+
+/// Paths of the release binaries the run needs.
+#[derive(Debug, Clone)]
+pub struct Binaries {
+    /// auth-service.
+    pub auth: PathBuf,
+    /// identity-service.
+    pub identity: PathBuf,
+    /// scim-gateway.
+    pub gateway: PathBuf,
+    /// scimctl.
+    pub scimctl: PathBuf,
+}
+
+impl Binaries {
+    /// Finds the four binaries in `dir`.
+    pub fn locate(dir: &Path) -> Result<Self, StackError> {
+        let find = |name: &str| {
+            let p = dir.join(name);
+            if p.is_file() {
+                Ok(p)
+            } else {
+                Err(StackError::MissingBinary(p))
+            }
+        };
+        Ok(Self {
+            auth: find("auth-service")?,
+            identity: find("identity-service")?,
+            gateway: find("scim-gateway")?,
+            scimctl: find("scimctl")?,
+        })
+    }
+}
+
+/// Loopback ports of the three services, fixed for the whole run so that a restart
+/// keeps the issuer and the URLs.
+#[derive(Debug, Clone, Copy)]
+pub struct Ports {
+    /// auth-service gRPC.
+    pub auth: u16,
+    /// identity-service gRPC.
+    pub identity: u16,
+    /// Gateway HTTP.
+    pub gateway: u16,
+}
+
+impl Ports {
+    /// Picks three free loopback ports.
+    pub fn pick() -> Result<Self, StackError> {
+        // Hold all three listeners at once so the kernel cannot hand out one port twice.
+        let bind = || TcpListener::bind("127.0.0.1:0").map_err(io("picking a free port"));
+        let (a, i, g) = (bind()?, bind()?, bind()?);
+        let port = |l: &TcpListener| {
+            l.local_addr()
+                .map(|a| a.port())
+                .map_err(io("reading a port"))
+        };
+        Ok(Self {
+            auth: port(&a)?,
+            identity: port(&i)?,
+            gateway: port(&g)?,
+        })
+    }
+}
+
+/// Memory figures of one process, in KiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Memory {
+    /// Peak resident set since the process started (`VmHWM`).
+    pub peak_kib: u64,
+    /// Current resident set (`VmRSS`).
+    pub current_kib: u64,
+}
+
+/// Parses `VmHWM` and `VmRSS` out of the text of `/proc/<pid>/status`.
+pub fn parse_status(text: &str) -> Option<Memory> {
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| {
+                rest.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+    };
+    Some(Memory {
+        peak_kib: field("VmHWM:")?,
+        current_kib: field("VmRSS:")?,
+    })
+}
+
+/// Memory of a running process, if it is still there.
+pub fn memory_of(pid: u32) -> Option<Memory> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    parse_status(&text)
+}
+
+/// One running service process.
+pub struct Service {
+    /// Its name in reports.
+    pub name: &'static str,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Service {
+    /// Its process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Its memory now.
+    pub fn memory(&self) -> Option<Memory> {
+        self.pid().and_then(memory_of)
+    }
+
+    fn log_tail(&self) -> String {
+        log_tail(&self.log)
+    }
+
+    /// Asks it to stop (SIGTERM), then kills it if it does not.
+    async fn stop(mut self) {
+        if let Some(pid) = self.child.id() {
+            // tokio can only SIGKILL; SIGTERM lets the service flush its exporter and
+            // close SQLite cleanly, and `kill(1)` avoids unsafe libc calls.
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status()
+                .await;
+        }
+        if tokio::time::timeout(STOP_TIMEOUT, self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = self.child.kill().await;
+        }
+    }
+}
+
+fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+/// The credentials out of what `scimctl provider create --output json` prints (it also
+/// prints the URLs, which the harness already knows).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Provider {
+    /// OAuth client id.
+    pub client_id: String,
+    /// OAuth client secret.
+    pub client_secret: String,
+}
+
+/// The three running services.
+pub struct Stack {
+    services: Vec<Service>,
+    /// Gateway socket address.
+    pub gateway: SocketAddr,
+    /// Gateway public URL (also the token issuer).
+    pub public_url: String,
+    /// auth-service gRPC URL.
+    pub auth_url: String,
+    /// identity-service gRPC URL.
+    pub identity_url: String,
+    /// Operator credentials file written by the auth-service on first start.
+    pub operator_file: PathBuf,
+}
+
+impl Stack {
+    /// Starts auth-service, identity-service and the gateway on `data_dir`, waiting for
+    /// each to be reachable before the next one starts. With `otlp`, every service
+    /// exports its spans to that OTLP/gRPC endpoint.
+    pub async fn start(
+        bins: &Binaries,
+        data_dir: &Path,
+        ports: Ports,
+        otlp: Option<&str>,
+    ) -> Result<Self, StackError> {
+        let logs = data_dir.join("logs");
+        std::fs::create_dir_all(&logs).map_err(io("creating the log directory"))?;
+        let public_url = format!("http://127.0.0.1:{}", ports.gateway);
+        let auth_url = format!("http://127.0.0.1:{}", ports.auth);
+        let identity_url = format!("http://127.0.0.1:{}", ports.identity);
+        let operator_file = data_dir.join("operator.json");
+        let db = |name: &str| data_dir.join(name).display().to_string();
+
+        let mut stack = Self {
+            services: Vec::new(),
+            gateway: SocketAddr::from(([127, 0, 0, 1], ports.gateway)),
+            public_url: public_url.clone(),
+            auth_url: auth_url.clone(),
+            identity_url: identity_url.clone(),
+            operator_file: operator_file.clone(),
+        };
+
+        let auth = spawn(
+            "auth-service",
+            &bins.auth,
+            &[
+                "--listen",
+                &format!("127.0.0.1:{}", ports.auth),
+                "--database-url",
+                &db("auth.db"),
+                "--issuer",
+                &public_url,
+                "--audience",
+                AUDIENCE,
+                "--bootstrap-admin-file",
+                &operator_file.display().to_string(),
+            ],
+            &logs,
+            otlp,
+        )?;
+        stack.services.push(auth);
+        stack.wait_tcp(0, ports.auth).await?;
+
+        let identity = spawn(
+            "identity-service",
+            &bins.identity,
+            &[
+                "--listen",
+                &format!("127.0.0.1:{}", ports.identity),
+                "--database-url",
+                &db("identity.db"),
+                "--jwt-issuer",
+                &public_url,
+                "--jwt-audience",
+                AUDIENCE,
+                "--auth-service-url",
+                &auth_url,
+            ],
+            &logs,
+            otlp,
+        )?;
+        stack.services.push(identity);
+        stack.wait_tcp(1, ports.identity).await?;
+
+        let gateway = spawn(
+            "scim-gateway",
+            &bins.gateway,
+            &[
+                "--listen",
+                &format!("127.0.0.1:{}", ports.gateway),
+                "--public-url",
+                &public_url,
+                "--identity-url",
+                &identity_url,
+                "--auth-url",
+                &auth_url,
+                "--jwt-issuer",
+                &public_url,
+                "--jwt-audience",
+                AUDIENCE,
+            ],
+            &logs,
+            otlp,
+        )?;
+        stack.services.push(gateway);
+        stack.wait_ready(2).await?;
+        Ok(stack)
+    }
+
+    /// The running services, in start order.
+    pub fn services(&self) -> &[Service] {
+        &self.services
+    }
+
+    /// Fails with the service's log if it has exited.
+    fn check_alive(&mut self, idx: usize, started: Instant) -> Result<(), StackError> {
+        let svc = &mut self.services[idx];
+        let exited = svc.child.try_wait().map_err(io("checking a service"))?;
+        if let Some(status) = exited {
+            return Err(StackError::NotReady {
+                name: svc.name,
+                reason: format!("exited with {status}"),
+                log: svc.log_tail(),
+            });
+        }
+        if started.elapsed() > START_TIMEOUT {
+            return Err(StackError::NotReady {
+                name: svc.name,
+                reason: format!("not reachable after {START_TIMEOUT:?}"),
+                log: svc.log_tail(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Waits until the gRPC port accepts connections.
+    async fn wait_tcp(&mut self, idx: usize, port: u16) -> Result<(), StackError> {
+        let started = Instant::now();
+        loop {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Ok(());
+            }
+            self.check_alive(idx, started)?;
+            // A child process gives no readiness signal we can await; poll briefly.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until the gateway answers `/readyz` with 200 (both upstreams reachable).
+    async fn wait_ready(&mut self, idx: usize) -> Result<(), StackError> {
+        let started = Instant::now();
+        let host = self.gateway.to_string();
+        loop {
+            if let Ok(mut conn) = Conn::open(self.gateway).await {
+                let req = load::request(Method::GET, &host, "/readyz", None, None);
+                if let Ok((status, _)) = conn.send(req).await
+                    && status.is_success()
+                {
+                    return Ok(());
+                }
+            }
+            self.check_alive(idx, started)?;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Registers a provider with `scimctl provider create` and returns its credentials.
+    pub async fn register_provider(
+        &self,
+        bins: &Binaries,
+        name: &str,
+    ) -> Result<Provider, StackError> {
+        let out = Command::new(&bins.scimctl)
+            .args(["provider", "create", "--name", name, "--output", "json"])
+            .arg("--auth-url")
+            .arg(&self.auth_url)
+            .arg("--identity-url")
+            .arg(&self.identity_url)
+            .arg("--public-url")
+            .arg(&self.public_url)
+            .arg("--operator-file")
+            .arg(&self.operator_file)
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .map_err(io("running scimctl provider create"))?;
+        if !out.status.success() {
+            return Err(StackError::Provider(format!(
+                "scimctl exited with {}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        serde_json::from_slice(&out.stdout)
+            .map_err(|e| StackError::Provider(format!("unexpected output ({e})")))
+    }
+
+    /// Stops every service, the gateway first.
+    pub async fn stop(mut self) {
+        while let Some(svc) = self.services.pop() {
+            svc.stop().await;
+        }
+    }
+}
+
+/// Starts one service with its output going to `logs/<name>.log`.
+fn spawn(
+    name: &'static str,
+    binary: &Path,
+    args: &[&str],
+    logs: &Path,
+    otlp: Option<&str>,
+) -> Result<Service, StackError> {
+    let log = logs.join(format!("{name}.log"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .map_err(io(format!("opening {}", log.display())))?;
+    let err_file = file.try_clone().map_err(io("duplicating a log handle"))?;
+    let mut cmd = Command::new(binary);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(file))
+        .stderr(Stdio::from(err_file))
+        // Never leave a service behind if the harness dies.
+        .kill_on_drop(true)
+        // The services' own defaults, whatever the caller's shell has set.
+        .env("RUST_LOG", "info");
+    for var in [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        "OTEL_TRACES_SAMPLER",
+        "OTEL_SERVICE_NAME",
+    ] {
+        cmd.env_remove(var);
+    }
+    if let Some(endpoint) = otlp {
+        cmd.env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint);
+    }
+    let child = cmd
+        .spawn()
+        .map_err(io(format!("starting {}", binary.display())))?;
+    Ok(Service { name, child, log })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_fields_are_parsed_in_kib() {
+        let text =
+            "Name:\tscim-gateway\nVmPeak:\t  900000 kB\nVmHWM:\t   20480 kB\nVmRSS:\t   18000 kB\n";
+        assert_eq!(
+            parse_status(text),
+            Some(Memory {
+                peak_kib: 20480,
+                current_kib: 18000
+            })
+        );
+    }
+
+    #[test]
+    fn status_without_memory_fields_is_none() {
+        // Kernel threads and zombies have no VmHWM line.
+        assert_eq!(parse_status("Name:\tkthreadd\nState:\tS\n"), None);
+    }
+
+    #[test]
+    fn own_process_memory_is_readable() {
+        let m = memory_of(std::process::id()).expect("our own /proc entry");
+        assert!(m.peak_kib >= m.current_kib && m.current_kib > 0);
+    }
+
+    #[test]
+    fn three_distinct_ports_are_picked() {
+        let p = Ports::pick().unwrap();
+        assert!(p.auth != p.identity && p.identity != p.gateway && p.auth != p.gateway);
+    }
+
+    #[test]
+    fn missing_binaries_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Binaries::locate(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("auth-service"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_service_that_exits_is_reported_with_its_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        std::fs::create_dir_all(&logs).unwrap();
+        let svc = spawn(
+            "auth-service",
+            Path::new("/bin/sh"),
+            &["-c", "echo boom >&2; exit 3"],
+            &logs,
+            None,
+        )
+        .unwrap();
+        let mut stack = Stack {
+            services: vec![svc],
+            gateway: SocketAddr::from(([127, 0, 0, 1], 1)),
+            public_url: String::new(),
+            auth_url: String::new(),
+            identity_url: String::new(),
+            operator_file: PathBuf::new(),
+        };
+        // Port 1 is never listening on loopback, so only the exit can end the wait.
+        let err = stack.wait_tcp(0, 1).await.unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("exited"), "{text}");
+        assert!(text.contains("boom"), "{text}");
+    }
+}
