@@ -378,3 +378,43 @@ fn random_and_truncated_inputs_never_panic() {
     let bytes: Vec<u8> = (0..=255u8).collect();
     must_not_panic(&String::from_utf8_lossy(&bytes));
 }
+
+#[test]
+fn row_14_unparsable_filters_are_rejected_never_ignored() {
+    for f in [
+        "externalId eq jyoung",
+        r#"userName eq "a" and"#,
+        r#"userName eq "a" xor userName eq "b""#,
+        r#"customAttr eq "a""#,
+        r#"userName eq "a"; drop"#,
+    ] {
+        user_err(f);
+    }
+    // Entra's compound lookup is understood, not broadened.
+    let f = user(r#"externalId eq "e1" and emails[type eq "work"].value eq "a@b""#);
+    assert_eq!(
+        shape(&f),
+        "externalId eq ? and emails[type eq ? and value eq ?]"
+    );
+}
+
+#[test]
+fn row_15_user_name_lookups_keep_the_value_case() {
+    // The directory compares userName case-insensitively; the filter must not alter it.
+    assert_eq!(
+        user(r#"USERNAME EQ "RUNSCOPEJANE@ATKO.COM""#),
+        cmp("userName", pb::CompareOp::Eq, s("RUNSCOPEJANE@ATKO.COM"))
+    );
+}
+
+#[test]
+fn okta_and_entra_lookups() {
+    assert_eq!(
+        parse(r#"displayName eq "Test SCIMv2""#, ResourceKind::Group).unwrap(),
+        cmp("displayName", pb::CompareOp::Eq, s("Test SCIMv2"))
+    );
+    assert_eq!(
+        user(r#"id eq "010101001010101011001010101011""#),
+        cmp("id", pb::CompareOp::Eq, s("010101001010101011001010101011"))
+    );
+}

@@ -115,7 +115,7 @@ fn apply_extension(
         let p = resolve_in(ext, k).ok_or_else(|| {
             ScimError::invalid_path(format!("unknown attribute \"{}:{}\"", ext.id, clip(k)))
         })?;
-        apply_path(root, kind, &format!("{}:{p}", ext.id), Some(v))?;
+        apply_path(root, kind, &p.to_string(), Some(v))?;
     }
     Ok(())
 }
