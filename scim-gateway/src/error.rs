@@ -185,11 +185,17 @@ impl ScimError {
         }
     }
 
-    /// The text shown to the client. Internal errors stay opaque.
+    /// The text shown to the client. Internal errors stay opaque. When the request is
+    /// traced, the trace id is appended, so the text an administrator sees in the IdP's
+    /// task list leads straight to the trace.
     pub fn detail(&self) -> String {
-        match self {
+        let text = match self {
             ScimError::Internal(_) => "internal server error".to_owned(),
             other => other.to_string(),
+        };
+        match current_trace_id() {
+            Some(id) => format!("{text} (trace id {id})"),
+            None => text,
         }
     }
 
@@ -236,6 +242,15 @@ impl IntoResponse for ScimError {
     }
 }
 
+/// The OpenTelemetry trace id of the current span, when there is one.
+fn current_trace_id() -> Option<String> {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let cx = tracing::Span::current().context();
+    let sc = cx.span().span_context().clone();
+    sc.is_valid().then(|| sc.trace_id().to_string())
+}
+
 /// A short, data-free name of an error, left in response extensions for telemetry.
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorKind(pub &'static str);
@@ -244,7 +259,9 @@ impl ScimError {
     /// A short, data-free name for logs and spans.
     pub fn kind(&self) -> &'static str {
         match self {
-            ScimError::BadRequest { scim_type, .. } => scim_type.map_or("badRequest", |t| t.as_str()),
+            ScimError::BadRequest { scim_type, .. } => {
+                scim_type.map_or("badRequest", |t| t.as_str())
+            }
             ScimError::Unauthorized(_) => "unauthorized",
             ScimError::Forbidden(_) => "forbidden",
             ScimError::NotFound(_) => "notFound",

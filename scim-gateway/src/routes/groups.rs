@@ -1,0 +1,300 @@
+//! `/Groups`: list, create, read, replace, patch, delete.
+//!
+//! Members are read only when the response needs them, and a membership PATCH never
+//! reads the group's member list: it becomes one atomic `UpdateGroup` call. When the
+//! group is larger than the configured limit, the PATCH answers 204 (RFC 7644 §3.5.2),
+//! so adding one member to a 100,000-member group never serialises the whole group.
+
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use scim_authn::scopes::{SCIM_READ, SCIM_WRITE};
+use scim_proto::identity::v1 as pb;
+
+use crate::auth::Authenticated;
+use crate::error::ScimError;
+use crate::extract::{Preconditions, QueryPairs, ScimJson};
+use crate::routes::response;
+use crate::routes::users::{Projection, check_body_id};
+use crate::scim::list::ListParams;
+use crate::scim::schema::ResourceKind;
+use crate::scim::{filter, group, list, patch, projection};
+use crate::state::AppState;
+use crate::upstream::with_token;
+
+const MAX_ID_LEN: usize = 256;
+
+fn check_id(id: &str) -> Result<(), ScimError> {
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        return Err(ScimError::NotFound("group not found".into()));
+    }
+    Ok(())
+}
+
+impl Projection {
+    fn wants_members(&self) -> bool {
+        projection::members_requested(self.attributes.as_deref(), self.excluded.as_deref())
+    }
+}
+
+fn render(
+    state: &AppState,
+    g: &pb::Group,
+    status: StatusCode,
+    proj: &Projection,
+    members_loaded: bool,
+) -> Result<Response, ScimError> {
+    let mut body = group::group_to_json(g, &state.settings.scim_base, members_loaded);
+    proj.apply(&mut body, ResourceKind::Group)?;
+    let version = g.meta.as_ref().map_or(0, |m| m.version);
+    let location = (status == StatusCode::CREATED)
+        .then(|| format!("{}/Groups/{}", state.settings.scim_base, g.id));
+    Ok(response::resource(
+        status,
+        &body,
+        version,
+        location.as_deref(),
+    ))
+}
+
+/// Runs a group list query and renders the ListResponse.
+pub(crate) async fn run_list(
+    state: &AppState,
+    auth: &Authenticated,
+    params: ListParams,
+) -> Result<Response, ScimError> {
+    auth.require(SCIM_READ)?;
+    let filter = params
+        .filter
+        .as_deref()
+        .map(|f| filter::parse(f, ResourceKind::Group))
+        .transpose()?;
+    if let Some(f) = &filter {
+        tracing::Span::current().record("scim.filter_shape", filter::shape(f).as_str());
+    }
+    let proj = Projection {
+        attributes: params.attributes.clone(),
+        excluded: params.excluded_attributes.clone(),
+    };
+    let include_members = proj.wants_members();
+    let req = pb::ListGroupsRequest {
+        filter,
+        page: Some(pb::PageRequest {
+            start_index: params.start_index,
+            count: params.count,
+            page_token: String::new(),
+        }),
+        include_members,
+    };
+    let resp = state
+        .identity
+        .clone()
+        .list_groups(with_token(req, &auth.token))
+        .await?
+        .into_inner();
+    let page = resp.page.unwrap_or_default();
+    let mut resources = Vec::with_capacity(resp.groups.len());
+    for g in &resp.groups {
+        let mut v = group::group_to_json(g, &state.settings.scim_base, include_members);
+        proj.apply(&mut v, ResourceKind::Group)?;
+        resources.push(v);
+    }
+    tracing::Span::current().record("scim.result_count", resources.len());
+    let body = list::list_response(resources, page.total_results, params.start_index);
+    Ok(response::scim(StatusCode::OK, &body))
+}
+
+/// `GET /Groups`.
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Authenticated>,
+    query: QueryPairs,
+) -> Result<Response, ScimError> {
+    let params = ListParams::from_query(
+        &query.0,
+        state.settings.default_page_size,
+        state.settings.max_page_size,
+    )?;
+    run_list(&state, &auth, params).await
+}
+
+async fn fetch(
+    state: &AppState,
+    auth: &Authenticated,
+    id: &str,
+    include_members: bool,
+) -> Result<pb::Group, ScimError> {
+    check_id(id)?;
+    Ok(state
+        .identity
+        .clone()
+        .get_group(with_token(
+            pb::GetGroupRequest {
+                id: id.to_owned(),
+                include_members,
+            },
+            &auth.token,
+        ))
+        .await?
+        .into_inner())
+}
+
+/// `GET /Groups/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Authenticated>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: QueryPairs,
+) -> Result<Response, ScimError> {
+    auth.require(SCIM_READ)?;
+    let pre = Preconditions::from_headers(&headers)?;
+    let proj = Projection::from_query(&query);
+    let include = proj.wants_members();
+    let g = fetch(&state, &auth, &id, include).await?;
+    let version = g.meta.as_ref().map_or(0, |m| m.version);
+    if pre.not_modified(version) {
+        return Ok(response::not_modified(version));
+    }
+    render(&state, &g, StatusCode::OK, &proj, include)
+}
+
+/// `POST /Groups`: with or without initial members.
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Authenticated>,
+    query: QueryPairs,
+    ScimJson(body): ScimJson,
+) -> Result<Response, ScimError> {
+    auth.require(SCIM_WRITE)?;
+    let g = group::group_from_json(&body)?;
+    let created = state
+        .identity
+        .clone()
+        .create_group(with_token(
+            pb::CreateGroupRequest {
+                group: Some(g),
+                include_members: true,
+            },
+            &auth.token,
+        ))
+        .await?
+        .into_inner();
+    render(
+        &state,
+        &created,
+        StatusCode::CREATED,
+        &Projection::from_query(&query),
+        true,
+    )
+}
+
+/// `PUT /Groups/{id}`: replaces the name and the whole member list.
+pub async fn replace(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Authenticated>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: QueryPairs,
+    ScimJson(body): ScimJson,
+) -> Result<Response, ScimError> {
+    auth.require(SCIM_WRITE)?;
+    check_id(&id)?;
+    let pre = Preconditions::from_headers(&headers)?;
+    check_body_id(&body, &id)?;
+    let mut g = group::group_from_json(&body)?;
+    g.id = id;
+    let replaced = state
+        .identity
+        .clone()
+        .replace_group(with_token(
+            pb::ReplaceGroupRequest {
+                group: Some(g),
+                expected_version: pre.expected_version(),
+                include_members: true,
+            },
+            &auth.token,
+        ))
+        .await?
+        .into_inner();
+    render(
+        &state,
+        &replaced,
+        StatusCode::OK,
+        &Projection::from_query(&query),
+        true,
+    )
+}
+
+/// `PATCH /Groups/{id}`: rename and membership changes in one atomic call.
+pub async fn patch(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Authenticated>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: QueryPairs,
+    ScimJson(body): ScimJson,
+) -> Result<Response, ScimError> {
+    auth.require(SCIM_WRITE)?;
+    check_id(&id)?;
+    let pre = Preconditions::from_headers(&headers)?;
+    let ops = patch::parse_patch_request(&body)?;
+    tracing::Span::current().record("scim.patch_ops", ops.len());
+    let change = patch::group_patch(&ops, &id)?;
+    let updated = state
+        .identity
+        .clone()
+        .update_group(with_token(
+            pb::UpdateGroupRequest {
+                id: id.clone(),
+                expected_version: pre.expected_version(),
+                display_name: change.display_name,
+                // The contract clears externalId with an empty string.
+                external_id: change.external_id.map(Option::unwrap_or_default),
+                member_changes: change.member_changes,
+                include_members: false,
+            },
+            &auth.token,
+        ))
+        .await?
+        .into_inner();
+    let proj = Projection::from_query(&query);
+    if change.touches_members && updated.member_count > state.settings.group_patch_body_limit {
+        let version = updated.meta.as_ref().map_or(0, |m| m.version);
+        let mut resp = StatusCode::NO_CONTENT.into_response();
+        if let Ok(v) = crate::extract::etag(version).parse() {
+            resp.headers_mut().insert(axum::http::header::ETAG, v);
+        }
+        return Ok(resp);
+    }
+    if proj.wants_members() && updated.member_count <= state.settings.group_patch_body_limit {
+        let full = fetch(&state, &auth, &id, true).await?;
+        return render(&state, &full, StatusCode::OK, &proj, true);
+    }
+    render(&state, &updated, StatusCode::OK, &proj, false)
+}
+
+/// `DELETE /Groups/{id}`: removes the group and its membership rows; users stay.
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Authenticated>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ScimError> {
+    auth.require(SCIM_WRITE)?;
+    check_id(&id)?;
+    let pre = Preconditions::from_headers(&headers)?;
+    state
+        .identity
+        .clone()
+        .delete_group(with_token(
+            pb::DeleteGroupRequest {
+                id,
+                expected_version: pre.expected_version(),
+            },
+            &auth.token,
+        ))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,358 @@
+//! `/Users`: list, create, read, replace, patch, delete.
+
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use scim_authn::scopes::{SCIM_READ, SCIM_WRITE};
+use scim_proto::identity::v1 as pb;
+use serde_json::Value;
+
+use crate::auth::Authenticated;
+use crate::error::ScimError;
+use crate::extract::{Preconditions, QueryPairs, ScimJson};
+use crate::routes::response;
+use crate::scim::list::ListParams;
+use crate::scim::schema::ResourceKind;
+use crate::scim::{filter, list, patch, projection, user};
+use crate::state::AppState;
+use crate::upstream::with_token;
+
+/// Ids longer than this cannot exist; they are answered 404 without a round trip.
+const MAX_ID_LEN: usize = 256;
+
+/// Attribute projection parameters of a request.
+pub(crate) struct Projection {
+    pub attributes: Option<String>,
+    pub excluded: Option<String>,
+}
+
+impl Projection {
+    pub(crate) fn from_query(q: &QueryPairs) -> Self {
+        let find = |name: &str| {
+            q.0.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+                .filter(|v| !v.trim().is_empty())
+        };
+        Projection {
+            attributes: find("attributes"),
+            excluded: find("excludedAttributes"),
+        }
+    }
+
+    pub(crate) fn apply(&self, v: &mut Value, kind: ResourceKind) -> Result<(), ScimError> {
+        projection::project(
+            v,
+            kind,
+            self.attributes.as_deref(),
+            self.excluded.as_deref(),
+        )
+    }
+
+    /// Whether the users' `groups` must be loaded.
+    fn wants_groups(&self) -> bool {
+        let named = |list: &Option<String>| {
+            list.as_deref().is_some_and(|l| {
+                l.split(',').any(|a| {
+                    let a = a.trim().to_ascii_lowercase();
+                    a == "groups" || a.starts_with("groups.") || a.ends_with(":user:groups")
+                })
+            })
+        };
+        if named(&self.excluded) {
+            return false;
+        }
+        self.attributes.is_none() || named(&self.attributes)
+    }
+}
+
+fn check_id(id: &str) -> Result<(), ScimError> {
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        return Err(ScimError::NotFound("user not found".into()));
+    }
+    Ok(())
+}
+
+fn location(state: &AppState, id: &str) -> String {
+    format!("{}/Users/{id}", state.settings.scim_base)
+}
+
+/// Renders a user with projection and its headers.
+fn render(
+    state: &AppState,
+    u: &pb::User,
+    status: StatusCode,
+    proj: &Projection,
+    with_location: bool,
+) -> Result<Response, ScimError> {
+    let mut body = user::user_to_json(u, &state.settings.scim_base);
+    proj.apply(&mut body, ResourceKind::User)?;
+    let version = u.meta.as_ref().map_or(0, |m| m.version);
+    let loc = with_location.then(|| location(state, &u.id));
+    Ok(response::resource(status, &body, version, loc.as_deref()))
+}
+
+/// Runs a list query and renders the ListResponse.
+pub(crate) async fn run_list(
+    state: &AppState,
+    auth: &Authenticated,
+    params: ListParams,
+) -> Result<Response, ScimError> {
+    auth.require(SCIM_READ)?;
+    let filter = params
+        .filter
+        .as_deref()
+        .map(|f| filter::parse(f, ResourceKind::User))
+        .transpose()?;
+    if let Some(f) = &filter {
+        tracing::Span::current().record("scim.filter_shape", filter::shape(f).as_str());
+    }
+    let proj = Projection {
+        attributes: params.attributes.clone(),
+        excluded: params.excluded_attributes.clone(),
+    };
+    let req = pb::ListUsersRequest {
+        filter,
+        page: Some(pb::PageRequest {
+            start_index: params.start_index,
+            count: params.count,
+            page_token: String::new(),
+        }),
+        include_groups: proj.wants_groups(),
+    };
+    let resp = state
+        .identity
+        .clone()
+        .list_users(with_token(req, &auth.token))
+        .await?
+        .into_inner();
+    let page = resp.page.unwrap_or_default();
+    let mut resources = Vec::with_capacity(resp.users.len());
+    for u in &resp.users {
+        let mut v = user::user_to_json(u, &state.settings.scim_base);
+        proj.apply(&mut v, ResourceKind::User)?;
+        resources.push(v);
+    }
+    tracing::Span::current().record("scim.result_count", resources.len());
+    let body = list::list_response(resources, page.total_results, params.start_index);
+    Ok(response::scim(StatusCode::OK, &body))
+}
+
+/// `GET /Users`.
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Authenticated>,
+    query: QueryPairs,
+) -> Result<Response, ScimError> {
+    let params = ListParams::from_query(
+        &query.0,
+        state.settings.default_page_size,
+        state.settings.max_page_size,
+    )?;
+    run_list(&state, &auth, params).await
+}
+
+/// Fetches one user.
+async fn fetch(state: &AppState, auth: &Authenticated, id: &str) -> Result<pb::User, ScimError> {
+    check_id(id)?;
+    Ok(state
+        .identity
+        .clone()
+        .get_user(with_token(
+            pb::GetUserRequest { id: id.to_owned() },
+            &auth.token,
+        ))
+        .await?
+        .into_inner())
+}
+
+/// `GET /Users/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Authenticated>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: QueryPairs,
+) -> Result<Response, ScimError> {
+    auth.require(SCIM_READ)?;
+    let pre = Preconditions::from_headers(&headers)?;
+    let u = fetch(&state, &auth, &id).await?;
+    let version = u.meta.as_ref().map_or(0, |m| m.version);
+    if pre.not_modified(version) {
+        return Ok(response::not_modified(version));
+    }
+    render(
+        &state,
+        &u,
+        StatusCode::OK,
+        &Projection::from_query(&query),
+        false,
+    )
+}
+
+/// `POST /Users`.
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Authenticated>,
+    query: QueryPairs,
+    ScimJson(body): ScimJson,
+) -> Result<Response, ScimError> {
+    auth.require(SCIM_WRITE)?;
+    let u = user::user_from_json(&body)?;
+    let created = state
+        .identity
+        .clone()
+        .create_user(with_token(
+            pb::CreateUserRequest { user: Some(u) },
+            &auth.token,
+        ))
+        .await?
+        .into_inner();
+    render(
+        &state,
+        &created,
+        StatusCode::CREATED,
+        &Projection::from_query(&query),
+        true,
+    )
+}
+
+/// Rejects a body `id` that differs from the path id (RFC 7643: `id` is read-only).
+pub(crate) fn check_body_id(body: &Value, id: &str) -> Result<(), ScimError> {
+    let body_id = body.as_object().and_then(|o| {
+        o.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("id"))
+            .map(|(_, v)| v)
+    });
+    match body_id {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(s)) if s == id => Ok(()),
+        Some(_) => Err(ScimError::mutability(
+            "`id` is read-only and must match the resource being replaced",
+        )),
+    }
+}
+
+/// `PUT /Users/{id}`: full replace; `active` is kept when omitted, `password` too.
+pub async fn replace(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Authenticated>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: QueryPairs,
+    ScimJson(body): ScimJson,
+) -> Result<Response, ScimError> {
+    auth.require(SCIM_WRITE)?;
+    check_id(&id)?;
+    let pre = Preconditions::from_headers(&headers)?;
+    check_body_id(&body, &id)?;
+    let mut u = user::user_from_json(&body)?;
+    u.id = id;
+    let replaced = state
+        .identity
+        .clone()
+        .replace_user(with_token(
+            pb::ReplaceUserRequest {
+                user: Some(u),
+                expected_version: pre.expected_version(),
+                keep_active_if_unset: true,
+            },
+            &auth.token,
+        ))
+        .await?
+        .into_inner();
+    render(
+        &state,
+        &replaced,
+        StatusCode::OK,
+        &Projection::from_query(&query),
+        false,
+    )
+}
+
+/// Attempts at a PATCH when a concurrent change raced it (without `If-Match`).
+const PATCH_ATTEMPTS: usize = 3;
+
+/// `PATCH /Users/{id}`: read, apply every operation to the SCIM document, validate, and
+/// write back with the version read, so the PATCH is atomic.
+pub async fn patch(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Authenticated>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: QueryPairs,
+    ScimJson(body): ScimJson,
+) -> Result<Response, ScimError> {
+    auth.require(SCIM_WRITE)?;
+    let pre = Preconditions::from_headers(&headers)?;
+    let ops = patch::parse_patch_request(&body)?;
+    tracing::Span::current().record("scim.patch_ops", ops.len());
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let current = fetch(&state, &auth, &id).await?;
+        let version = current.meta.as_ref().map_or(0, |m| m.version);
+        if pre.if_match.is_some_and(|v| v != version) {
+            return Err(ScimError::PreconditionFailed(
+                "the resource changed since the version named in If-Match".into(),
+            ));
+        }
+        let mut doc = user::user_to_json(&current, &state.settings.scim_base);
+        patch::apply_user_patch(&mut doc, &ops)?;
+        let mut updated = user::user_from_json(&doc)?;
+        updated.id = id.clone();
+        let result = state
+            .identity
+            .clone()
+            .replace_user(with_token(
+                pb::ReplaceUserRequest {
+                    user: Some(updated),
+                    expected_version: version,
+                    keep_active_if_unset: true,
+                },
+                &auth.token,
+            ))
+            .await;
+        match result {
+            Ok(r) => {
+                return render(
+                    &state,
+                    &r.into_inner(),
+                    StatusCode::OK,
+                    &Projection::from_query(&query),
+                    false,
+                );
+            }
+            Err(s)
+                if s.code() == tonic::Code::FailedPrecondition
+                    && pre.if_match.is_none()
+                    && attempt < PATCH_ATTEMPTS => {}
+            Err(s) => return Err(s.into()),
+        }
+    }
+}
+
+/// `DELETE /Users/{id}`: removes the user and its memberships.
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Authenticated>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ScimError> {
+    auth.require(SCIM_WRITE)?;
+    check_id(&id)?;
+    let pre = Preconditions::from_headers(&headers)?;
+    state
+        .identity
+        .clone()
+        .delete_user(with_token(
+            pb::DeleteUserRequest {
+                id,
+                expected_version: pre.expected_version(),
+            },
+            &auth.token,
+        ))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,45 @@
+//! Shared, immutable state of the router.
+
+use std::sync::Arc;
+
+use scim_authn::Verifier;
+use tonic::transport::Channel;
+
+use crate::rate_limit::RateLimiter;
+use crate::upstream::{AuthClient, IdentityClient};
+
+/// Limits and URLs the handlers need.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Public URL of the gateway, no trailing slash.
+    pub public_url: String,
+    /// `{public_url}/scim/v2`.
+    pub scim_base: String,
+    /// Default list page size.
+    pub default_page_size: i64,
+    /// Maximum list page size.
+    pub max_page_size: i64,
+    /// Member count above which a membership PATCH answers 204.
+    pub group_patch_body_limit: i64,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// identity.v1 client.
+    pub identity: IdentityClient,
+    /// auth.v1 client.
+    pub auth: AuthClient,
+    /// Raw channels, for health checks.
+    pub identity_channel: Channel,
+    /// Raw channel to the auth-service.
+    pub auth_channel: Channel,
+    /// Verifies bearer tokens locally.
+    pub verifier: Arc<Verifier>,
+    /// Per-provider request limits.
+    pub rate_limiter: Arc<RateLimiter>,
+    /// URLs and limits.
+    pub settings: Arc<Settings>,
+}
