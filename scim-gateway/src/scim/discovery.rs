@@ -243,6 +243,14 @@ mod tests {
     }
 
     #[test]
+    fn row_20_group_schema_knows_writable_members_with_display() {
+        let g = schema(BASE, GROUP_SCHEMA).unwrap();
+        let members = attr(&g, "members");
+        assert_eq!(members["mutability"], "readWrite");
+        assert_eq!(sub(members, "display")["mutability"], "readWrite");
+    }
+
+    #[test]
     fn resource_types_name_their_schemas() {
         let all = resource_types("https://h/scim/v2/");
         assert_eq!(all.len(), 2);

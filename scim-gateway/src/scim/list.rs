@@ -180,7 +180,7 @@ mod tests {
     }
 
     #[test]
-    fn response_counts_are_integers_and_resources_always_present() {
+    fn row_16_page_metadata_is_accurate_and_resources_always_present() {
         let r = list_response(vec![], 0, 1);
         assert_eq!(
             r,

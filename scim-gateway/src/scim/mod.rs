@@ -11,3 +11,6 @@ pub mod patch;
 pub mod projection;
 pub mod schema;
 pub mod user;
+
+#[cfg(test)]
+mod test_support;

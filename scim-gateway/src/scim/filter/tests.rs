@@ -8,6 +8,7 @@ use scim_proto::identity::v1::filter_value::Kind as V;
 use super::*;
 use crate::error::ScimType;
 use crate::scim::schema::ENTERPRISE_USER_SCHEMA;
+use crate::scim::test_support::XorShift;
 
 fn user(f: &str) -> pb::Filter {
     parse(f, ResourceKind::User).unwrap_or_else(|e| panic!("{f}: {e}"))
@@ -289,22 +290,6 @@ fn limits() {
     assert!(user_err(&long).contains("longer"));
 }
 
-/// A tiny deterministic generator, so failures reproduce without extra crates.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[(self.next() % items.len() as u64) as usize]
-    }
-}
-
 fn must_not_panic(input: &str) {
     for kind in [ResourceKind::User, ResourceKind::Group] {
         match parse(input, kind) {
@@ -360,9 +345,7 @@ fn random_and_truncated_inputs_never_panic() {
     ];
     let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
     for _ in 0..4000 {
-        let n = (rng.next() % 24) as usize;
-        let input: String = (0..n).map(|_| rng.pick(PIECES)).collect();
-        must_not_panic(&input);
+        must_not_panic(&rng.sentence(PIECES, 24));
     }
     let valid = [
         r#"emails[type eq "work" and value co "@x"].value eq "a\u00e9b" or not (userName pr)"#,

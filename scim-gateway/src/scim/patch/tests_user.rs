@@ -483,3 +483,64 @@ fn parse_patch_request_rules() {
         .collect();
     assert_eq!(err(ops(Value::Array(many))), ScimType::InvalidValue);
 }
+
+#[test]
+fn random_patches_never_panic() {
+    use crate::scim::test_support::XorShift;
+    const PATHS: &[&str] = &[
+        "emails",
+        "[",
+        "]",
+        "type eq \"work\"",
+        ".value",
+        ".primary",
+        "name",
+        ".givenName",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+        ":manager",
+        ":department",
+        "addresses",
+        " or ",
+        "not (",
+        ")",
+        "value co \"x\"",
+        "active",
+        "id",
+        "groups",
+        "\"",
+        "phoneNumbers",
+        ".",
+        "é",
+        "members",
+    ];
+    let values = [
+        json!(null),
+        json!(""),
+        json!("x"),
+        json!(true),
+        json!("False"),
+        json!(5),
+        json!([]),
+        json!([{"value": "a", "type": "work", "primary": true}]),
+        json!({"value": "m", "givenName": "g"}),
+        json!([[1]]),
+        json!({"emails": "x"}),
+    ];
+    let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
+    for _ in 0..3000 {
+        let path = rng.sentence(PATHS, 6);
+        let op = rng.pick(&["add", "remove", "replace"]);
+        let value = values[(rng.next() % values.len() as u64) as usize].clone();
+        let with_path = json!({"op": op, "path": path, "value": value});
+        let without = json!({"op": op, "value": {path.clone(): value}});
+        for operation in [with_path, without] {
+            if let Ok(parsed) = parse_patch_request(&ops(json!([operation]))) {
+                let mut doc = current();
+                if apply_user_patch(&mut doc, &parsed).is_ok() {
+                    let _ = user_from_json(&doc);
+                }
+                let _ = group_patch(&parsed, ID);
+            }
+        }
+    }
+}
