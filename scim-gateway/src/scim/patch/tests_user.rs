@@ -174,6 +174,12 @@ fn path_less_nested_objects_merge() {
     let name = u.name.unwrap();
     assert_eq!(name.given_name.as_deref(), Some("Other"));
     assert_eq!(name.family_name.as_deref(), Some("User"));
+    let u = patch(ops(json!([{"op": "replace", "path": "name",
+                              "value": {"familyName": null, "middleName": "M"}}])));
+    let name = u.name.unwrap();
+    assert_eq!(name.family_name, None);
+    assert_eq!(name.given_name.as_deref(), Some("Test"));
+    assert_eq!(name.middle_name.as_deref(), Some("M"));
     let u = patch(ops(json!([{"op": "add", "value": {
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
             "department": "R&D", "manager": {"value": "m-1"}
@@ -182,6 +188,21 @@ fn path_less_nested_objects_merge() {
     let e = u.enterprise.unwrap();
     assert_eq!(e.department.as_deref(), Some("R&D"));
     assert_eq!(e.manager.unwrap().value, "m-1");
+}
+
+#[test]
+fn core_urn_as_object_key_wraps_core_attributes() {
+    let u = patch(ops(json!([{"op": "replace", "value": {
+        "urn:ietf:params:scim:schemas:core:2.0:User": {"displayName": "Wrapped", "active": "false"}
+    }}])));
+    assert_eq!(u.display_name.as_deref(), Some("Wrapped"));
+    assert_eq!(u.active, Some(false));
+    assert_eq!(
+        patch_err(ops(
+            json!([{"op": "remove", "path": "urn:ietf:params:scim:schemas:core:2.0:User"}])
+        )),
+        ScimType::InvalidPath
+    );
 }
 
 #[test]

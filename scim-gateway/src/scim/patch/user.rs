@@ -59,8 +59,21 @@ fn apply_path(
     if raw.eq_ignore_ascii_case("schemas") {
         return Err(read_only("schemas"));
     }
-    if let Some(ext) = schema_by_urn(ResourceKind::User, raw).filter(|s| s.is_extension()) {
-        return apply_extension(root, kind, ext, value);
+    if let Some(schema) = schema_by_urn(ResourceKind::User, raw) {
+        if schema.is_extension() {
+            return apply_extension(root, kind, schema, value);
+        }
+        // The core URN as a key wraps core attributes: `{"urn:…:core:2.0:User": {…}}`.
+        let Some(Value::Object(values)) = value.filter(|_| kind != PatchKind::Remove) else {
+            return Err(ScimError::invalid_path(format!(
+                "\"{}\" can only be added to or replaced with an object of attributes",
+                schema.id
+            )));
+        };
+        for (k, v) in values {
+            apply_path(root, kind, k, Some(v))?;
+        }
+        return Ok(());
     }
     let path = parse_path(ResourceKind::User, raw)?;
     if path.attr.name == "id" {
@@ -169,7 +182,7 @@ fn apply_target(
             if is_clear(value) {
                 c.remove(&key);
             } else {
-                let update = super::values::element(p.attr, value)?;
+                let update = super::values::element_update(p.attr, value)?;
                 merge_into(c, &key, update);
             }
         }

@@ -41,8 +41,18 @@ pub(super) fn simple(def: &AttrDef, v: &Value) -> Result<Value, ScimError> {
 
 /// One element of a complex attribute with canonical keys. A bare string stands for
 /// `{"value": s}` (Entra sends `manager` that way). Unknown sub-attributes are dropped,
-/// the way the decoders ignore them; `null` sub-values are left out.
+/// the way the decoders ignore them; cleared sub-values (`null`, `""`) are left out.
 pub(super) fn element(attr: &'static AttrDef, v: &Value) -> Result<Map<String, Value>, ScimError> {
+    let mut e = element_update(attr, v)?;
+    e.retain(|_, v| !v.is_null());
+    Ok(e)
+}
+
+/// Like [`element`], but cleared sub-values stay as `null` so a merge can clear them.
+pub(super) fn element_update(
+    attr: &'static AttrDef,
+    v: &Value,
+) -> Result<Map<String, Value>, ScimError> {
     let v = match v {
         // Entra's legacy manager PATCH wraps the object in a one-element list.
         Value::Array(items) if !attr.multi_valued && items.len() == 1 => &items[0],
@@ -53,10 +63,12 @@ pub(super) fn element(attr: &'static AttrDef, v: &Value) -> Result<Map<String, V
         Value::Object(o) => {
             for (k, x) in o {
                 let Some(sub) = attr.sub(k) else { continue };
-                if x.is_null() {
-                    continue;
-                }
-                out.insert(sub.name.to_owned(), simple(sub, x)?);
+                let x = if is_clear(x) {
+                    Value::Null
+                } else {
+                    simple(sub, x)?
+                };
+                out.insert(sub.name.to_owned(), x);
             }
         }
         Value::String(s) if attr.sub("value").is_some() => {
