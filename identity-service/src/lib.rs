@@ -1,1 +1,31 @@
-//! placeholder
+//! identity-service: the directory of the SCIM stack.
+//!
+//! A multi-tenant store of users, groups and memberships served over gRPC as
+//! `identity.v1.IdentityService` (see `proto/identity/v1/identity.proto`, whose comments
+//! are the contract). Storage is diesel on SQLite through an r2d2 pool.
+//!
+//! Map of the crate:
+//! * [`server`]: wiring (listener, health, reflection, authentication) and lifecycle;
+//!   [`config`] and [`keys`] configure it.
+//! * [`grpc`]: the RPC handlers; [`ops`]: what each does inside its transaction.
+//! * [`db`]: pool, migrations, tables; [`model`]: stored form and conversions.
+//! * [`filter`], [`listing`], [`paging`]: filtered, paged lists.
+//! * [`mask`]: partial updates; [`password`]: Argon2id hashing.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod filter;
+pub mod grpc;
+pub mod keys;
+pub mod listing;
+pub mod mask;
+pub mod model;
+pub mod ops;
+pub mod paging;
+pub mod password;
+pub mod server;
+
+pub use config::Config;
+pub use error::IdentityError;
+pub use server::{ServeError, Server, StartError};

@@ -1,0 +1,488 @@
+//! The `memberships` table: who is in which group.
+//!
+//! Cost model: adding or removing members issues a fixed number of statements per
+//! [`CHUNK`] of *named* members (validate, look up those rows, insert, delete), each
+//! keyed by `(group_id, member_value)`; the group's other members are never read. Only
+//! `replace` reads the whole list, to compute what actually changed. Callers keep
+//! `groups.member_count` current from the returned [`Outcome`].
+
+use std::collections::{HashMap, HashSet};
+
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+use scim_proto::identity::v1 as pb;
+use scim_proto::identity::v1::member_change::Kind as ChangeKind;
+
+use super::schema::{groups, memberships};
+use super::users::CHUNK;
+use crate::error::IdentityError;
+use crate::model::MAX_NAME_BYTES;
+
+/// Most members one request may name, over all of its changes.
+pub const MAX_MEMBERS_PER_REQUEST: usize = 10_000;
+
+/// What a member is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberKind {
+    /// A user of the tenant.
+    User,
+    /// A group of the tenant (nesting).
+    Group,
+}
+
+impl MemberKind {
+    /// The stored and returned name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberKind::User => "User",
+            MemberKind::Group => "Group",
+        }
+    }
+}
+
+/// A checked member from a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberInput {
+    /// The user or group id.
+    pub value: String,
+    /// Which of the two.
+    pub kind: MemberKind,
+    /// The client's label, if any.
+    pub display: Option<String>,
+}
+
+impl MemberInput {
+    /// Checks one member of a request.
+    pub fn from_proto(m: &pb::Member) -> Result<Self, IdentityError> {
+        if m.value.is_empty() || m.value.len() > MAX_NAME_BYTES {
+            return Err(IdentityError::invalid(
+                "member value must be a non-empty user or group id",
+            ));
+        }
+        let kind = match m.r#type.to_ascii_lowercase().as_str() {
+            "" | "user" => MemberKind::User,
+            "group" => MemberKind::Group,
+            _ => return Err(IdentityError::invalid("member type must be User or Group")),
+        };
+        let display = m.display.clone().filter(|d| !d.is_empty());
+        Ok(MemberInput {
+            value: m.value.clone(),
+            kind,
+            display,
+        })
+    }
+}
+
+/// One checked change to a member list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Add these (idempotent).
+    Add(Vec<MemberInput>),
+    /// Remove these values (absent ones are ignored).
+    Remove(Vec<String>),
+    /// Make the list exactly this.
+    Replace(Vec<MemberInput>),
+    /// Remove everyone.
+    RemoveAll,
+}
+
+/// Checks a request's member changes, enforcing [`MAX_MEMBERS_PER_REQUEST`].
+pub fn changes_from_proto(changes: &[pb::MemberChange]) -> Result<Vec<Change>, IdentityError> {
+    let named: usize = changes
+        .iter()
+        .map(|c| match &c.kind {
+            Some(ChangeKind::Add(l) | ChangeKind::Replace(l)) => l.members.len(),
+            Some(ChangeKind::Remove(v)) => v.values.len(),
+            _ => 0,
+        })
+        .sum();
+    if named > MAX_MEMBERS_PER_REQUEST {
+        return Err(IdentityError::invalid(format!(
+            "a request may name at most {MAX_MEMBERS_PER_REQUEST} members"
+        )));
+    }
+    let list = |l: &pb::MemberList| -> Result<Vec<MemberInput>, IdentityError> {
+        l.members.iter().map(MemberInput::from_proto).collect()
+    };
+    let mut out = Vec::with_capacity(changes.len());
+    for c in changes {
+        match &c.kind {
+            None => return Err(IdentityError::invalid("member change is empty")),
+            Some(ChangeKind::Add(l)) => out.push(Change::Add(list(l)?)),
+            Some(ChangeKind::Replace(l)) => out.push(Change::Replace(list(l)?)),
+            Some(ChangeKind::Remove(v)) => out.push(Change::Remove(v.values.clone())),
+            Some(ChangeKind::RemoveAll(true)) => out.push(Change::RemoveAll),
+            Some(ChangeKind::RemoveAll(false)) => {}
+        }
+    }
+    Ok(out)
+}
+
+/// What a set of changes did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Member rows inserted.
+    pub added: i64,
+    /// Member rows deleted.
+    pub removed: i64,
+    /// Whether anything changed, a stored `display` included.
+    pub changed: bool,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = memberships, treat_none_as_default_value = false)]
+struct NewMembership<'a> {
+    group_id: &'a str,
+    member_value: &'a str,
+    member_type: &'static str,
+    display: Option<&'a str>,
+    tenant: &'a str,
+}
+
+/// Applies `changes` in order to the member list of `group_id` (of `tenant`).
+pub fn apply(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    group_id: &str,
+    changes: &[Change],
+) -> Result<Outcome, IdentityError> {
+    let mut out = Outcome::default();
+    for change in changes {
+        match change {
+            Change::Add(members) => add(conn, tenant, group_id, &dedup(members), &mut out)?,
+            Change::Remove(values) => remove(conn, group_id, values, &mut out)?,
+            Change::Replace(members) => replace(conn, tenant, group_id, &dedup(members), &mut out)?,
+            Change::RemoveAll => {
+                let n =
+                    diesel::delete(memberships::table.filter(memberships::group_id.eq(group_id)))
+                        .execute(conn)?;
+                out.removed += n as i64;
+            }
+        }
+    }
+    out.changed |= out.added > 0 || out.removed > 0;
+    Ok(out)
+}
+
+/// One entry per value; a later non-empty display wins.
+fn dedup(members: &[MemberInput]) -> Vec<MemberInput> {
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(members.len());
+    let mut out: Vec<MemberInput> = Vec::with_capacity(members.len());
+    for m in members {
+        match index.get(m.value.as_str()) {
+            Some(&i) => {
+                if m.display.is_some() {
+                    out[i].display = m.display.clone();
+                }
+            }
+            None => {
+                index.insert(&m.value, out.len());
+                out.push(m.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Every member must be a user or group of the tenant, and not the group itself.
+fn validate(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    group_id: &str,
+    members: &[MemberInput],
+) -> Result<(), IdentityError> {
+    if members.iter().any(|m| m.value == group_id) {
+        return Err(IdentityError::invalid(
+            "a group cannot be a member of itself",
+        ));
+    }
+    let of = |kind| -> Vec<&str> {
+        members
+            .iter()
+            .filter(|m| m.kind == kind)
+            .map(|m| m.value.as_str())
+            .collect()
+    };
+    let (user_ids, group_ids) = (of(MemberKind::User), of(MemberKind::Group));
+    let found = if user_ids.is_empty() {
+        0
+    } else {
+        super::users::count_existing(conn, tenant, &user_ids)?
+    } + if group_ids.is_empty() {
+        0
+    } else {
+        super::groups::count_existing(conn, tenant, &group_ids)?
+    };
+    if found != members.len() as i64 {
+        return Err(IdentityError::invalid(
+            "member value does not name a user or group of this tenant",
+        ));
+    }
+    Ok(())
+}
+
+fn new_row<'a>(tenant: &'a str, group_id: &'a str, m: &'a MemberInput) -> NewMembership<'a> {
+    NewMembership {
+        group_id,
+        member_value: &m.value,
+        member_type: m.kind.as_str(),
+        display: m.display.as_deref(),
+        tenant,
+    }
+}
+
+fn insert(conn: &mut SqliteConnection, rows: &[NewMembership<'_>]) -> QueryResult<i64> {
+    let mut n = 0;
+    for chunk in rows.chunks(CHUNK) {
+        n += diesel::insert_into(memberships::table)
+            .values(chunk)
+            .on_conflict((memberships::group_id, memberships::member_value))
+            .do_nothing()
+            .execute(conn)? as i64;
+    }
+    Ok(n)
+}
+
+fn set_display(
+    conn: &mut SqliteConnection,
+    group_id: &str,
+    value: &str,
+    display: Option<&str>,
+) -> QueryResult<usize> {
+    diesel::update(
+        memberships::table
+            .filter(memberships::group_id.eq(group_id))
+            .filter(memberships::member_value.eq(value)),
+    )
+    .set(memberships::display.eq(display))
+    .execute(conn)
+}
+
+fn add(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    group_id: &str,
+    members: &[MemberInput],
+    out: &mut Outcome,
+) -> Result<(), IdentityError> {
+    if members.is_empty() {
+        return Ok(());
+    }
+    validate(conn, tenant, group_id, members)?;
+    let values: Vec<&str> = members.iter().map(|m| m.value.as_str()).collect();
+    let mut existing: HashMap<String, Option<String>> = HashMap::new();
+    for chunk in values.chunks(CHUNK) {
+        let rows: Vec<(String, Option<String>)> = memberships::table
+            .filter(memberships::group_id.eq(group_id))
+            .filter(memberships::member_value.eq_any(chunk))
+            .select((memberships::member_value, memberships::display))
+            .load(conn)?;
+        existing.extend(rows);
+    }
+    let fresh: Vec<NewMembership<'_>> = members
+        .iter()
+        .filter(|m| !existing.contains_key(&m.value))
+        .map(|m| new_row(tenant, group_id, m))
+        .collect();
+    out.added += insert(conn, &fresh)?;
+    for m in members {
+        let Some(old) = existing.get(&m.value) else {
+            continue;
+        };
+        if m.display.is_some() && *old != m.display {
+            set_display(conn, group_id, &m.value, m.display.as_deref())?;
+            out.changed = true;
+        }
+    }
+    Ok(())
+}
+
+fn remove(
+    conn: &mut SqliteConnection,
+    group_id: &str,
+    values: &[String],
+    out: &mut Outcome,
+) -> Result<(), IdentityError> {
+    let unique: Vec<&str> = values
+        .iter()
+        .map(String::as_str)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    for chunk in unique.chunks(CHUNK) {
+        out.removed += diesel::delete(
+            memberships::table
+                .filter(memberships::group_id.eq(group_id))
+                .filter(memberships::member_value.eq_any(chunk)),
+        )
+        .execute(conn)? as i64;
+    }
+    Ok(())
+}
+
+fn replace(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    group_id: &str,
+    members: &[MemberInput],
+    out: &mut Outcome,
+) -> Result<(), IdentityError> {
+    if !members.is_empty() {
+        validate(conn, tenant, group_id, members)?;
+    }
+    // Replacing is O(group) by nature: the old list decides what changes.
+    let old: HashMap<String, Option<String>> = memberships::table
+        .filter(memberships::group_id.eq(group_id))
+        .select((memberships::member_value, memberships::display))
+        .load::<(String, Option<String>)>(conn)?
+        .into_iter()
+        .collect();
+    let wanted: HashSet<&str> = members.iter().map(|m| m.value.as_str()).collect();
+    let gone: Vec<String> = old
+        .keys()
+        .filter(|v| !wanted.contains(v.as_str()))
+        .cloned()
+        .collect();
+    remove(conn, group_id, &gone, out)?;
+    let fresh: Vec<NewMembership<'_>> = members
+        .iter()
+        .filter(|m| !old.contains_key(&m.value))
+        .map(|m| new_row(tenant, group_id, m))
+        .collect();
+    out.added += insert(conn, &fresh)?;
+    for m in members {
+        if let Some(before) = old.get(&m.value)
+            && *before != m.display
+        {
+            set_display(conn, group_id, &m.value, m.display.as_deref())?;
+            out.changed = true;
+        }
+    }
+    Ok(())
+}
+
+fn member(value: String, kind: String, display: Option<String>) -> pb::Member {
+    pb::Member {
+        value,
+        r#type: kind,
+        display,
+    }
+}
+
+/// The members of one group, ordered by value.
+pub fn list(conn: &mut SqliteConnection, group_id: &str) -> QueryResult<Vec<pb::Member>> {
+    let rows: Vec<(String, String, Option<String>)> = memberships::table
+        .filter(memberships::group_id.eq(group_id))
+        .order(memberships::member_value.asc())
+        .select((
+            memberships::member_value,
+            memberships::member_type,
+            memberships::display,
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(v, t, d)| member(v, t, d)).collect())
+}
+
+/// The members of several groups, keyed by group id.
+pub fn members_of(
+    conn: &mut SqliteConnection,
+    group_ids: &[&str],
+) -> QueryResult<HashMap<String, Vec<pb::Member>>> {
+    let mut out: HashMap<String, Vec<pb::Member>> = HashMap::new();
+    for chunk in group_ids.chunks(CHUNK) {
+        let rows: Vec<(String, String, String, Option<String>)> = memberships::table
+            .filter(memberships::group_id.eq_any(chunk))
+            .order((memberships::group_id.asc(), memberships::member_value.asc()))
+            .select((
+                memberships::group_id,
+                memberships::member_value,
+                memberships::member_type,
+                memberships::display,
+            ))
+            .load(conn)?;
+        for (g, v, t, d) in rows {
+            out.entry(g).or_default().push(member(v, t, d));
+        }
+    }
+    Ok(out)
+}
+
+/// The groups each of `member_ids` belongs to directly, keyed by member id, in group
+/// creation order.
+pub fn groups_of(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    member_ids: &[&str],
+) -> QueryResult<HashMap<String, Vec<pb::GroupRef>>> {
+    let mut out: HashMap<String, Vec<pb::GroupRef>> = HashMap::new();
+    for chunk in member_ids.chunks(CHUNK) {
+        let rows: Vec<(String, String, String)> = memberships::table
+            .inner_join(groups::table.on(groups::id.eq(memberships::group_id)))
+            .filter(memberships::tenant.eq(tenant))
+            .filter(memberships::member_value.eq_any(chunk))
+            .order(groups::seq.asc())
+            .select((memberships::member_value, groups::id, groups::display_name))
+            .load(conn)?;
+        for (m, id, display) in rows {
+            out.entry(m).or_default().push(pb::GroupRef {
+                value: id,
+                display,
+                r#type: "direct".to_owned(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(value: &str, display: Option<&str>) -> MemberInput {
+        MemberInput {
+            value: value.into(),
+            kind: MemberKind::User,
+            display: display.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn dedup_keeps_first_position_and_last_display() {
+        let out = dedup(&[
+            m("a", Some("x")),
+            m("b", None),
+            m("a", Some("y")),
+            m("a", None),
+        ]);
+        assert_eq!(out, vec![m("a", Some("y")), m("b", None)]);
+    }
+
+    #[test]
+    fn member_types_are_checked() {
+        let ok = pb::Member {
+            value: "x".into(),
+            r#type: "group".into(),
+            display: Some(String::new()),
+        };
+        let parsed = MemberInput::from_proto(&ok).unwrap();
+        assert_eq!(parsed.kind, MemberKind::Group);
+        assert_eq!(parsed.display, None);
+        let bad = pb::Member {
+            value: "x".into(),
+            r#type: "Robot".into(),
+            display: None,
+        };
+        assert!(MemberInput::from_proto(&bad).is_err());
+        assert!(MemberInput::from_proto(&pb::Member::default()).is_err());
+    }
+
+    #[test]
+    fn too_many_named_members_are_refused() {
+        let many = pb::MemberChange {
+            kind: Some(ChangeKind::Remove(pb::MemberValues {
+                values: vec!["x".into(); MAX_MEMBERS_PER_REQUEST + 1],
+            })),
+        };
+        assert!(changes_from_proto(&[many]).is_err());
+    }
+}

@@ -1,0 +1,296 @@
+//! Storage: the r2d2 pool of SQLite connections, embedded migrations, and the one way
+//! handlers run diesel code.
+//!
+//! * Every connection gets its pragmas when the pool opens it (see [`PRAGMAS`]).
+//! * Diesel is synchronous, so all database work runs on Tokio's blocking pool
+//!   ([`Database::read`], [`Database::write`]), inside a `db.query` span that is a child
+//!   of the caller's span and carries the OpenTelemetry database attributes.
+//! * SQLite has one writer. Writes take an in-process gate first, so writers queue in
+//!   order instead of spinning in SQLite's busy handler, and then open the transaction
+//!   with `BEGIN IMMEDIATE`, which takes the write lock up front: a deferred transaction
+//!   that read first and then tried to write could fail to upgrade its lock.
+//!   Reads run concurrently in deferred transactions (a consistent WAL snapshot).
+//! * [`Database::set_query_observer`] lets tests see every SQL statement issued.
+
+pub mod groups;
+pub mod memberships;
+// Generated shape: diesel's table! macro emits undocumented items.
+#[allow(missing_docs)]
+pub mod schema;
+pub mod users;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use diesel::connection::{Connection, InstrumentationEvent, SimpleConnection};
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::IdentityError;
+
+/// The migrations compiled into the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Set on every connection the pool opens.
+///
+/// `synchronous = FULL`: in WAL mode, NORMAL may lose the most recent commits on power
+/// loss or an OS crash because the WAL is not synced at each commit. The design promises
+/// that an acknowledged write survives, so every commit syncs the WAL before returning.
+/// `busy_timeout` comes first so that switching to WAL waits for a lock held elsewhere.
+pub const PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
+     PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = FULL; \
+     PRAGMA foreign_keys = ON;";
+
+/// How long a caller waits for a free pooled connection before getting UNAVAILABLE.
+const POOL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Receives the SQL text of every statement run on any pooled connection.
+pub type QueryObserver = Arc<dyn Fn(&str) + Send + Sync>;
+
+type ObserverSlot = Arc<RwLock<Option<QueryObserver>>>;
+
+/// Errors opening the database.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The URL names something other than a SQLite file.
+    #[error("unsupported database url: {0}")]
+    UnsupportedUrl(String),
+    /// The directory for the database file could not be created.
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The pool could not open its connections.
+    #[error("cannot open the database: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    /// A migration failed.
+    #[error("migrations failed: {0}")]
+    Migrations(String),
+    /// The blocking task running the work failed.
+    #[error("start-up task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// The SQLite file path named by a `sqlite://PATH` URL or a plain path.
+pub fn sqlite_path(url: &str) -> Result<PathBuf, OpenError> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    if path.is_empty() || path.contains("://") {
+        return Err(OpenError::UnsupportedUrl(url.to_owned()));
+    }
+    if path == ":memory:" || path.contains("mode=memory") || path.starts_with("file::memory:") {
+        // Every pooled connection would see its own empty database.
+        return Err(OpenError::UnsupportedUrl(
+            "in-memory databases cannot be pooled; use a file".to_owned(),
+        ));
+    }
+    Ok(PathBuf::from(path))
+}
+
+/// Applies [`PRAGMAS`] and the query observer to each new connection.
+struct Customizer {
+    observer: ObserverSlot,
+}
+
+impl std::fmt::Debug for Customizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Customizer").finish_non_exhaustive()
+    }
+}
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for Customizer {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(PRAGMAS)
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        let slot = self.observer.clone();
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::StartQuery { query, .. } = event {
+                let observer = slot.read().unwrap_or_else(|e| e.into_inner()).clone();
+                if let Some(observer) = observer {
+                    observer(&query.to_string());
+                }
+            }
+        });
+        Ok(())
+    }
+}
+
+/// What a database call does, for its span: `db.operation.name` and `db.collection.name`.
+#[derive(Debug, Clone, Copy)]
+pub struct DbOp {
+    /// The operation, e.g. `SELECT`, `INSERT`, `UPDATE`, `DELETE`.
+    pub operation: &'static str,
+    /// The main table involved.
+    pub collection: &'static str,
+}
+
+impl DbOp {
+    /// A new operation description.
+    pub const fn new(operation: &'static str, collection: &'static str) -> Self {
+        DbOp {
+            operation,
+            collection,
+        }
+    }
+
+    fn span(self) -> tracing::Span {
+        tracing::info_span!(
+            "db.query",
+            otel.name = %format_args!("{} {}", self.operation, self.collection),
+            otel.kind = "client",
+            db.system.name = "sqlite",
+            db.operation.name = self.operation,
+            db.collection.name = self.collection,
+        )
+    }
+}
+
+/// The connection pool plus the write gate.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool<ConnectionManager<SqliteConnection>>,
+    write_gate: Arc<tokio::sync::Mutex<()>>,
+    observer: ObserverSlot,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("pool", &self.pool.state())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    /// Opens (creating if needed) the SQLite database named by `url` with a pool of
+    /// `pool_size` connections. Does not run migrations.
+    pub async fn open(url: &str, pool_size: u32) -> Result<Self, OpenError> {
+        let path = sqlite_path(url)?;
+        let observer: ObserverSlot = Arc::default();
+        let customizer = Customizer {
+            observer: observer.clone(),
+        };
+        let pool = tokio::task::spawn_blocking(move || {
+            create_parent_dir(&path)?;
+            let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
+            Pool::builder()
+                .max_size(pool_size.max(1))
+                .connection_timeout(POOL_TIMEOUT)
+                .connection_customizer(Box::new(customizer))
+                .build(manager)
+                .map_err(OpenError::from)
+        })
+        .await??;
+        Ok(Database {
+            pool,
+            write_gate: Arc::default(),
+            observer,
+        })
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<(), OpenError> {
+        let pool = self.pool.clone();
+        let span = DbOp::new("MIGRATE", "schema").span();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get()?;
+            conn.run_pending_migrations(MIGRATIONS)
+                .map(|applied| tracing::info!(applied = applied.len(), "migrations applied"))
+                .map_err(|e| OpenError::Migrations(e.to_string()))
+        })
+        .await?
+    }
+
+    /// Installs (or with `None` removes) an observer that sees the SQL of every statement.
+    ///
+    /// Meant for tests that assert how many and which statements an operation issues.
+    pub fn set_query_observer(&self, observer: Option<QueryObserver>) {
+        *self.observer.write().unwrap_or_else(|e| e.into_inner()) = observer;
+    }
+
+    /// Runs `f` in a read transaction on the blocking pool.
+    pub async fn read<T, F>(&self, op: DbOp, f: F) -> Result<T, IdentityError>
+    where
+        F: FnOnce(&mut SqliteConnection) -> Result<T, IdentityError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = op.span();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get()?;
+            let conn: &mut SqliteConnection = &mut conn;
+            conn.transaction(f)
+        })
+        .await?
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` write transaction on the blocking pool, after the
+    /// in-process write gate. An error rolls everything back.
+    pub async fn write<T, F>(&self, op: DbOp, f: F) -> Result<T, IdentityError>
+    where
+        F: FnOnce(&mut SqliteConnection) -> Result<T, IdentityError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let span = op.span();
+        let gate = self.write_gate.clone().lock_owned().await;
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let result = pool
+                .get()
+                .map_err(IdentityError::from)
+                .and_then(|mut conn| conn.immediate_transaction(f));
+            drop(gate);
+            result
+        })
+        .await?
+    }
+}
+
+fn create_parent_dir(path: &Path) -> Result<(), OpenError> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(|source| OpenError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_plain_paths_name_a_file() {
+        assert_eq!(
+            sqlite_path("sqlite://./data/identity.db").unwrap(),
+            PathBuf::from("./data/identity.db")
+        );
+        assert_eq!(
+            sqlite_path("sqlite:///var/lib/x.db").unwrap(),
+            PathBuf::from("/var/lib/x.db")
+        );
+        assert_eq!(sqlite_path("x.db").unwrap(), PathBuf::from("x.db"));
+    }
+
+    #[test]
+    fn memory_and_foreign_urls_are_refused() {
+        assert!(sqlite_path(":memory:").is_err());
+        assert!(sqlite_path("sqlite://:memory:").is_err());
+        assert!(sqlite_path("postgres://db/x").is_err());
+        assert!(sqlite_path("").is_err());
+    }
+}

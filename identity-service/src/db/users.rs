@@ -1,0 +1,358 @@
+//! The `users` and `user_emails` tables.
+//!
+//! Every function filters by tenant; callers run them inside a transaction from
+//! [`crate::db::Database`].
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+use scim_proto::identity::v1 as pb;
+
+use super::schema::{groups, memberships, user_emails, users};
+use crate::filter::plan::IndexKey;
+use crate::model::{UserValues, fold};
+
+/// SQLite allows a bounded number of bound parameters per statement; lists are chunked.
+pub const CHUNK: usize = 500;
+
+/// A user row, without the normalised columns and the password hash.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite))]
+pub struct UserRow {
+    /// Creation order; the listing order.
+    pub seq: i64,
+    /// The user id.
+    pub id: String,
+    /// The owning tenant.
+    pub tenant: String,
+    /// `userName` as given.
+    pub user_name: String,
+    /// `externalId`.
+    pub external_id: Option<String>,
+    /// `displayName`.
+    pub display_name: Option<String>,
+    /// `active`.
+    pub active: bool,
+    /// The version, 1 on creation.
+    pub version: i64,
+    /// When the user was created (UTC).
+    pub created_at: NaiveDateTime,
+    /// When the user last changed (UTC).
+    pub updated_at: NaiveDateTime,
+    /// The encoded attributes.
+    pub attributes: Vec<u8>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users, treat_none_as_default_value = false)]
+struct NewUser<'a> {
+    id: &'a str,
+    tenant: &'a str,
+    user_name: &'a str,
+    user_name_norm: &'a str,
+    external_id: Option<&'a str>,
+    display_name: Option<&'a str>,
+    display_name_norm: Option<&'a str>,
+    active: bool,
+    password_hash: Option<&'a str>,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    attributes: &'a [u8],
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = users, treat_none_as_null = true)]
+struct UserChanges<'a> {
+    user_name: &'a str,
+    user_name_norm: &'a str,
+    external_id: Option<&'a str>,
+    display_name: Option<&'a str>,
+    display_name_norm: Option<&'a str>,
+    active: bool,
+    version: i64,
+    updated_at: NaiveDateTime,
+    attributes: &'a [u8],
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = user_emails, treat_none_as_default_value = false)]
+struct NewEmail<'a> {
+    user_id: &'a str,
+    position: i32,
+    tenant: &'a str,
+    value_norm: String,
+    type_: Option<&'a str>,
+}
+
+/// What happens to the stored password hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordChange {
+    /// Leave it.
+    Keep,
+    /// Remove it.
+    Clear,
+    /// Store this Argon2id hash.
+    Set(String),
+}
+
+/// The user `id` of `tenant`.
+pub fn find(conn: &mut SqliteConnection, tenant: &str, id: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::tenant.eq(tenant))
+        .filter(users::id.eq(id))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Whether another user of `tenant` has this folded `userName`.
+pub fn user_name_taken(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    user_name_norm: &str,
+    except_id: Option<&str>,
+) -> QueryResult<bool> {
+    let mut query = users::table
+        .filter(users::tenant.eq(tenant))
+        .filter(users::user_name_norm.eq(user_name_norm))
+        .select(users::id)
+        .into_boxed();
+    if let Some(id) = except_id {
+        query = query.filter(users::id.ne(id));
+    }
+    query.first::<String>(conn).optional().map(|o| o.is_some())
+}
+
+/// Inserts a new user with its e-mail index rows.
+pub fn insert(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    id: &str,
+    values: &UserValues,
+    emails: &[pb::MultiValue],
+    password_hash: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<UserRow> {
+    let row = diesel::insert_into(users::table)
+        .values(NewUser {
+            id,
+            tenant,
+            user_name: &values.user_name,
+            user_name_norm: &values.user_name_norm,
+            external_id: values.external_id.as_deref(),
+            display_name: values.display_name.as_deref(),
+            display_name_norm: values.display_name_norm.as_deref(),
+            active: values.active,
+            password_hash,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            attributes: &values.attributes,
+        })
+        .returning(UserRow::as_returning())
+        .get_result(conn)?;
+    insert_emails(conn, tenant, id, emails)?;
+    Ok(row)
+}
+
+/// Stores new values for `row`, bumping its version. `emails` replaces the e-mail index
+/// when given.
+pub fn update(
+    conn: &mut SqliteConnection,
+    row: &UserRow,
+    values: &UserValues,
+    emails: Option<&[pb::MultiValue]>,
+    password: &PasswordChange,
+    now: NaiveDateTime,
+) -> QueryResult<UserRow> {
+    let target = users::table.filter(users::seq.eq(row.seq));
+    match password {
+        PasswordChange::Keep => {}
+        PasswordChange::Clear => {
+            diesel::update(target)
+                .set(users::password_hash.eq(None::<String>))
+                .execute(conn)?;
+        }
+        PasswordChange::Set(hash) => {
+            diesel::update(target)
+                .set(users::password_hash.eq(hash))
+                .execute(conn)?;
+        }
+    }
+    let updated = diesel::update(target)
+        .set(UserChanges {
+            user_name: &values.user_name,
+            user_name_norm: &values.user_name_norm,
+            external_id: values.external_id.as_deref(),
+            display_name: values.display_name.as_deref(),
+            display_name_norm: values.display_name_norm.as_deref(),
+            active: values.active,
+            version: row.version + 1,
+            updated_at: now,
+            attributes: &values.attributes,
+        })
+        .returning(UserRow::as_returning())
+        .get_result(conn)?;
+    if let Some(emails) = emails {
+        diesel::delete(user_emails::table.filter(user_emails::user_id.eq(&row.id)))
+            .execute(conn)?;
+        insert_emails(conn, &row.tenant, &row.id, emails)?;
+    }
+    Ok(updated)
+}
+
+fn insert_emails(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    user_id: &str,
+    emails: &[pb::MultiValue],
+) -> QueryResult<()> {
+    let rows: Vec<NewEmail<'_>> = emails
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| !e.value.is_empty())
+        .map(|(i, e)| NewEmail {
+            user_id,
+            position: i32::try_from(i).unwrap_or(i32::MAX),
+            tenant,
+            value_norm: fold(&e.value),
+            type_: e.r#type.as_deref(),
+        })
+        .collect();
+    if !rows.is_empty() {
+        diesel::insert_into(user_emails::table)
+            .values(&rows)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Deletes a user, its e-mail rows, and every membership naming it; each affected group
+/// loses one member and gains a version.
+pub fn delete(conn: &mut SqliteConnection, row: &UserRow, now: NaiveDateTime) -> QueryResult<()> {
+    let naming = memberships::table
+        .filter(memberships::tenant.eq(&row.tenant))
+        .filter(memberships::member_value.eq(&row.id));
+    let group_ids: Vec<String> = naming.select(memberships::group_id).load(conn)?;
+    diesel::delete(naming).execute(conn)?;
+    for chunk in group_ids.chunks(CHUNK) {
+        diesel::update(groups::table.filter(groups::id.eq_any(chunk)))
+            .set((
+                groups::member_count.eq(groups::member_count - 1),
+                groups::version.eq(groups::version + 1),
+                groups::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    diesel::delete(user_emails::table.filter(user_emails::user_id.eq(&row.id))).execute(conn)?;
+    diesel::delete(users::table.filter(users::seq.eq(row.seq))).execute(conn)?;
+    Ok(())
+}
+
+/// The stored password hash of a user (for verification and tests of storage).
+pub fn password_hash(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    id: &str,
+) -> QueryResult<Option<String>> {
+    users::table
+        .filter(users::tenant.eq(tenant))
+        .filter(users::id.eq(id))
+        .select(users::password_hash)
+        .first::<Option<String>>(conn)
+        .optional()
+        .map(Option::flatten)
+}
+
+/// Number of users of `tenant`.
+pub fn count(conn: &mut SqliteConnection, tenant: &str) -> QueryResult<i64> {
+    users::table
+        .filter(users::tenant.eq(tenant))
+        .count()
+        .get_result(conn)
+}
+
+/// Number of users of `tenant` with `seq <= through`.
+pub fn count_through(conn: &mut SqliteConnection, tenant: &str, through: i64) -> QueryResult<i64> {
+    users::table
+        .filter(users::tenant.eq(tenant))
+        .filter(users::seq.le(through))
+        .count()
+        .get_result(conn)
+}
+
+/// Up to `limit` users after `seq`, in order.
+pub fn after(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    seq: i64,
+    limit: i64,
+) -> QueryResult<Vec<UserRow>> {
+    users::table
+        .filter(users::tenant.eq(tenant))
+        .filter(users::seq.gt(seq))
+        .order(users::seq.asc())
+        .limit(limit)
+        .select(UserRow::as_select())
+        .load(conn)
+}
+
+/// Up to `limit` users skipping the first `offset`, in order.
+pub fn skip(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<UserRow>> {
+    users::table
+        .filter(users::tenant.eq(tenant))
+        .order(users::seq.asc())
+        .limit(limit)
+        .offset(offset)
+        .select(UserRow::as_select())
+        .load(conn)
+}
+
+/// The users an index lookup yields, in order. Keys that do not apply to users yield
+/// nothing.
+pub fn lookup(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    key: &IndexKey,
+) -> QueryResult<Vec<UserRow>> {
+    let query = users::table
+        .filter(users::tenant.eq(tenant))
+        .order(users::seq.asc())
+        .select(UserRow::as_select())
+        .into_boxed();
+    let query = match key {
+        IndexKey::Id(v) => query.filter(users::id.eq(v)),
+        IndexKey::UserName(v) => query.filter(users::user_name_norm.eq(v)),
+        IndexKey::ExternalId(v) => query.filter(users::external_id.eq(v)),
+        IndexKey::DisplayName(v) => query.filter(users::display_name_norm.eq(v)),
+        IndexKey::EmailValue(v) => query.filter(
+            users::id.eq_any(
+                user_emails::table
+                    .filter(user_emails::tenant.eq(tenant))
+                    .filter(user_emails::value_norm.eq(v))
+                    .select(user_emails::user_id),
+            ),
+        ),
+        IndexKey::MemberValue(_) => return Ok(Vec::new()),
+    };
+    query.load(conn)
+}
+
+/// How many of `ids` are users of `tenant`.
+pub fn count_existing(conn: &mut SqliteConnection, tenant: &str, ids: &[&str]) -> QueryResult<i64> {
+    let mut n = 0;
+    for chunk in ids.chunks(CHUNK) {
+        n += users::table
+            .filter(users::tenant.eq(tenant))
+            .filter(users::id.eq_any(chunk))
+            .count()
+            .get_result::<i64>(conn)?;
+    }
+    Ok(n)
+}

@@ -1,0 +1,164 @@
+//! The service's error type and its one mapping to gRPC status codes.
+//!
+//! Messages name attributes and fields, never their values: they reach logs and span
+//! events, and values such as user names and e-mails are personal data.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+/// Everything a directory operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    /// The resource does not exist in the caller's tenant.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A uniqueness rule is violated; `attribute` is its SCIM name.
+    #[error("{attribute} is already taken in this tenant")]
+    AlreadyExists {
+        /// The attribute whose value is taken, e.g. `userName`.
+        attribute: &'static str,
+    },
+    /// `expected_version` does not match the stored version.
+    #[error("version mismatch: expected {expected}, current version is {current}")]
+    VersionMismatch {
+        /// The version the caller expected.
+        expected: i64,
+        /// The version the resource has.
+        current: i64,
+    },
+    /// The request is malformed; the message names the offending field.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// Storage is temporarily unavailable (pool exhausted, database busy); retry.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or an unexpected storage failure. The detail is logged, never returned.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl IdentityError {
+    /// Shorthand for [`IdentityError::InvalidArgument`].
+    pub fn invalid(message: impl Into<String>) -> Self {
+        IdentityError::InvalidArgument(message.into())
+    }
+
+    /// Fails with [`IdentityError::VersionMismatch`] unless `expected` is 0 or `current`.
+    pub fn check_version(expected: i64, current: i64) -> Result<(), Self> {
+        if expected == 0 || expected == current {
+            Ok(())
+        } else {
+            Err(IdentityError::VersionMismatch { expected, current })
+        }
+    }
+}
+
+impl From<DieselError> for IdentityError {
+    fn from(err: DieselError) -> Self {
+        match err {
+            DieselError::NotFound => IdentityError::NotFound("resource"),
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+                // Uniqueness is checked explicitly before every write, so reaching the
+                // index means a race with another process; say which rule, not which value.
+                IdentityError::AlreadyExists {
+                    attribute: "a unique attribute",
+                }
+            }
+            DieselError::DatabaseError(_, info) if is_busy(info.message()) => {
+                IdentityError::Unavailable(info.message().to_owned())
+            }
+            other => IdentityError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for IdentityError {
+    fn from(err: diesel::r2d2::PoolError) -> Self {
+        IdentityError::Unavailable(err.to_string())
+    }
+}
+
+impl From<tokio::task::JoinError> for IdentityError {
+    fn from(err: tokio::task::JoinError) -> Self {
+        IdentityError::Internal(format!("blocking task failed: {err}"))
+    }
+}
+
+/// SQLite reports lock contention that outlasted `busy_timeout` this way.
+fn is_busy(message: &str) -> bool {
+    message.contains("database is locked") || message.contains("database is busy")
+}
+
+impl From<IdentityError> for tonic::Status {
+    fn from(err: IdentityError) -> Self {
+        match err {
+            IdentityError::NotFound(_) => tonic::Status::not_found(err.to_string()),
+            IdentityError::AlreadyExists { .. } => tonic::Status::already_exists(err.to_string()),
+            IdentityError::VersionMismatch { .. } => {
+                tonic::Status::failed_precondition(err.to_string())
+            }
+            IdentityError::InvalidArgument(msg) => tonic::Status::invalid_argument(msg),
+            IdentityError::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "storage unavailable");
+                tonic::Status::unavailable("storage is temporarily unavailable; retry")
+            }
+            IdentityError::Internal(detail) => {
+                // Logged once here, at the edge; the client learns nothing internal.
+                tracing::error!(error = %detail, "internal error");
+                tonic::Status::internal("internal error")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_mapped_once_and_never_unknown() {
+        let cases = [
+            (IdentityError::NotFound("user"), tonic::Code::NotFound),
+            (
+                IdentityError::AlreadyExists {
+                    attribute: "userName",
+                },
+                tonic::Code::AlreadyExists,
+            ),
+            (
+                IdentityError::VersionMismatch {
+                    expected: 1,
+                    current: 2,
+                },
+                tonic::Code::FailedPrecondition,
+            ),
+            (IdentityError::invalid("x"), tonic::Code::InvalidArgument),
+            (
+                IdentityError::Unavailable("busy".into()),
+                tonic::Code::Unavailable,
+            ),
+            (IdentityError::Internal("bug".into()), tonic::Code::Internal),
+        ];
+        for (err, code) in cases {
+            assert_eq!(tonic::Status::from(err).code(), code);
+        }
+    }
+
+    #[test]
+    fn internal_detail_is_not_returned() {
+        let status = tonic::Status::from(IdentityError::Internal("secret detail".into()));
+        assert!(!status.message().contains("secret"));
+    }
+
+    #[test]
+    fn version_zero_skips_the_check() {
+        assert!(IdentityError::check_version(0, 7).is_ok());
+        assert!(IdentityError::check_version(7, 7).is_ok());
+        assert!(matches!(
+            IdentityError::check_version(6, 7),
+            Err(IdentityError::VersionMismatch {
+                expected: 6,
+                current: 7
+            })
+        ));
+    }
+}

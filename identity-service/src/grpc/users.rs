@@ -1,0 +1,206 @@
+//! User RPCs.
+
+use scim_proto::identity::v1 as pb;
+use tonic::{Request, Status};
+use tracing::field::Empty;
+
+use super::{IdentityApi, reader, required, writer};
+use crate::db::DbOp;
+use crate::db::users::PasswordChange;
+use crate::filter::{self, ResourceKind};
+use crate::listing::{self, ListKind as _, ListRequest, Users};
+use crate::mask::Mask;
+use crate::model;
+use crate::ops::users::{self as ops, Edit};
+use crate::paging::PageSpec;
+use crate::password;
+
+/// Takes the user out of a request, with its id and password taken out of it.
+#[allow(clippy::result_large_err)]
+fn split(user: Option<pb::User>) -> Result<(pb::User, String, Option<String>), Status> {
+    let mut user = user.ok_or_else(|| required("user"))?;
+    let id = std::mem::take(&mut user.id);
+    let password = user.password.take();
+    Ok((user, id, password))
+}
+
+#[tracing::instrument(name = "identity.create_user", skip_all,
+    fields(scim.resource_type = "User", scim.operation = "create"))]
+pub(super) async fn create(
+    api: &IdentityApi,
+    req: Request<pb::CreateUserRequest>,
+) -> Result<pb::User, Status> {
+    let tenant = writer(&req)?;
+    let (mut user, _, password) = split(req.into_inner().user)?;
+    model::normalise_user(&mut user)?;
+    let hash = match password {
+        Some(p) => Some(password::hash_blocking(p).await?),
+        None => None,
+    };
+    let t = tenant.clone();
+    let created = api
+        .db
+        .write(DbOp::new("INSERT", "users"), move |conn| {
+            ops::create(conn, &t, &user, hash.as_deref())
+        })
+        .await?;
+    api.cursors.note_write(&tenant, true);
+    Ok(created)
+}
+
+#[tracing::instrument(name = "identity.get_user", skip_all,
+    fields(scim.resource_type = "User", scim.operation = "get"))]
+pub(super) async fn get(
+    api: &IdentityApi,
+    req: Request<pb::GetUserRequest>,
+) -> Result<pb::User, Status> {
+    let tenant = reader(&req)?;
+    let id = req.into_inner().id;
+    if id.is_empty() {
+        return Err(required("id"));
+    }
+    Ok(api
+        .db
+        .read(DbOp::new("SELECT", "users"), move |conn| {
+            ops::get(conn, &tenant, &id)
+        })
+        .await?)
+}
+
+#[tracing::instrument(name = "identity.list_users", skip_all,
+    fields(scim.resource_type = "User", scim.operation = "list", scim.filter = Empty,
+        scim.result_count = Empty, scim.total_results = Empty, db.index = Empty))]
+pub(super) async fn list(
+    api: &IdentityApi,
+    req: Request<pb::ListUsersRequest>,
+) -> Result<pb::ListUsersResponse, Status> {
+    let tenant = reader(&req)?;
+    let req = req.into_inner();
+    let compiled = req
+        .filter
+        .as_ref()
+        .map(|f| filter::compile(ResourceKind::User, f))
+        .transpose()?;
+    let fingerprint = filter::fingerprint(req.filter.as_ref());
+    let page = PageSpec::from_request(
+        req.page.as_ref(),
+        api.max_page_size,
+        Users::NAME,
+        &fingerprint,
+    )?;
+    let span = tracing::Span::current();
+    if let Some(f) = &compiled {
+        span.record("scim.filter", f.shape().as_str());
+    }
+    let list_req = ListRequest {
+        generations: api.cursors.generations(&tenant),
+        tenant,
+        filter: compiled,
+        fingerprint,
+        page,
+        include_related: req.include_groups,
+    };
+    let cursors = api.cursors.clone();
+    let result = api
+        .db
+        .read(DbOp::new("SELECT", "users"), move |conn| {
+            listing::list::<Users>(conn, &cursors, &list_req)
+        })
+        .await?;
+    span.record("scim.result_count", result.items.len());
+    span.record("scim.total_results", result.total);
+    if let Some(index) = result.index {
+        span.record("db.index", index);
+    }
+    Ok(pb::ListUsersResponse {
+        users: result.items,
+        page: Some(pb::PageInfo {
+            total_results: result.total,
+            start_index: result.start_index,
+            next_page_token: result.next_token,
+        }),
+    })
+}
+
+#[tracing::instrument(name = "identity.replace_user", skip_all,
+    fields(scim.resource_type = "User", scim.operation = "replace"))]
+pub(super) async fn replace(
+    api: &IdentityApi,
+    req: Request<pb::ReplaceUserRequest>,
+) -> Result<pb::User, Status> {
+    let tenant = writer(&req)?;
+    let req = req.into_inner();
+    let (mut user, id, password) = split(req.user)?;
+    if id.is_empty() {
+        return Err(required("user.id"));
+    }
+    model::normalise_user(&mut user)?;
+    let change = match password {
+        Some(p) => PasswordChange::Set(password::hash_blocking(p).await?),
+        None => PasswordChange::Keep,
+    };
+    let edit = Edit::Replace {
+        user,
+        keep_active_if_unset: req.keep_active_if_unset,
+    };
+    let t = tenant.clone();
+    let replaced = api
+        .db
+        .write(DbOp::new("UPDATE", "users"), move |conn| {
+            ops::modify(conn, &t, &id, req.expected_version, edit, change)
+        })
+        .await?;
+    api.cursors.note_write(&tenant, false);
+    Ok(replaced)
+}
+
+#[tracing::instrument(name = "identity.update_user", skip_all,
+    fields(scim.resource_type = "User", scim.operation = "update"))]
+pub(super) async fn update(
+    api: &IdentityApi,
+    req: Request<pb::UpdateUserRequest>,
+) -> Result<pb::User, Status> {
+    let tenant = writer(&req)?;
+    let req = req.into_inner();
+    let mask = Mask::parse(req.update_mask.as_ref())?;
+    let (user, id, password) = split(req.user)?;
+    if id.is_empty() {
+        return Err(required("user.id"));
+    }
+    let change = match (mask.touches_password(), password) {
+        (false, _) => PasswordChange::Keep,
+        (true, None) => PasswordChange::Clear,
+        (true, Some(p)) => PasswordChange::Set(password::hash_blocking(p).await?),
+    };
+    let edit = Edit::Update { user, mask };
+    let t = tenant.clone();
+    let updated = api
+        .db
+        .write(DbOp::new("UPDATE", "users"), move |conn| {
+            ops::modify(conn, &t, &id, req.expected_version, edit, change)
+        })
+        .await?;
+    api.cursors.note_write(&tenant, false);
+    Ok(updated)
+}
+
+#[tracing::instrument(name = "identity.delete_user", skip_all,
+    fields(scim.resource_type = "User", scim.operation = "delete"))]
+pub(super) async fn delete(
+    api: &IdentityApi,
+    req: Request<pb::DeleteUserRequest>,
+) -> Result<pb::DeleteUserResponse, Status> {
+    let tenant = writer(&req)?;
+    let req = req.into_inner();
+    if req.id.is_empty() {
+        return Err(required("id"));
+    }
+    let t = tenant.clone();
+    api.db
+        .write(DbOp::new("DELETE", "users"), move |conn| {
+            ops::delete(conn, &t, &req.id, req.expected_version)
+        })
+        .await?;
+    api.cursors.note_write(&tenant, true);
+    Ok(pb::DeleteUserResponse {})
+}

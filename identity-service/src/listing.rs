@@ -1,0 +1,437 @@
+//! Listing users and groups: one procedure for both kinds.
+//!
+//! * Unfiltered: the total is `COUNT(*)` on the `(tenant, seq)` index, and the page is
+//!   `seq > cursor LIMIT count` when the [`CursorCache`] or a token knows the position,
+//!   `OFFSET` otherwise.
+//! * Filtered with an index key (see [`crate::filter::plan`]): the candidates are loaded,
+//!   evaluated and paged in memory.
+//! * Filtered otherwise: the tenant's rows are scanned in `seq` order in batches of
+//!   [`SCAN_BATCH`]; every match is counted for the total, and only the page is kept.
+//!   Sequential index paging reuses the cached total and resumes at the cached cursor.
+//!
+//! Everything runs inside one read transaction, so a page and its total agree.
+
+use diesel::QueryResult;
+use diesel::sqlite::SqliteConnection;
+use scim_proto::identity::v1 as pb;
+
+use crate::db::groups::{self, GroupRow};
+use crate::db::memberships;
+use crate::db::users::{self, UserRow};
+use crate::error::IdentityError;
+use crate::filter::plan::{self, IndexKey};
+use crate::filter::{CompiledFilter, Target};
+use crate::model;
+use crate::paging::{CursorCache, Generations, ListKey, PageSpec, Position, encode_token};
+
+/// Rows read per statement while scanning.
+pub const SCAN_BATCH: i64 = 500;
+
+/// A kind of resource that can be listed.
+pub trait ListKind {
+    /// Its row type.
+    type Row;
+    /// What the API returns, and what filters evaluate.
+    type Item: Target;
+    /// `users` or `groups`: names the list in tokens and cache keys.
+    const NAME: &'static str;
+
+    /// The row's seq.
+    fn seq(row: &Self::Row) -> i64;
+    /// Number of rows of the tenant.
+    fn count(conn: &mut SqliteConnection, tenant: &str) -> QueryResult<i64>;
+    /// Number of rows of the tenant with `seq <= through`.
+    fn count_through(conn: &mut SqliteConnection, tenant: &str, through: i64) -> QueryResult<i64>;
+    /// Rows after a seq, in order.
+    fn after(
+        conn: &mut SqliteConnection,
+        tenant: &str,
+        seq: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<Self::Row>>;
+    /// Rows after an offset, in order.
+    fn skip(
+        conn: &mut SqliteConnection,
+        tenant: &str,
+        offset: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<Self::Row>>;
+    /// Rows an index lookup yields, in order.
+    fn lookup(
+        conn: &mut SqliteConnection,
+        tenant: &str,
+        key: &IndexKey,
+    ) -> QueryResult<Vec<Self::Row>>;
+    /// Rows as items, without related data.
+    fn decode(row: &Self::Row) -> Result<Self::Item, IdentityError>;
+    /// Fills a user's `groups` or a group's `members`.
+    fn attach_related(
+        conn: &mut SqliteConnection,
+        tenant: &str,
+        items: &mut [(i64, Self::Item)],
+    ) -> Result<(), IdentityError>;
+    /// Empties what [`ListKind::attach_related`] filled.
+    fn strip_related(item: &mut Self::Item);
+}
+
+/// Users.
+#[derive(Debug)]
+pub struct Users;
+
+impl ListKind for Users {
+    type Row = UserRow;
+    type Item = pb::User;
+    const NAME: &'static str = "users";
+
+    fn seq(row: &UserRow) -> i64 {
+        row.seq
+    }
+    fn count(conn: &mut SqliteConnection, tenant: &str) -> QueryResult<i64> {
+        users::count(conn, tenant)
+    }
+    fn count_through(conn: &mut SqliteConnection, tenant: &str, through: i64) -> QueryResult<i64> {
+        users::count_through(conn, tenant, through)
+    }
+    fn after(
+        conn: &mut SqliteConnection,
+        tenant: &str,
+        seq: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<UserRow>> {
+        users::after(conn, tenant, seq, limit)
+    }
+    fn skip(
+        conn: &mut SqliteConnection,
+        tenant: &str,
+        offset: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<UserRow>> {
+        users::skip(conn, tenant, offset, limit)
+    }
+    fn lookup(
+        conn: &mut SqliteConnection,
+        tenant: &str,
+        key: &IndexKey,
+    ) -> QueryResult<Vec<UserRow>> {
+        users::lookup(conn, tenant, key)
+    }
+    fn decode(row: &UserRow) -> Result<pb::User, IdentityError> {
+        model::user_from_row(row)
+    }
+    fn attach_related(
+        conn: &mut SqliteConnection,
+        tenant: &str,
+        items: &mut [(i64, pb::User)],
+    ) -> Result<(), IdentityError> {
+        let ids: Vec<&str> = items.iter().map(|(_, u)| u.id.as_str()).collect();
+        let mut refs = memberships::groups_of(conn, tenant, &ids)?;
+        for (_, user) in items.iter_mut() {
+            user.groups = refs.remove(&user.id).unwrap_or_default();
+        }
+        Ok(())
+    }
+    fn strip_related(item: &mut pb::User) {
+        item.groups.clear();
+    }
+}
+
+/// Groups.
+#[derive(Debug)]
+pub struct Groups;
+
+impl ListKind for Groups {
+    type Row = GroupRow;
+    type Item = pb::Group;
+    const NAME: &'static str = "groups";
+
+    fn seq(row: &GroupRow) -> i64 {
+        row.seq
+    }
+    fn count(conn: &mut SqliteConnection, tenant: &str) -> QueryResult<i64> {
+        groups::count(conn, tenant)
+    }
+    fn count_through(conn: &mut SqliteConnection, tenant: &str, through: i64) -> QueryResult<i64> {
+        groups::count_through(conn, tenant, through)
+    }
+    fn after(
+        conn: &mut SqliteConnection,
+        tenant: &str,
+        seq: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<GroupRow>> {
+        groups::after(conn, tenant, seq, limit)
+    }
+    fn skip(
+        conn: &mut SqliteConnection,
+        tenant: &str,
+        offset: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<GroupRow>> {
+        groups::skip(conn, tenant, offset, limit)
+    }
+    fn lookup(
+        conn: &mut SqliteConnection,
+        tenant: &str,
+        key: &IndexKey,
+    ) -> QueryResult<Vec<GroupRow>> {
+        groups::lookup(conn, tenant, key)
+    }
+    fn decode(row: &GroupRow) -> Result<pb::Group, IdentityError> {
+        Ok(model::group_from_row(row))
+    }
+    fn attach_related(
+        conn: &mut SqliteConnection,
+        _tenant: &str,
+        items: &mut [(i64, pb::Group)],
+    ) -> Result<(), IdentityError> {
+        let ids: Vec<&str> = items.iter().map(|(_, g)| g.id.as_str()).collect();
+        let mut members = memberships::members_of(conn, &ids)?;
+        for (_, group) in items.iter_mut() {
+            group.members = members.remove(&group.id).unwrap_or_default();
+        }
+        Ok(())
+    }
+    fn strip_related(item: &mut pb::Group) {
+        item.members.clear();
+    }
+}
+
+/// A list request, checked.
+#[derive(Debug)]
+pub struct ListRequest {
+    /// The caller's tenant.
+    pub tenant: String,
+    /// The filter, if any.
+    pub filter: Option<CompiledFilter>,
+    /// The filter's fingerprint (empty without a filter).
+    pub fingerprint: String,
+    /// Which page.
+    pub page: PageSpec,
+    /// Whether items carry `groups` / `members`.
+    pub include_related: bool,
+    /// The tenant's write generations, read before the transaction.
+    pub generations: Generations,
+}
+
+/// One page of a list.
+#[derive(Debug)]
+pub struct ListPage<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Number of matches.
+    pub total: i64,
+    /// The 1-based index of the first item.
+    pub start_index: i64,
+    /// The token for the next page, empty at the end.
+    pub next_token: String,
+    /// Which index narrowed the filter, for spans.
+    pub index: Option<&'static str>,
+}
+
+/// The page being collected.
+struct Collect<T> {
+    items: Vec<(i64, T)>,
+    more: bool,
+}
+
+/// Lists resources of kind `K`.
+pub fn list<K: ListKind>(
+    conn: &mut SqliteConnection,
+    cache: &CursorCache,
+    req: &ListRequest,
+) -> Result<ListPage<K::Item>, IdentityError> {
+    let key = ListKey {
+        tenant: req.tenant.clone(),
+        kind: K::NAME,
+        fingerprint: req.fingerprint.clone(),
+    };
+    let count = req.page.count;
+    let (mut page, total, start, index) = match &req.filter {
+        None => {
+            let (page, total, start) = unfiltered::<K>(conn, cache, &key, req)?;
+            (page, total, start, None)
+        }
+        Some(filter) => match plan::index_key(filter) {
+            Some(ix) => {
+                let rows = K::lookup(conn, &req.tenant, &ix)?;
+                let (page, total, start) = narrowed::<K>(conn, filter, rows, req)?;
+                (page, total, start, Some(ix.index_name()))
+            }
+            None => {
+                let (page, total, start) = scan::<K>(conn, cache, &key, filter, req)?;
+                (page, total, start, None)
+            }
+        },
+    };
+    // Index-narrowed lists are small and never consult the cache.
+    if let (Position::Index(_), Some((last, _)), None) =
+        (req.page.position, page.items.last(), index)
+    {
+        let cached_total = req.filter.is_some().then_some(total);
+        let next = start + page.items.len() as i64;
+        cache.store(&key, next, req.generations, *last, cached_total);
+    }
+    let next_token = match page.items.last() {
+        Some((last, _)) if page.more && count > 0 => encode_token(K::NAME, *last, &req.fingerprint),
+        _ => String::new(),
+    };
+    let needs = req
+        .filter
+        .as_ref()
+        .is_some_and(CompiledFilter::needs_related);
+    if req.include_related && !needs {
+        K::attach_related(conn, &req.tenant, &mut page.items)?;
+    } else if !req.include_related && needs {
+        page.items
+            .iter_mut()
+            .for_each(|(_, item)| K::strip_related(item));
+    }
+    Ok(ListPage {
+        items: page.items.into_iter().map(|(_, item)| item).collect(),
+        total,
+        start_index: start,
+        next_token,
+        index,
+    })
+}
+
+fn decode_all<K: ListKind>(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    rows: &[K::Row],
+    related: bool,
+) -> Result<Vec<(i64, K::Item)>, IdentityError> {
+    let mut items = rows
+        .iter()
+        .map(|r| Ok((K::seq(r), K::decode(r)?)))
+        .collect::<Result<Vec<_>, IdentityError>>()?;
+    if related {
+        K::attach_related(conn, tenant, &mut items)?;
+    }
+    Ok(items)
+}
+
+type Paged<T> = (Collect<T>, i64, i64);
+
+fn unfiltered<K: ListKind>(
+    conn: &mut SqliteConnection,
+    cache: &CursorCache,
+    key: &ListKey,
+    req: &ListRequest,
+) -> Result<Paged<K::Item>, IdentityError> {
+    let tenant = req.tenant.as_str();
+    let count = req.page.count;
+    let total = K::count(conn, tenant)?;
+    let (rows, start) = match req.page.position {
+        Position::Index(start) if count == 0 => (Vec::new(), start),
+        Position::Index(start) => match cache.lookup(key, start, req.generations) {
+            Some(cursor) => (K::after(conn, tenant, cursor.last_seq, count + 1)?, start),
+            None => (K::skip(conn, tenant, start - 1, count + 1)?, start),
+        },
+        Position::After(seq) => {
+            let start = K::count_through(conn, tenant, seq)? + 1;
+            let rows = if count == 0 {
+                Vec::new()
+            } else {
+                K::after(conn, tenant, seq, count + 1)?
+            };
+            (rows, start)
+        }
+    };
+    let more = rows.len() as i64 > count;
+    let mut items = decode_all::<K>(conn, tenant, &rows, false)?;
+    items.truncate(count as usize);
+    Ok((Collect { items, more }, total, start))
+}
+
+fn narrowed<K: ListKind>(
+    conn: &mut SqliteConnection,
+    filter: &CompiledFilter,
+    rows: Vec<K::Row>,
+    req: &ListRequest,
+) -> Result<Paged<K::Item>, IdentityError> {
+    let items = decode_all::<K>(conn, &req.tenant, &rows, filter.needs_related())?;
+    let matched: Vec<(i64, K::Item)> = items
+        .into_iter()
+        .filter(|(_, item)| filter.matches(item))
+        .collect();
+    let total = matched.len() as i64;
+    let count = req.page.count as usize;
+    let (skip, start) = match req.page.position {
+        Position::Index(start) => ((start - 1) as usize, start),
+        Position::After(seq) => {
+            let before = matched.iter().take_while(|(s, _)| *s <= seq).count();
+            (before, before as i64 + 1)
+        }
+    };
+    let mut items: Vec<(i64, K::Item)> = matched.into_iter().skip(skip).take(count + 1).collect();
+    let more = items.len() > count;
+    items.truncate(count);
+    Ok((Collect { items, more }, total, start))
+}
+
+fn scan<K: ListKind>(
+    conn: &mut SqliteConnection,
+    cache: &CursorCache,
+    key: &ListKey,
+    filter: &CompiledFilter,
+    req: &ListRequest,
+) -> Result<Paged<K::Item>, IdentityError> {
+    let tenant = req.tenant.as_str();
+    let count = req.page.count;
+    let related = filter.needs_related();
+    // A cached position with a cached total lets sequential pages stop early.
+    let resume = match req.page.position {
+        Position::Index(start) => cache
+            .lookup(key, start, req.generations)
+            .and_then(|c| c.total.map(|t| (start, c.last_seq, t))),
+        Position::After(_) => None,
+    };
+    let mut page = Collect {
+        items: Vec::new(),
+        more: false,
+    };
+    let mut after = resume.map_or(0, |(_, seq, _)| seq);
+    let mut matches: i64 = 0;
+    let mut before: i64 = 0;
+    loop {
+        let rows = K::after(conn, tenant, after, SCAN_BATCH)?;
+        let Some(last) = rows.last() else { break };
+        after = K::seq(last);
+        for (seq, item) in decode_all::<K>(conn, tenant, &rows, related)? {
+            if !filter.matches(&item) {
+                continue;
+            }
+            matches += 1;
+            let wanted = match req.page.position {
+                _ if resume.is_some() => true,
+                Position::Index(start) => matches >= start,
+                Position::After(token_seq) => {
+                    if seq <= token_seq {
+                        before += 1;
+                    }
+                    seq > token_seq
+                }
+            };
+            if !wanted {
+                continue;
+            }
+            if (page.items.len() as i64) < count {
+                page.items.push((seq, item));
+            } else {
+                page.more = true;
+                if resume.is_some() {
+                    break;
+                }
+            }
+        }
+        if resume.is_some() && page.more {
+            break;
+        }
+    }
+    Ok(match (resume, req.page.position) {
+        (Some((start, _, total)), _) => (page, total, start),
+        (None, Position::Index(start)) => (page, matches, start),
+        (None, Position::After(_)) => (page, matches, before + 1),
+    })
+}

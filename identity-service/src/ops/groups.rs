@@ -1,0 +1,139 @@
+//! Group operations, each the body of one transaction: uniqueness, versions, member
+//! changes and the `member_count` they imply.
+
+use diesel::sqlite::SqliteConnection;
+use scim_proto::identity::v1 as pb;
+
+use crate::db::groups::{self, GroupRow, GroupValues};
+use crate::db::memberships::{self, Change, MemberInput, Outcome};
+use crate::error::IdentityError;
+use crate::model::{self, fold};
+
+const GROUP: &str = "group";
+
+fn find(conn: &mut SqliteConnection, tenant: &str, id: &str) -> Result<GroupRow, IdentityError> {
+    groups::find(conn, tenant, id)?.ok_or(IdentityError::NotFound(GROUP))
+}
+
+fn taken() -> IdentityError {
+    IdentityError::AlreadyExists {
+        attribute: "displayName",
+    }
+}
+
+/// The group as returned, with members when asked for. Without them the membership
+/// table is not read.
+pub fn view(
+    conn: &mut SqliteConnection,
+    row: &GroupRow,
+    include_members: bool,
+) -> Result<pb::Group, IdentityError> {
+    let mut group = model::group_from_row(row);
+    if include_members {
+        group.members = memberships::list(conn, &row.id)?;
+    }
+    Ok(group)
+}
+
+/// Creates a group from a normalised `group` with initial `members`.
+pub fn create(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    group: &pb::Group,
+    members: Vec<MemberInput>,
+) -> Result<GroupRow, IdentityError> {
+    if groups::display_name_taken(conn, tenant, &fold(&group.display_name), None)? {
+        return Err(taken());
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let values = GroupValues {
+        display_name: group.display_name.clone(),
+        external_id: group.external_id.clone(),
+    };
+    let now = model::now();
+    let row = groups::insert(conn, tenant, &id, &values, now)?;
+    let outcome = memberships::apply(conn, tenant, &id, &[Change::Add(members)])?;
+    if outcome.added == 0 {
+        return Ok(row);
+    }
+    // Creating with members is one change: the version stays 1.
+    Ok(groups::set_member_count(conn, &row, outcome.added)?)
+}
+
+/// One group.
+pub fn get(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    id: &str,
+    include_members: bool,
+) -> Result<pb::Group, IdentityError> {
+    let row = find(conn, tenant, id)?;
+    view(conn, &row, include_members)
+}
+
+/// A change of a group: attributes and member changes, applied in order.
+#[derive(Debug, Default)]
+pub struct GroupEdit {
+    /// A new `displayName`.
+    pub display_name: Option<String>,
+    /// A new `externalId`; `Some(None)` clears it.
+    pub external_id: Option<Option<String>>,
+    /// Member changes.
+    pub changes: Vec<Change>,
+}
+
+/// Applies `edit` atomically; a change that changes nothing keeps the version.
+pub fn modify(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    id: &str,
+    expected_version: i64,
+    edit: GroupEdit,
+) -> Result<(GroupRow, Outcome), IdentityError> {
+    let row = find(conn, tenant, id)?;
+    IdentityError::check_version(expected_version, row.version)?;
+    let mut values = GroupValues {
+        display_name: row.display_name.clone(),
+        external_id: row.external_id.clone(),
+    };
+    let mut changed = false;
+    if let Some(name) = edit.display_name {
+        let mut probe = pb::Group {
+            display_name: name,
+            ..Default::default()
+        };
+        model::normalise_group(&mut probe)?;
+        if fold(&probe.display_name) != fold(&row.display_name)
+            && groups::display_name_taken(conn, tenant, &fold(&probe.display_name), Some(id))?
+        {
+            return Err(taken());
+        }
+        changed |= probe.display_name != values.display_name;
+        values.display_name = probe.display_name;
+    }
+    if let Some(external_id) = edit.external_id {
+        let external_id = external_id.filter(|e| !e.is_empty());
+        changed |= external_id != values.external_id;
+        values.external_id = external_id;
+    }
+    let outcome = memberships::apply(conn, tenant, id, &edit.changes)?;
+    if !changed && !outcome.changed {
+        return Ok((row, outcome));
+    }
+    let count = row.member_count + outcome.added - outcome.removed;
+    let updated = groups::update(conn, &row, &values, count, model::now())?;
+    Ok((updated, outcome))
+}
+
+/// Deletes a group with its membership rows.
+pub fn delete(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    id: &str,
+    expected_version: i64,
+) -> Result<(), IdentityError> {
+    let row = find(conn, tenant, id)?;
+    IdentityError::check_version(expected_version, row.version)?;
+    groups::delete(conn, &row, model::now())?;
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! User operations, each the body of one transaction: uniqueness, versions, PUT and
+//! PATCH semantics. Inputs arrive checked and with passwords already hashed.
+
+use diesel::sqlite::SqliteConnection;
+use scim_proto::identity::v1 as pb;
+
+use crate::db::memberships;
+use crate::db::users::{self, PasswordChange, UserRow};
+use crate::error::IdentityError;
+use crate::mask::Mask;
+use crate::model::{self, UserValues, fold};
+
+const USER: &str = "user";
+
+/// How a write derives the new user from the stored one.
+#[derive(Debug)]
+pub enum Edit {
+    /// Replace every attribute (a full PUT).
+    Replace {
+        /// The new attributes, normalised.
+        user: pb::User,
+        /// Keep the stored `active` when `user.active` is unset.
+        keep_active_if_unset: bool,
+    },
+    /// Change the fields a mask names.
+    Update {
+        /// Where the new values come from.
+        user: pb::User,
+        /// Which fields.
+        mask: Mask,
+    },
+}
+
+fn find(conn: &mut SqliteConnection, tenant: &str, id: &str) -> Result<UserRow, IdentityError> {
+    users::find(conn, tenant, id)?.ok_or(IdentityError::NotFound(USER))
+}
+
+fn with_groups(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    row: &UserRow,
+) -> Result<pb::User, IdentityError> {
+    let mut user = model::user_from_row(row)?;
+    user.groups = memberships::groups_of(conn, tenant, &[row.id.as_str()])?
+        .remove(&row.id)
+        .unwrap_or_default();
+    Ok(user)
+}
+
+fn taken() -> IdentityError {
+    IdentityError::AlreadyExists {
+        attribute: "userName",
+    }
+}
+
+/// Creates a user from a normalised `user`.
+pub fn create(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    user: &pb::User,
+    password_hash: Option<&str>,
+) -> Result<pb::User, IdentityError> {
+    let values = UserValues::new(user, user.active.unwrap_or(true));
+    if users::user_name_taken(conn, tenant, &values.user_name_norm, None)? {
+        return Err(taken());
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let row = users::insert(
+        conn,
+        tenant,
+        &id,
+        &values,
+        &user.emails,
+        password_hash,
+        model::now(),
+    )?;
+    model::user_from_row(&row)
+}
+
+/// One user with its groups.
+pub fn get(conn: &mut SqliteConnection, tenant: &str, id: &str) -> Result<pb::User, IdentityError> {
+    let row = find(conn, tenant, id)?;
+    with_groups(conn, tenant, &row)
+}
+
+/// Replaces or updates a user. A write that changes nothing keeps the version.
+pub fn modify(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    id: &str,
+    expected_version: i64,
+    edit: Edit,
+    password: PasswordChange,
+) -> Result<pb::User, IdentityError> {
+    let row = find(conn, tenant, id)?;
+    IdentityError::check_version(expected_version, row.version)?;
+    let (mut next, active) = match edit {
+        Edit::Replace {
+            user,
+            keep_active_if_unset,
+        } => {
+            let active = match (user.active, keep_active_if_unset) {
+                (Some(a), _) => a,
+                (None, true) => row.active,
+                (None, false) => true,
+            };
+            (user, active)
+        }
+        Edit::Update { user, mask } => {
+            let mut current = model::stored_user(&row)?;
+            current.active = Some(row.active);
+            mask.apply(&mut current, &user);
+            // A cleared `active` falls back to the default, as on create.
+            let active = current.active.unwrap_or(true);
+            (current, active)
+        }
+    };
+    model::normalise_user(&mut next)?;
+    let values = UserValues::new(&next, active);
+    if values.user_name_norm != fold(&row.user_name)
+        && users::user_name_taken(conn, tenant, &values.user_name_norm, Some(id))?
+    {
+        return Err(taken());
+    }
+    if values.attributes == row.attributes
+        && values.active == row.active
+        && password == PasswordChange::Keep
+    {
+        return with_groups(conn, tenant, &row);
+    }
+    let emails_changed = model::stored_user(&row)?.emails != next.emails;
+    let updated = users::update(
+        conn,
+        &row,
+        &values,
+        emails_changed.then_some(next.emails.as_slice()),
+        &password,
+        model::now(),
+    )?;
+    with_groups(conn, tenant, &updated)
+}
+
+/// Deletes a user and its memberships.
+pub fn delete(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    id: &str,
+    expected_version: i64,
+) -> Result<(), IdentityError> {
+    let row = find(conn, tenant, id)?;
+    IdentityError::check_version(expected_version, row.version)?;
+    users::delete(conn, &row, model::now())?;
+    Ok(())
+}

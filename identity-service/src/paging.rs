@@ -1,0 +1,319 @@
+//! Paging: page requests, continuation tokens and the cursor cache.
+//!
+//! Lists are ordered by `seq` (creation order), which never changes, so a position can be
+//! remembered as "after seq S". Two ways to page:
+//!
+//! * Index paging (`start_index`, `count`), as SCIM clients do (`1, 101, 201, ...`). A
+//!   [`CursorCache`] remembers, per (tenant, kind, filter fingerprint, start index), the
+//!   last seq served before that index, so the next sequential page is
+//!   `seq > S ORDER BY seq LIMIT count` instead of an `OFFSET` scan. On a miss the
+//!   list falls back to `OFFSET`.
+//! * Continuation tokens: `next_page_token` is base64url of `kind:last_seq:fingerprint`;
+//!   a token used with another kind or filter is INVALID_ARGUMENT. Tokens are not
+//!   secret: every query is still limited to the caller's tenant.
+//!
+//! Cache validity: every cursor records a per-tenant generation. Creates and deletes bump
+//! the *order* generation (positions may shift), every write bumps the *content*
+//! generation (a filtered result may change). Unfiltered cursors check the first,
+//! filtered ones the second. The cache lives in the process: with several replicas
+//! writing one database a cursor may be stale, which costs at most a repeated or skipped
+//! row for a client paging by index during concurrent deletes; tokens are always exact.
+//!
+//! A request without a `page` message gets the first page of the maximum size. `count`
+//! is capped at the configured maximum ([`DEFAULT_MAX_PAGE_SIZE`] by default), negative
+//! counts mean 0, and 0 returns only the total.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use scim_proto::identity::v1 as pb;
+
+use crate::error::IdentityError;
+
+/// The default cap on `count`.
+pub const DEFAULT_MAX_PAGE_SIZE: i64 = 1000;
+
+/// How many cursors the cache holds before it starts over.
+const MAX_CURSORS: usize = 10_000;
+
+/// Where a page starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// 1-based index of the first result.
+    Index(i64),
+    /// Right after this seq (from a continuation token).
+    After(i64),
+}
+
+/// A checked page request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSpec {
+    /// Where the page starts.
+    pub position: Position,
+    /// How many results at most (already capped).
+    pub count: i64,
+}
+
+impl PageSpec {
+    /// Checks a request's page for a list of `kind` filtered by `fingerprint`.
+    pub fn from_request(
+        page: Option<&pb::PageRequest>,
+        max_page_size: i64,
+        kind: &str,
+        fingerprint: &str,
+    ) -> Result<Self, IdentityError> {
+        let Some(page) = page else {
+            return Ok(PageSpec {
+                position: Position::Index(1),
+                count: max_page_size,
+            });
+        };
+        let count = page.count.clamp(0, max_page_size);
+        let position = if page.page_token.is_empty() {
+            Position::Index(page.start_index.max(1))
+        } else {
+            Position::After(decode_token(&page.page_token, kind, fingerprint)?)
+        };
+        Ok(PageSpec { position, count })
+    }
+}
+
+/// The continuation token for a page of `kind` that ended at `last_seq`.
+pub fn encode_token(kind: &str, last_seq: i64, fingerprint: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{kind}:{last_seq}:{fingerprint}"))
+}
+
+/// The seq a token continues after; INVALID_ARGUMENT unless it was issued for the same
+/// kind of list and the same filter.
+pub fn decode_token(token: &str, kind: &str, fingerprint: &str) -> Result<i64, IdentityError> {
+    let malformed = || IdentityError::invalid("page.page_token is malformed");
+    if token.len() > 256 {
+        return Err(malformed());
+    }
+    let bytes = URL_SAFE_NO_PAD
+        .decode(token.trim_end_matches('='))
+        .map_err(|_| malformed())?;
+    let text = String::from_utf8(bytes).map_err(|_| malformed())?;
+    let mut parts = text.splitn(3, ':');
+    let (Some(k), Some(seq), Some(fp)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(malformed());
+    };
+    let seq: i64 = seq.parse().map_err(|_| malformed())?;
+    if k != kind || fp != fingerprint {
+        return Err(IdentityError::invalid(
+            "page.page_token was issued for a different list or filter",
+        ));
+    }
+    Ok(seq)
+}
+
+/// Per-tenant write generations; see the module doc.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Generations {
+    /// Bumped by creates and deletes.
+    pub order: u64,
+    /// Bumped by every write.
+    pub content: u64,
+}
+
+/// A remembered position: the last seq served before some start index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// The last seq served before the start index.
+    pub last_seq: i64,
+    /// The total of a filtered list (unfiltered totals are counted on the index).
+    pub total: Option<i64>,
+    generation: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct CursorKey {
+    tenant: String,
+    kind: &'static str,
+    fingerprint: String,
+    start_index: i64,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    generations: HashMap<String, Generations>,
+    cursors: HashMap<CursorKey, Cursor>,
+}
+
+/// The in-process cursor cache; see the module doc.
+#[derive(Debug, Default)]
+pub struct CursorCache {
+    inner: Mutex<Inner>,
+}
+
+/// Identifies one list: tenant, kind and filter fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListKey {
+    /// The tenant.
+    pub tenant: String,
+    /// `users` or `groups`.
+    pub kind: &'static str,
+    /// The filter's fingerprint, empty when unfiltered.
+    pub fingerprint: String,
+}
+
+impl ListKey {
+    fn generation(&self, g: Generations) -> u64 {
+        if self.fingerprint.is_empty() {
+            g.order
+        } else {
+            g.content
+        }
+    }
+
+    fn cursor_key(&self, start_index: i64) -> CursorKey {
+        CursorKey {
+            tenant: self.tenant.clone(),
+            kind: self.kind,
+            fingerprint: self.fingerprint.clone(),
+            start_index,
+        }
+    }
+}
+
+impl CursorCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The tenant's generations now. Read them before reading the database.
+    pub fn generations(&self, tenant: &str) -> Generations {
+        self.lock()
+            .generations
+            .get(tenant)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Records a committed write; `reorders` for creates and deletes.
+    pub fn note_write(&self, tenant: &str, reorders: bool) {
+        let mut inner = self.lock();
+        let g = inner.generations.entry(tenant.to_owned()).or_default();
+        g.content += 1;
+        if reorders {
+            g.order += 1;
+        }
+    }
+
+    /// The cursor for `start_index`, if still valid under `generations`.
+    pub fn lookup(
+        &self,
+        list: &ListKey,
+        start_index: i64,
+        generations: Generations,
+    ) -> Option<Cursor> {
+        let inner = self.lock();
+        let cursor = inner.cursors.get(&list.cursor_key(start_index))?;
+        (cursor.generation == list.generation(generations)).then_some(*cursor)
+    }
+
+    /// Remembers that the page before `start_index` ended at `last_seq`.
+    pub fn store(
+        &self,
+        list: &ListKey,
+        start_index: i64,
+        generations: Generations,
+        last_seq: i64,
+        total: Option<i64>,
+    ) {
+        let mut inner = self.lock();
+        if inner.cursors.len() >= MAX_CURSORS {
+            inner.cursors.clear();
+        }
+        inner.cursors.insert(
+            list.cursor_key(start_index),
+            Cursor {
+                last_seq,
+                total,
+                generation: list.generation(generations),
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(fp: &str) -> ListKey {
+        ListKey {
+            tenant: "t".into(),
+            kind: "users",
+            fingerprint: fp.into(),
+        }
+    }
+
+    #[test]
+    fn tokens_round_trip_and_are_bound_to_kind_and_filter() {
+        let t = encode_token("users", 42, "abc");
+        assert_eq!(decode_token(&t, "users", "abc").unwrap(), 42);
+        assert!(decode_token(&t, "groups", "abc").is_err());
+        assert!(decode_token(&t, "users", "").is_err());
+        assert!(decode_token("!!!", "users", "").is_err());
+        assert!(decode_token(&URL_SAFE_NO_PAD.encode("users:x:"), "users", "").is_err());
+    }
+
+    #[test]
+    fn counts_are_capped_and_start_indexes_floored() {
+        let req = pb::PageRequest {
+            start_index: -5,
+            count: 5000,
+            page_token: String::new(),
+        };
+        let spec = PageSpec::from_request(Some(&req), 1000, "users", "").unwrap();
+        assert_eq!(spec.position, Position::Index(1));
+        assert_eq!(spec.count, 1000);
+        let none = PageSpec::from_request(None, 50, "users", "").unwrap();
+        assert_eq!(none.count, 50);
+    }
+
+    #[test]
+    fn unfiltered_cursors_survive_updates_but_not_deletes() {
+        let cache = CursorCache::default();
+        let g = cache.generations("t");
+        cache.store(&list(""), 101, g, 7, None);
+        cache.note_write("t", false);
+        let g2 = cache.generations("t");
+        assert_eq!(
+            cache.lookup(&list(""), 101, g2).map(|c| c.last_seq),
+            Some(7)
+        );
+        cache.note_write("t", true);
+        assert!(
+            cache
+                .lookup(&list(""), 101, cache.generations("t"))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn filtered_cursors_do_not_survive_updates() {
+        let cache = CursorCache::default();
+        cache.store(&list("f"), 101, cache.generations("t"), 7, Some(300));
+        cache.note_write("t", false);
+        assert!(
+            cache
+                .lookup(&list("f"), 101, cache.generations("t"))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn other_tenants_writes_do_not_invalidate() {
+        let cache = CursorCache::default();
+        cache.store(&list(""), 101, cache.generations("t"), 7, None);
+        cache.note_write("other", true);
+        assert!(
+            cache
+                .lookup(&list(""), 101, cache.generations("t"))
+                .is_some()
+        );
+    }
+}

@@ -1,0 +1,114 @@
+//! A membership change costs O(changed members), not O(group size).
+
+use diesel::RunQueryDsl as _;
+use scim_proto::identity::v1 as pb;
+
+use crate::harness::*;
+
+const BIG: usize = 10_000;
+const SMALL: usize = 10;
+
+/// Inserts `n` users of `tenant` straight into the database in one statement; creating
+/// them one RPC at a time would make this test slow without testing anything more.
+fn bulk_users(srv: &TestServer, tenant: &str, prefix: &str, n: usize) -> Vec<String> {
+    let mut conn = open_db(&srv.db_path);
+    let sql = format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
+         INSERT INTO users (id, tenant, user_name, user_name_norm, active, version, \
+             created_at, updated_at, attributes) \
+         SELECT '{prefix}-' || i, '{tenant}', '{prefix}' || i, '{prefix}' || i, 1, 1, \
+             '2026-01-01 00:00:00', '2026-01-01 00:00:00', X'' FROM n"
+    );
+    diesel::sql_query(sql)
+        .execute(&mut conn)
+        .expect("bulk insert");
+    (1..=n).map(|i| format!("{prefix}-{i}")).collect()
+}
+
+async fn fill(c: &mut Client, group_id: &str, ids: &[String]) {
+    for chunk in ids.chunks(1000) {
+        let r = modify(
+            c,
+            group_id,
+            vec![add(chunk.iter().map(|id| member(id)).collect())],
+        )
+        .await
+        .expect("fill");
+        assert_eq!(r.added, chunk.len() as i64);
+    }
+}
+
+/// The statements one call issues.
+async fn statements<F, Fut>(srv: &TestServer, call: F) -> Vec<String>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = pb::ModifyMembersResponse>,
+{
+    let log = srv.record_queries();
+    call().await;
+    srv.stop_recording();
+    log.lock().unwrap().clone()
+}
+
+/// A statement that reads or deletes memberships of a group without naming members.
+fn reads_whole_group(sql: &str) -> bool {
+    sql.contains("FROM `memberships`")
+        && !sql.contains("`member_value` IN")
+        && !sql.contains("`member_value` =")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn membership_changes_cost_the_same_for_10_and_10000_members() {
+    let srv = TestServer::start().await;
+    let mut c = srv.client("t", RW);
+    let big_ids = bulk_users(&srv, "t", "big", BIG);
+    let small_ids = bulk_users(&srv, "t", "small", SMALL);
+    let extra = bulk_users(&srv, "t", "extra", 2);
+    let big = create_group(&mut c, "Big", vec![]).await;
+    let small = create_group(&mut c, "Small", vec![]).await;
+    fill(&mut c, &big.id, &big_ids).await;
+    fill(&mut c, &small.id, &small_ids).await;
+
+    let mut per_group = Vec::new();
+    for (group, member_id) in [(&small, &extra[0]), (&big, &extra[1])] {
+        let mut c1 = c.clone();
+        let added = statements(&srv, || async move {
+            let r = modify(&mut c1, &group.id, vec![add(vec![member(member_id)])])
+                .await
+                .unwrap();
+            assert_eq!(r.added, 1);
+            r
+        })
+        .await;
+        let mut c2 = c.clone();
+        let removed = statements(&srv, || async move {
+            let r = modify(&mut c2, &group.id, vec![remove(&[member_id])])
+                .await
+                .unwrap();
+            assert_eq!(r.removed, 1);
+            r
+        })
+        .await;
+        for sql in added.iter().chain(&removed) {
+            assert!(!reads_whole_group(sql), "reads the whole group: {sql}");
+        }
+        assert!(
+            added
+                .iter()
+                .any(|s| s.contains("INSERT INTO `memberships`")),
+            "{added:#?}"
+        );
+        if std::env::var_os("SHOW_SQL").is_some() {
+            eprintln!("{added:#?}\n{removed:#?}");
+        }
+        per_group.push((added.len(), removed.len()));
+    }
+    assert_eq!(
+        per_group[0], per_group[1],
+        "statement counts do not grow with the group"
+    );
+
+    let g = get_group(&mut c, &big.id).await;
+    assert_eq!(g.member_count, BIG as i64);
+    assert_eq!(g.members.len(), BIG);
+}
