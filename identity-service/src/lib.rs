@@ -10,7 +10,8 @@
 //! * [`grpc`]: the RPC handlers; [`ops`]: what each does inside its transaction.
 //! * [`db`]: pool, migrations, tables; [`model`]: stored form and conversions.
 //! * [`filter`], [`listing`], [`paging`]: filtered, paged lists.
-//! * [`mask`]: partial updates; [`password`]: Argon2id hashing.
+//! * [`mask`]: partial updates; [`members`]: member changes; [`password`]: Argon2id
+//!   hashing.
 
 pub mod config;
 pub mod db;
@@ -20,6 +21,7 @@ pub mod grpc;
 pub mod keys;
 pub mod listing;
 pub mod mask;
+pub mod members;
 pub mod model;
 pub mod ops;
 pub mod paging;

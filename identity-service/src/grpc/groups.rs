@@ -6,10 +6,10 @@ use tracing::field::Empty;
 
 use super::{IdentityApi, reader, required, writer};
 use crate::db::DbOp;
-use crate::db::memberships::{self, Change, MAX_MEMBERS_PER_REQUEST, MemberInput};
 use crate::error::IdentityError;
 use crate::filter::{self, ResourceKind};
 use crate::listing::{self, Groups, ListKind as _, ListRequest};
+use crate::members::{self, Change, MAX_MEMBERS_PER_REQUEST, MemberInput};
 use crate::model;
 use crate::ops::groups::{self as ops, GroupEdit};
 use crate::paging::PageSpec;
@@ -185,7 +185,7 @@ pub(super) async fn update(
         return Err(required("id"));
     }
     let edit = GroupEdit {
-        changes: memberships::changes_from_proto(&req.member_changes)?,
+        changes: members::changes_from_proto(&req.member_changes)?,
         display_name: req.display_name,
         external_id: req.external_id.map(|e| Some(e).filter(|e| !e.is_empty())),
     };
@@ -234,7 +234,7 @@ pub(super) async fn modify_members(
         return Err(required("group_id"));
     }
     let edit = GroupEdit {
-        changes: memberships::changes_from_proto(&req.changes)?,
+        changes: members::changes_from_proto(&req.changes)?,
         ..GroupEdit::default()
     };
     let t = tenant.clone();

@@ -5,8 +5,9 @@ use diesel::sqlite::SqliteConnection;
 use scim_proto::identity::v1 as pb;
 
 use crate::db::groups::{self, GroupRow, GroupValues};
-use crate::db::memberships::{self, Change, MemberInput, Outcome};
+use crate::db::memberships::{self, Outcome};
 use crate::error::IdentityError;
+use crate::members::{Change, MemberInput};
 use crate::model::{self, fold};
 
 const GROUP: &str = "group";

@@ -112,3 +112,48 @@ async fn membership_changes_cost_the_same_for_10_and_10000_members() {
     assert_eq!(g.member_count, BIG as i64);
     assert_eq!(g.members.len(), BIG);
 }
+
+#[tokio::test]
+async fn reading_groups_without_members_never_reads_memberships() {
+    let srv = TestServer::start().await;
+    let mut c = srv.client("t", RW);
+    let u = create_user(&mut c, user("m")).await;
+    let g = create_group(&mut c, "G", vec![member(&u.id)]).await;
+    let log = srv.record_queries();
+    let got = c
+        .get_group(pb::GetGroupRequest {
+            id: g.id.clone(),
+            include_members: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let listed = c
+        .list_groups(pb::ListGroupsRequest {
+            filter: Some(crate::filters::eq("displayName", "g")),
+            page: None,
+            include_members: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    c.list_groups(pb::ListGroupsRequest::default())
+        .await
+        .unwrap();
+    srv.stop_recording();
+    assert_eq!((got.member_count, listed.groups[0].member_count), (1, 1));
+    let sql = log.lock().unwrap().clone();
+    assert!(sql.iter().any(|s| s.contains("FROM `groups`")), "{sql:#?}");
+    assert!(!sql.iter().any(|s| s.contains("memberships")), "{sql:#?}");
+
+    // With members, the table is read (so the check above can fail).
+    let log = srv.record_queries();
+    get_group(&mut c, &g.id).await;
+    srv.stop_recording();
+    assert!(
+        log.lock()
+            .unwrap()
+            .iter()
+            .any(|s| s.contains("FROM `memberships`"))
+    );
+}

@@ -11,190 +11,19 @@
 //!
 //! Everything runs inside one read transaction, so a page and its total agree.
 
-use diesel::QueryResult;
-use diesel::sqlite::SqliteConnection;
-use scim_proto::identity::v1 as pb;
+mod kinds;
 
-use crate::db::groups::{self, GroupRow};
-use crate::db::memberships;
-use crate::db::users::{self, UserRow};
+use diesel::sqlite::SqliteConnection;
+
+pub use kinds::{Groups, ListKind, Users};
+
 use crate::error::IdentityError;
-use crate::filter::plan::{self, IndexKey};
-use crate::filter::{CompiledFilter, Target};
-use crate::model;
+use crate::filter::CompiledFilter;
+use crate::filter::plan;
 use crate::paging::{CursorCache, Generations, ListKey, PageSpec, Position, encode_token};
 
 /// Rows read per statement while scanning.
 pub const SCAN_BATCH: i64 = 500;
-
-/// A kind of resource that can be listed.
-pub trait ListKind {
-    /// Its row type.
-    type Row;
-    /// What the API returns, and what filters evaluate.
-    type Item: Target;
-    /// `users` or `groups`: names the list in tokens and cache keys.
-    const NAME: &'static str;
-
-    /// The row's seq.
-    fn seq(row: &Self::Row) -> i64;
-    /// Number of rows of the tenant.
-    fn count(conn: &mut SqliteConnection, tenant: &str) -> QueryResult<i64>;
-    /// Number of rows of the tenant with `seq <= through`.
-    fn count_through(conn: &mut SqliteConnection, tenant: &str, through: i64) -> QueryResult<i64>;
-    /// Rows after a seq, in order.
-    fn after(
-        conn: &mut SqliteConnection,
-        tenant: &str,
-        seq: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<Self::Row>>;
-    /// Rows after an offset, in order.
-    fn skip(
-        conn: &mut SqliteConnection,
-        tenant: &str,
-        offset: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<Self::Row>>;
-    /// Rows an index lookup yields, in order.
-    fn lookup(
-        conn: &mut SqliteConnection,
-        tenant: &str,
-        key: &IndexKey,
-    ) -> QueryResult<Vec<Self::Row>>;
-    /// Rows as items, without related data.
-    fn decode(row: &Self::Row) -> Result<Self::Item, IdentityError>;
-    /// Fills a user's `groups` or a group's `members`.
-    fn attach_related(
-        conn: &mut SqliteConnection,
-        tenant: &str,
-        items: &mut [(i64, Self::Item)],
-    ) -> Result<(), IdentityError>;
-    /// Empties what [`ListKind::attach_related`] filled.
-    fn strip_related(item: &mut Self::Item);
-}
-
-/// Users.
-#[derive(Debug)]
-pub struct Users;
-
-impl ListKind for Users {
-    type Row = UserRow;
-    type Item = pb::User;
-    const NAME: &'static str = "users";
-
-    fn seq(row: &UserRow) -> i64 {
-        row.seq
-    }
-    fn count(conn: &mut SqliteConnection, tenant: &str) -> QueryResult<i64> {
-        users::count(conn, tenant)
-    }
-    fn count_through(conn: &mut SqliteConnection, tenant: &str, through: i64) -> QueryResult<i64> {
-        users::count_through(conn, tenant, through)
-    }
-    fn after(
-        conn: &mut SqliteConnection,
-        tenant: &str,
-        seq: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<UserRow>> {
-        users::after(conn, tenant, seq, limit)
-    }
-    fn skip(
-        conn: &mut SqliteConnection,
-        tenant: &str,
-        offset: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<UserRow>> {
-        users::skip(conn, tenant, offset, limit)
-    }
-    fn lookup(
-        conn: &mut SqliteConnection,
-        tenant: &str,
-        key: &IndexKey,
-    ) -> QueryResult<Vec<UserRow>> {
-        users::lookup(conn, tenant, key)
-    }
-    fn decode(row: &UserRow) -> Result<pb::User, IdentityError> {
-        model::user_from_row(row)
-    }
-    fn attach_related(
-        conn: &mut SqliteConnection,
-        tenant: &str,
-        items: &mut [(i64, pb::User)],
-    ) -> Result<(), IdentityError> {
-        let ids: Vec<&str> = items.iter().map(|(_, u)| u.id.as_str()).collect();
-        let mut refs = memberships::groups_of(conn, tenant, &ids)?;
-        for (_, user) in items.iter_mut() {
-            user.groups = refs.remove(&user.id).unwrap_or_default();
-        }
-        Ok(())
-    }
-    fn strip_related(item: &mut pb::User) {
-        item.groups.clear();
-    }
-}
-
-/// Groups.
-#[derive(Debug)]
-pub struct Groups;
-
-impl ListKind for Groups {
-    type Row = GroupRow;
-    type Item = pb::Group;
-    const NAME: &'static str = "groups";
-
-    fn seq(row: &GroupRow) -> i64 {
-        row.seq
-    }
-    fn count(conn: &mut SqliteConnection, tenant: &str) -> QueryResult<i64> {
-        groups::count(conn, tenant)
-    }
-    fn count_through(conn: &mut SqliteConnection, tenant: &str, through: i64) -> QueryResult<i64> {
-        groups::count_through(conn, tenant, through)
-    }
-    fn after(
-        conn: &mut SqliteConnection,
-        tenant: &str,
-        seq: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<GroupRow>> {
-        groups::after(conn, tenant, seq, limit)
-    }
-    fn skip(
-        conn: &mut SqliteConnection,
-        tenant: &str,
-        offset: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<GroupRow>> {
-        groups::skip(conn, tenant, offset, limit)
-    }
-    fn lookup(
-        conn: &mut SqliteConnection,
-        tenant: &str,
-        key: &IndexKey,
-    ) -> QueryResult<Vec<GroupRow>> {
-        groups::lookup(conn, tenant, key)
-    }
-    fn decode(row: &GroupRow) -> Result<pb::Group, IdentityError> {
-        Ok(model::group_from_row(row))
-    }
-    fn attach_related(
-        conn: &mut SqliteConnection,
-        _tenant: &str,
-        items: &mut [(i64, pb::Group)],
-    ) -> Result<(), IdentityError> {
-        let ids: Vec<&str> = items.iter().map(|(_, g)| g.id.as_str()).collect();
-        let mut members = memberships::members_of(conn, &ids)?;
-        for (_, group) in items.iter_mut() {
-            group.members = members.remove(&group.id).unwrap_or_default();
-        }
-        Ok(())
-    }
-    fn strip_related(item: &mut pb::Group) {
-        item.members.clear();
-    }
-}
 
 /// A list request, checked.
 #[derive(Debug)]
