@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use scim_authn::scopes::{SCIM_READ, SCIM_WRITE};
 use scim_proto::identity::v1 as pb;
+use serde_json::Value;
 
 use crate::auth::Authenticated;
 use crate::error::ScimError;
@@ -58,6 +59,40 @@ fn render(
     ))
 }
 
+/// One page of groups as SCIM JSON, and the total number of matches.
+pub(crate) async fn query(
+    state: &AppState,
+    auth: &Authenticated,
+    filter: Option<pb::Filter>,
+    start_index: i64,
+    count: i64,
+    proj: &Projection,
+) -> Result<(Vec<Value>, i64), ScimError> {
+    let include_members = proj.wants_members();
+    let req = pb::ListGroupsRequest {
+        filter,
+        page: Some(pb::PageRequest {
+            start_index,
+            count,
+            page_token: String::new(),
+        }),
+        include_members,
+    };
+    let resp = state
+        .identity
+        .clone()
+        .list_groups(with_token(req, &auth.token))
+        .await?
+        .into_inner();
+    let mut resources = Vec::with_capacity(resp.groups.len());
+    for g in &resp.groups {
+        let mut v = group::group_to_json(g, &state.settings.scim_base, include_members);
+        proj.apply(&mut v, ResourceKind::Group)?;
+        resources.push(v);
+    }
+    Ok((resources, resp.page.map_or(0, |p| p.total_results)))
+}
+
 /// Runs a group list query and renders the ListResponse.
 pub(crate) async fn run_list(
     state: &AppState,
@@ -77,31 +112,10 @@ pub(crate) async fn run_list(
         attributes: params.attributes.clone(),
         excluded: params.excluded_attributes.clone(),
     };
-    let include_members = proj.wants_members();
-    let req = pb::ListGroupsRequest {
-        filter,
-        page: Some(pb::PageRequest {
-            start_index: params.start_index,
-            count: params.count,
-            page_token: String::new(),
-        }),
-        include_members,
-    };
-    let resp = state
-        .identity
-        .clone()
-        .list_groups(with_token(req, &auth.token))
-        .await?
-        .into_inner();
-    let page = resp.page.unwrap_or_default();
-    let mut resources = Vec::with_capacity(resp.groups.len());
-    for g in &resp.groups {
-        let mut v = group::group_to_json(g, &state.settings.scim_base, include_members);
-        proj.apply(&mut v, ResourceKind::Group)?;
-        resources.push(v);
-    }
+    let (resources, total) =
+        query(state, auth, filter, params.start_index, params.count, &proj).await?;
     tracing::Span::current().record("scim.result_count", resources.len());
-    let body = list::list_response(resources, page.total_results, params.start_index);
+    let body = list::list_response(resources, total, params.start_index);
     Ok(response::scim(StatusCode::OK, &body))
 }
 

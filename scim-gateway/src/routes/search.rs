@@ -8,9 +8,15 @@ use serde_json::Value;
 use crate::auth::Authenticated;
 use crate::error::ScimError;
 use crate::extract::ScimJson;
-use crate::routes::{groups, users};
+use crate::routes::users::Projection;
+use crate::routes::{groups, response, users};
+use crate::scim::filter;
+use crate::scim::list;
 use crate::scim::list::ListParams;
+use crate::scim::schema::ResourceKind;
 use crate::state::AppState;
+use axum::http::StatusCode;
+use scim_authn::scopes::SCIM_READ;
 
 fn params(state: &AppState, body: &Value) -> Result<ListParams, ScimError> {
     ListParams::from_search_body(
@@ -40,33 +46,51 @@ pub async fn groups(
     groups::run_list(&state, &auth, p).await
 }
 
-/// `POST /.search`: searching across resource types needs a filter that names the
-/// resource type; this server answers for one type at a time and says so.
+/// `POST /.search`: a search across Users and Groups (RFC 7644 §3.4.3). Results list
+/// the matching users first, then the matching groups, each in their stable order, so
+/// `startIndex` paging walks both without skips. A filter is applied to each resource
+/// type whose attributes it names; one that names neither's is `invalidFilter`.
 pub async fn root(
     State(state): State<AppState>,
     Extension(auth): Extension<Authenticated>,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
+    auth.require(SCIM_READ)?;
     let p = params(&state, &body)?;
-    // A root search over Users and Groups at once would need one ordering across both
-    // tables; the common use (an IdP probing for a user) names user attributes, so a
-    // filter that parses for Users runs there, one that parses for Groups runs there.
-    match p.filter.as_deref() {
-        Some(f)
-            if crate::scim::filter::parse(f, crate::scim::schema::ResourceKind::User).is_ok() =>
-        {
-            users::run_list(&state, &auth, p).await
+    let (user_filter, group_filter, search_users, search_groups) = match p.filter.as_deref() {
+        None => (None, None, true, true),
+        Some(f) => {
+            let u = filter::parse(f, ResourceKind::User);
+            let g = filter::parse(f, ResourceKind::Group);
+            match (u, g) {
+                (Err(e), Err(_)) => return Err(e),
+                (u, g) => {
+                    let (su, sg) = (u.is_ok(), g.is_ok());
+                    (u.ok(), g.ok(), su, sg)
+                }
+            }
         }
-        Some(f)
-            if crate::scim::filter::parse(f, crate::scim::schema::ResourceKind::Group).is_ok() =>
-        {
-            groups::run_list(&state, &auth, p).await
-        }
-        Some(_) => Err(ScimError::invalid_filter(
-            "the filter names attributes of neither Users nor Groups",
-        )),
-        None => Err(ScimError::too_many(
-            "a root search needs a filter that selects Users or Groups",
-        )),
-    }
+    };
+    let proj = Projection {
+        attributes: p.attributes.clone(),
+        excluded: p.excluded_attributes.clone(),
+    };
+    let (mut resources, users_total) = if search_users {
+        users::query(&state, &auth, user_filter, p.start_index, p.count, &proj).await?
+    } else {
+        (Vec::new(), 0)
+    };
+    let groups_total = if search_groups {
+        let remaining = (p.count - resources.len() as i64).max(0);
+        let start = (p.start_index - users_total).max(1);
+        let (more, total) =
+            groups::query(&state, &auth, group_filter, start, remaining, &proj).await?;
+        resources.extend(more);
+        total
+    } else {
+        0
+    };
+    tracing::Span::current().record("scim.result_count", resources.len());
+    let body = list::list_response(resources, users_total + groups_total, p.start_index);
+    Ok(response::scim(StatusCode::OK, &body))
 }

@@ -93,6 +93,39 @@ fn render(
     Ok(response::resource(status, &body, version, loc.as_deref()))
 }
 
+/// One page of users as SCIM JSON, and the total number of matches.
+pub(crate) async fn query(
+    state: &AppState,
+    auth: &Authenticated,
+    filter: Option<pb::Filter>,
+    start_index: i64,
+    count: i64,
+    proj: &Projection,
+) -> Result<(Vec<Value>, i64), ScimError> {
+    let req = pb::ListUsersRequest {
+        filter,
+        page: Some(pb::PageRequest {
+            start_index,
+            count,
+            page_token: String::new(),
+        }),
+        include_groups: proj.wants_groups(),
+    };
+    let resp = state
+        .identity
+        .clone()
+        .list_users(with_token(req, &auth.token))
+        .await?
+        .into_inner();
+    let mut resources = Vec::with_capacity(resp.users.len());
+    for u in &resp.users {
+        let mut v = user::user_to_json(u, &state.settings.scim_base);
+        proj.apply(&mut v, ResourceKind::User)?;
+        resources.push(v);
+    }
+    Ok((resources, resp.page.map_or(0, |p| p.total_results)))
+}
+
 /// Runs a list query and renders the ListResponse.
 pub(crate) async fn run_list(
     state: &AppState,
@@ -112,30 +145,10 @@ pub(crate) async fn run_list(
         attributes: params.attributes.clone(),
         excluded: params.excluded_attributes.clone(),
     };
-    let req = pb::ListUsersRequest {
-        filter,
-        page: Some(pb::PageRequest {
-            start_index: params.start_index,
-            count: params.count,
-            page_token: String::new(),
-        }),
-        include_groups: proj.wants_groups(),
-    };
-    let resp = state
-        .identity
-        .clone()
-        .list_users(with_token(req, &auth.token))
-        .await?
-        .into_inner();
-    let page = resp.page.unwrap_or_default();
-    let mut resources = Vec::with_capacity(resp.users.len());
-    for u in &resp.users {
-        let mut v = user::user_to_json(u, &state.settings.scim_base);
-        proj.apply(&mut v, ResourceKind::User)?;
-        resources.push(v);
-    }
+    let (resources, total) =
+        query(state, auth, filter, params.start_index, params.count, &proj).await?;
     tracing::Span::current().record("scim.result_count", resources.len());
-    let body = list::list_response(resources, page.total_results, params.start_index);
+    let body = list::list_response(resources, total, params.start_index);
     Ok(response::scim(StatusCode::OK, &body))
 }
 
@@ -199,7 +212,9 @@ pub async fn create(
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     auth.require(SCIM_WRITE)?;
-    let u = user::user_from_json(&body)?;
+    let mut u = user::user_from_json(&body)?;
+    // A new user is active unless the body says otherwise.
+    u.active.get_or_insert(true);
     let created = state
         .identity
         .clone()
@@ -274,8 +289,44 @@ pub async fn replace(
 /// Attempts at a PATCH when a concurrent change raced it (without `If-Match`).
 const PATCH_ATTEMPTS: usize = 3;
 
+/// SCIM attribute → identity.v1 field-mask path.
+const MASK_PATHS: &[(&str, &str)] = &[
+    ("userName", "user_name"),
+    ("externalId", "external_id"),
+    ("name", "name"),
+    ("displayName", "display_name"),
+    ("nickName", "nick_name"),
+    ("profileUrl", "profile_url"),
+    ("title", "title"),
+    ("userType", "user_type"),
+    ("preferredLanguage", "preferred_language"),
+    ("locale", "locale"),
+    ("timezone", "timezone"),
+    ("active", "active"),
+    ("password", "password"),
+    ("emails", "emails"),
+    ("phoneNumbers", "phone_numbers"),
+    ("ims", "ims"),
+    ("photos", "photos"),
+    ("addresses", "addresses"),
+    ("entitlements", "entitlements"),
+    ("roles", "roles"),
+    ("x509Certificates", "x509_certificates"),
+    (crate::scim::schema::ENTERPRISE_USER_SCHEMA, "enterprise"),
+];
+
+/// The identity.v1 fields whose SCIM rendering differs between two documents.
+fn changed_fields(before: &Value, after: &Value) -> Vec<String> {
+    MASK_PATHS
+        .iter()
+        .filter(|(scim, _)| before.get(scim) != after.get(scim))
+        .map(|(_, field)| (*field).to_owned())
+        .collect()
+}
+
 /// `PATCH /Users/{id}`: read, apply every operation to the SCIM document, validate, and
-/// write back with the version read, so the PATCH is atomic.
+/// write back only the attributes that changed, conditioned on the version read, so the
+/// PATCH is atomic and a concurrent change is never overwritten.
 pub async fn patch(
     State(state): State<AppState>,
     Extension(auth): Extension<Authenticated>,
@@ -288,6 +339,7 @@ pub async fn patch(
     let pre = Preconditions::from_headers(&headers)?;
     let ops = patch::parse_patch_request(&body)?;
     tracing::Span::current().record("scim.patch_ops", ops.len());
+    let proj = Projection::from_query(&query);
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -298,32 +350,30 @@ pub async fn patch(
                 "the resource changed since the version named in If-Match".into(),
             ));
         }
-        let mut doc = user::user_to_json(&current, &state.settings.scim_base);
+        let before = user::user_to_json(&current, &state.settings.scim_base);
+        let mut doc = before.clone();
         patch::apply_user_patch(&mut doc, &ops)?;
         let mut updated = user::user_from_json(&doc)?;
         updated.id = id.clone();
+        let fields = changed_fields(&before, &doc);
+        if fields.is_empty() {
+            // Nothing changes (Okta's reconcile PATCHes often don't): no write, no new version.
+            return render(&state, &current, StatusCode::OK, &proj, false);
+        }
         let result = state
             .identity
             .clone()
-            .replace_user(with_token(
-                pb::ReplaceUserRequest {
+            .update_user(with_token(
+                pb::UpdateUserRequest {
                     user: Some(updated),
+                    update_mask: Some(prost_types::FieldMask { paths: fields }),
                     expected_version: version,
-                    keep_active_if_unset: true,
                 },
                 &auth.token,
             ))
             .await;
         match result {
-            Ok(r) => {
-                return render(
-                    &state,
-                    &r.into_inner(),
-                    StatusCode::OK,
-                    &Projection::from_query(&query),
-                    false,
-                );
-            }
+            Ok(r) => return render(&state, &r.into_inner(), StatusCode::OK, &proj, false),
             Err(s)
                 if s.code() == tonic::Code::FailedPrecondition
                     && pre.if_match.is_none()

@@ -4,8 +4,8 @@
 //! Names are comma-separated, case-insensitive, optionally URN-qualified, and may name
 //! a sub-attribute (`name.givenName`, `emails.value`) or a whole schema (the enterprise
 //! URN). Unknown names are ignored rather than rejected: a client asking for an
-//! attribute we do not have simply does not get it. `id` and `schemas` are always
-//! returned.
+//! attribute we do not have simply does not get it. `id`, `schemas` and `meta` are
+//! always returned.
 
 use serde_json::{Map, Value};
 
@@ -121,8 +121,11 @@ fn retain(container: &mut Map<String, Value>, schema: &'static SchemaDef, keep: 
     }
     let keys: Vec<String> = container.keys().cloned().collect();
     for key in keys {
-        if key == "schemas" || (!schema.is_extension() && key.contains(':')) {
+        if key == "schemas" || (!schema.is_extension() && (key.contains(':') || key == "meta")) {
             // `schemas` is always returned; extension objects are handled on their own.
+            // `meta` stays too: it carries the version that the ETag header repeats, and
+            // clients (scim2-client among them) rebuild `meta` from the ETag when it is
+            // missing.
             continue;
         }
         let Some(attr) = schema.attr(&key) else {

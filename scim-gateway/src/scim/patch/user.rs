@@ -125,6 +125,11 @@ fn apply_extension(
         )));
     };
     for (k, v) in values {
+        // Clients that send the extension as a whole object sometimes repeat its
+        // `schemas` inside; it carries nothing to store.
+        if k.eq_ignore_ascii_case("schemas") {
+            continue;
+        }
         let p = resolve_in(ext, k).ok_or_else(|| {
             ScimError::invalid_path(format!("unknown attribute \"{}:{}\"", ext.id, clip(k)))
         })?;

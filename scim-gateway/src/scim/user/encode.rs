@@ -9,8 +9,9 @@ use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, ResourceKind, USER_SCHEMA};
 /// Renders a user. `base_url` is the SCIM base (e.g. `https://host/scim/v2`) used for
 /// `meta.location` and every `$ref`.
 ///
-/// `active` is always present (Okta skips users without it on import), `primary` only
-/// when true, `manager` always in the RFC object form (Entra cannot read anything
+/// `active` is present whenever it is set — always, unless a client removed it
+/// explicitly (Okta skips users without it on import, and creates always set it),
+/// `primary` always, `manager` always in the RFC object form (Entra cannot read anything
 /// else), and `password` never.
 pub fn user_to_json(u: &pb::User, base_url: &str) -> Value {
     let mut o = Map::new();
@@ -47,7 +48,9 @@ pub fn user_to_json(u: &pb::User, base_url: &str) -> Value {
     put(&mut o, "preferredLanguage", &u.preferred_language);
     put(&mut o, "locale", &u.locale);
     put(&mut o, "timezone", &u.timezone);
-    o.insert("active".into(), u.active.unwrap_or(true).into());
+    if let Some(active) = u.active {
+        o.insert("active".into(), active.into());
+    }
     put_multi(&mut o, "emails", &u.emails);
     put_multi(&mut o, "phoneNumbers", &u.phone_numbers);
     put_multi(&mut o, "ims", &u.ims);
@@ -108,9 +111,9 @@ fn put_multi(o: &mut Map<String, Value>, key: &str, values: &[pb::MultiValue]) {
             m.insert("value".into(), v.value.clone().into());
             put(&mut m, "display", &v.display);
             put(&mut m, "type", &v.r#type);
-            if v.primary {
-                m.insert("primary".into(), true.into());
-            }
+            // Always present, so a client that sent `primary: false` reads back what it
+            // wrote (scim2-tester compares the two).
+            m.insert("primary".into(), v.primary.into());
             Value::Object(m)
         })
         .collect();
@@ -126,9 +129,7 @@ fn address(a: &pb::Address) -> Value {
     put(&mut m, "postalCode", &a.postal_code);
     put(&mut m, "country", &a.country);
     put(&mut m, "type", &a.r#type);
-    if a.primary {
-        m.insert("primary".into(), true.into());
-    }
+    m.insert("primary".into(), a.primary.into());
     Value::Object(m)
 }
 

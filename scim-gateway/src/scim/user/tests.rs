@@ -253,10 +253,20 @@ fn row_22_read_only_groups_in_post_are_ignored() {
 }
 
 #[test]
-fn active_is_always_rendered_and_groups_get_refs() {
+fn active_is_rendered_when_set_and_groups_get_refs() {
+    let unset = pb::User {
+        id: "u".into(),
+        user_name: "a".into(),
+        ..Default::default()
+    };
+    assert!(
+        user_to_json(&unset, BASE).get("active").is_none(),
+        "removed, not invented"
+    );
     let u = pb::User {
         id: "u".into(),
         user_name: "a".into(),
+        active: Some(true),
         groups: vec![pb::GroupRef {
             value: "g1".into(),
             display: "Admins".into(),
@@ -291,15 +301,15 @@ fn every_attribute_round_trips() {
         "timezone": "America/Los_Angeles", "active": true,
         "emails": [{"value": "bjensen@example.com", "type": "work", "primary": true,
                     "display": "work mail"}],
-        "phoneNumbers": [{"value": "555-555-5555", "type": "work"}],
-        "ims": [{"value": "someaimhandle", "type": "aim"}],
-        "photos": [{"value": "https://photos.example.com/profilephoto.jpg", "type": "photo"}],
+        "phoneNumbers": [{"value": "555-555-5555", "type": "work", "primary": false}],
+        "ims": [{"value": "someaimhandle", "type": "aim", "primary": false}],
+        "photos": [{"value": "https://photos.example.com/profilephoto.jpg", "type": "photo", "primary": false}],
         "addresses": [{"type": "work", "streetAddress": "100 Universal City Plaza",
                        "locality": "Hollywood", "region": "CA", "postalCode": "91608",
                        "country": "US", "formatted": "100 Universal City Plaza", "primary": true}],
-        "entitlements": [{"value": "e1"}],
-        "roles": [{"value": "r1", "type": "t"}],
-        "x509Certificates": [{"value": "MIIDQzCC"}]
+        "entitlements": [{"value": "e1", "primary": false}],
+        "roles": [{"value": "r1", "type": "t", "primary": false}],
+        "x509Certificates": [{"value": "MIIDQzCC", "primary": false}]
     });
     let mut u = user_from_json(&body).unwrap();
     u.id = "u".into();
