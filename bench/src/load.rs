@@ -433,7 +433,11 @@ mod tests {
         let (addr, _) = server().await;
         let host = addr.to_string();
         let source: Source = Arc::new(move |t: Tick| {
-            let path = if t.seq.is_multiple_of(2) { "/ok" } else { "/fail" };
+            let path = if t.seq.is_multiple_of(2) {
+                "/ok"
+            } else {
+                "/fail"
+            };
             Planned::measured(request(Method::GET, &host, path, None, None))
         });
         let r = run(addr, shape(), source).await.unwrap();

@@ -84,6 +84,8 @@ pub struct Report {
     pub users_total: usize,
     /// How long the preload took.
     pub preload: Duration,
+    /// How long the whole run took.
+    pub wall: Duration,
     /// Ceiling (a) measurements (start and end of the run).
     pub ceiling_a: Vec<LoadResult>,
     /// Ceiling (b) measurements.
@@ -393,10 +395,10 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "Measured {} at commit `{}`. To rerun (release build, about {} minutes at 10,000 users):\n",
+            "Measured {} at commit `{}`; the run took {:.1} minutes. To rerun:\n",
             self.date,
             m.commit,
-            self.estimated_minutes()
+            self.wall.as_secs_f64() / 60.0
         );
         let _ = writeln!(
             s,
@@ -431,16 +433,6 @@ impl Report {
             p.duration.as_secs(),
             p.warmup.as_millis(),
         );
-    }
-
-    fn estimated_minutes(&self) -> u64 {
-        // Scenario count × (warm-up + duration), twice for the ceilings and tracing
-        // pairs, plus the preload, rounded up; a hint, not a promise.
-        let per = (self.plan.duration + self.plan.warmup).as_secs_f64();
-        let runs = (self.rows.len() + self.ceiling_a.len() * 2 + self.tracing.len() * 2) as f64;
-        ((runs * per + self.preload.as_secs_f64()) / 60.0)
-            .ceil()
-            .max(1.0) as u64
     }
 
     fn targets_table(&self, s: &mut String) {
@@ -768,6 +760,7 @@ mod tests {
             date: "2026-01-01".into(),
             users_total: 10_032,
             preload: Duration::from_secs(30),
+            wall: Duration::from_secs(300),
             ceiling_a: vec![result(20_000, 1000, 0)],
             ceiling_b: vec![result(10_000, 2000, 0), result(10_000, 2000, 0)],
             rows: vec![

@@ -131,6 +131,7 @@ async fn start_stack(
 
 /// The benchmark run; the exit code says whether the harness itself worked.
 pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
     let plan = args.plan();
     let exe = std::env::current_exe().context("locating this binary")?;
     let bin_dir: PathBuf = match &args.bin_dir {
@@ -290,6 +291,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         date,
         users_total,
         preload: preload_time,
+        wall: started.elapsed(),
         ceiling_a: vec![a1, a2],
         ceiling_b: vec![b1, b2],
         rows,
