@@ -139,6 +139,7 @@ impl Server {
         };
         let result = tonic::transport::Server::builder()
             .trace_fn(scim_telemetry::grpc::server_span)
+            .layer(scim_telemetry::grpc::ServerStatusLayer)
             .layer(auth_layer)
             .add_service(health_service)
             .add_service(reflection_v1)

@@ -54,7 +54,7 @@ pub struct ServeError(#[from] tonic::transport::Error);
 pub struct Server {
     listener: TcpListener,
     local_addr: SocketAddr,
-    router: Router<Stack<AuthLayer, Identity>>,
+    router: Router<Stack<AuthLayer, Stack<scim_telemetry::grpc::ServerStatusLayer, Identity>>>,
     health: HealthReporter,
     database: Database,
 }
@@ -107,6 +107,7 @@ impl Server {
             .trace_fn(scim_telemetry::grpc::server_span)
             // No open methods: every identity.v1 call needs a token; health and
             // reflection are open by the layer's own rule.
+            .layer(scim_telemetry::grpc::ServerStatusLayer)
             .layer(AuthLayer::new(verifier, &[]))
             .add_service(HealthServer::new(HealthService::from_health_reporter(
                 health.clone(),

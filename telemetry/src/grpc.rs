@@ -59,7 +59,9 @@ pub fn server_span(req: &http::Request<()>) -> tracing::Span {
 /// carry it.
 pub fn record_trace_id(span: &tracing::Span) {
     let cx = span.context();
-    let sc = opentelemetry::trace::TraceContextExt::span(&cx).span_context().clone();
+    let sc = opentelemetry::trace::TraceContextExt::span(&cx)
+        .span_context()
+        .clone();
     if sc.is_valid() {
         span.record("trace_id", sc.trace_id().to_string().as_str());
     }
@@ -219,7 +221,10 @@ where
     }
 }
 
-fn wrap_response<B>(resp: http::Response<B>, mut recorder: Recorder) -> http::Response<StatusBody<B>> {
+fn wrap_response<B>(
+    resp: http::Response<B>,
+    mut recorder: Recorder,
+) -> http::Response<StatusBody<B>> {
     // Trailers-only responses (most errors) carry the status in the headers.
     let recorder = match status_in(resp.headers()) {
         Some(code) => {
@@ -258,16 +263,22 @@ where
 {
     type Response = http::Response<StatusBody<ResB>>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn std::future::Future<Output = Result<Self::Response, S::Error>> + Send>>;
+    type Future =
+        Pin<Box<dyn std::future::Future<Output = Result<Self::Response, S::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, req: http::Request<ReqB>) -> Self::Future {
-        let recorder = Recorder::new(tracing::Span::current(), Side::Server, req.uri().path());
+        let path = req.uri().path().to_owned();
         let fut = self.inner.call(req);
-        Box::pin(async move { fut.await.map(|r| wrap_response(r, recorder)) })
+        Box::pin(async move {
+            // tonic enters the `trace_fn` span while polling, not while calling: the
+            // span is picked up here, inside the future.
+            let recorder = Recorder::new(tracing::Span::current(), Side::Server, &path);
+            fut.await.map(|r| wrap_response(r, recorder))
+        })
     }
 }
 
@@ -298,7 +309,8 @@ where
 {
     type Response = http::Response<StatusBody<ResB>>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn std::future::Future<Output = Result<Self::Response, S::Error>> + Send>>;
+    type Future =
+        Pin<Box<dyn std::future::Future<Output = Result<Self::Response, S::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -320,7 +332,10 @@ where
         );
         let cx = span.context();
         opentelemetry::global::get_text_map_propagator(|p| {
-            p.inject_context(&cx, &mut opentelemetry_http::HeaderInjector(req.headers_mut()))
+            p.inject_context(
+                &cx,
+                &mut opentelemetry_http::HeaderInjector(req.headers_mut()),
+            )
         });
         let recorder = Recorder::new(span.clone(), Side::Client, &path);
         let fut = self.inner.call(req);

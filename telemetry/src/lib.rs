@@ -68,10 +68,13 @@ impl Drop for TelemetryGuard {
 
 /// The OTLP endpoint configured through the standard variables, if any.
 fn otlp_endpoint() -> Option<String> {
-    ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"]
-        .iter()
-        .filter_map(|k| std::env::var(k).ok())
-        .find(|v| !v.trim().is_empty())
+    [
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ]
+    .iter()
+    .filter_map(|k| std::env::var(k).ok())
+    .find(|v| !v.trim().is_empty())
 }
 
 /// Errors that prevent telemetry from starting.

@@ -60,7 +60,8 @@ pub fn inject_current(metadata: &mut MetadataMap) {
 
 /// Makes `span` a child of the context carried by `headers`, if they carry one.
 pub fn set_parent_from_headers(span: &tracing::Span, headers: &http::HeaderMap) {
-    let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
+    let cx =
+        opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
     // Fails only when the span is disabled; nothing to do then.
     let _ = span.set_parent(cx);
 }

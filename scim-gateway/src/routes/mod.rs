@@ -73,7 +73,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::auth::require_token,
         ))
-        .route_layer(middleware::from_fn(crate::telemetry::record_route));
+        .route_layer(middleware::from_fn(crate::telemetry::route_span));
 
     let oauth = Router::new()
         .route("/oauth2/token", post(oauth::token))
@@ -87,7 +87,7 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/jwks.json", get(oauth::jwks))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route_layer(middleware::from_fn(crate::telemetry::record_route));
+        .route_layer(middleware::from_fn(crate::telemetry::route_span));
 
     Router::new()
         .nest(SCIM_PREFIX, scim)
@@ -96,6 +96,6 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             state.settings.max_body_bytes,
         ))
-        .layer(middleware::from_fn(crate::telemetry::http_span))
+        .layer(middleware::from_fn(crate::telemetry::unmatched_span))
         .with_state(state)
 }

@@ -1,0 +1,165 @@
+//! `scimctl up`: the whole stack in one process, for one machine.
+//!
+//! The three services run as they do on their own (each is a library with a thin
+//! `main`), talking gRPC over loopback, with SQLite files in the data directory. The
+//! auth-service creates the operator credentials on first start; `stack.json` tells the
+//! other `scimctl` commands where the services listen.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+
+use crate::client::{OPERATOR_FILE, STACK_FILE, StackInfo};
+
+/// `scimctl up` flags.
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    /// Directory for the SQLite files and the operator credentials.
+    #[arg(long, env = "SCIMCTL_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// The gateway's HTTP address.
+    #[arg(long, env = "GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The URL administrators and IdPs use to reach the gateway (default http://LISTEN).
+    #[arg(long, env = "PUBLIC_URL")]
+    public_url: Option<String>,
+    /// identity-service gRPC address.
+    #[arg(long, env = "IDENTITY_LISTEN", default_value = "127.0.0.1:50051")]
+    identity_listen: SocketAddr,
+    /// auth-service gRPC address.
+    #[arg(long, env = "AUTH_LISTEN", default_value = "127.0.0.1:50052")]
+    auth_listen: SocketAddr,
+    /// Logging options.
+    #[command(flatten)]
+    telemetry: scim_telemetry::TelemetryArgs,
+}
+
+fn path_str(p: &Path) -> anyhow::Result<String> {
+    p.to_str()
+        .map(str::to_owned)
+        .with_context(|| format!("{} is not valid UTF-8", p.display()))
+}
+
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot restrict {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Runs the stack until Ctrl-C or SIGTERM.
+pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    let _telemetry = scim_telemetry::init("scimctl", &args.telemetry)?;
+    create_private_dir(&args.data_dir)?;
+    let dir = args.data_dir.canonicalize()?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.listen))
+        .trim_end_matches('/')
+        .to_owned();
+    let issuer = public_url.clone();
+    let audience = "scim-stack".to_owned();
+
+    let auth_config = auth_service::Config::parse_from([
+        "auth-service",
+        "--listen",
+        &args.auth_listen.to_string(),
+        "--database-url",
+        &path_str(&dir.join("auth.db"))?,
+        "--issuer",
+        &issuer,
+        "--audience",
+        &audience,
+        "--bootstrap-admin-file",
+        &path_str(&dir.join(OPERATOR_FILE))?,
+    ]);
+    let auth = auth_service::Server::build(auth_config)
+        .await
+        .context("starting auth-service")?;
+    let auth_url = format!("http://{}", auth.local_addr());
+
+    let verifier = || -> anyhow::Result<_> {
+        let channel = tonic::transport::Endpoint::from_shared(auth_url.clone())?.connect_lazy();
+        Ok(scim_authn::remote::remote_verifier(
+            channel,
+            issuer.clone(),
+            audience.clone(),
+            Duration::from_secs(2),
+        ))
+    };
+
+    let identity_config = identity_service::Config::parse_from([
+        "identity-service",
+        "--listen",
+        &args.identity_listen.to_string(),
+        "--database-url",
+        &path_str(&dir.join("identity.db"))?,
+        "--jwt-issuer",
+        &issuer,
+        "--jwt-audience",
+        &audience,
+    ]);
+    let identity = identity_service::Server::build(identity_config, verifier()?)
+        .await
+        .context("starting identity-service")?;
+    let identity_url = format!("http://{}", identity.local_addr());
+
+    let mut gateway_config =
+        scim_gateway::Config::for_tests(identity_url.clone(), auth_url.clone());
+    gateway_config.listen = args.listen;
+    gateway_config.public_url = Some(public_url.clone());
+    gateway_config.jwt_issuer = Some(issuer.clone());
+    gateway_config.jwt_audience = audience.clone();
+    let gateway = scim_gateway::Server::build(&gateway_config, verifier()?)
+        .await
+        .context("starting scim-gateway")?;
+
+    let stack = StackInfo {
+        identity_url,
+        auth_url,
+        public_url,
+    };
+    std::fs::write(dir.join(STACK_FILE), serde_json::to_vec_pretty(&stack)?)
+        .context("writing stack.json")?;
+
+    println!("SCIM base URL:  {}", stack.scim_base_url());
+    println!("token URL:      {}", stack.token_url());
+    println!("data directory: {}", dir.display());
+    println!(
+        "register an IdP with: scimctl provider create --name okta --data-dir {}",
+        args.data_dir.display()
+    );
+    println!("stop with Ctrl-C");
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    let auth_task = tokio::spawn(auth.run_until(stopped()));
+    let identity_task = tokio::spawn(identity.run_until(stopped()));
+    let gateway_task = tokio::spawn(gateway.run_until(stopped()));
+
+    scim_telemetry::shutdown_signal().await;
+    println!("stopping…");
+    let _ = stop_tx.send(true);
+    let (a, i, g) = tokio::join!(auth_task, identity_task, gateway_task);
+    let _ = std::fs::remove_file(dir.join(STACK_FILE));
+    a.context("auth-service task")?.context("auth-service")?;
+    i.context("identity-service task")?
+        .context("identity-service")?;
+    g.context("gateway task")?.context("scim-gateway")?;
+    println!("stopped");
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! Whole-stack tests: the three services started for real and driven over HTTP and gRPC.
+
+mod entra;
+mod failures;
+mod oauth;
+mod okta;
+mod protocol;
+mod scimctl;
+mod tracing;

@@ -1,0 +1,604 @@
+//! Traces an observability team can read: the three binaries run as separate processes
+//! exporting OTLP to an in-process receiver, and the test inspects the span tree.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use serde_json::{Value, json};
+
+/// Everything the receiver got.
+#[derive(Clone, Default)]
+struct Sink(Arc<Mutex<Vec<ExportTraceServiceRequest>>>);
+
+#[tonic::async_trait]
+impl TraceService for Sink {
+    async fn export(
+        &self,
+        req: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.0.lock().unwrap().push(req.into_inner());
+        Ok(tonic::Response::new(ExportTraceServiceResponse {
+            partial_success: None,
+        }))
+    }
+}
+
+/// A received span with its service name.
+#[derive(Debug, Clone)]
+struct Got {
+    service: String,
+    span: Span,
+}
+
+impl Got {
+    fn attr(&self, key: &str) -> Option<String> {
+        self.span
+            .attributes
+            .iter()
+            .find(|kv| kv.key == key)
+            .and_then(|kv| {
+                kv.value
+                    .as_ref()
+                    .and_then(|v| v.value.as_ref())
+                    .map(|v| match v {
+                        AnyValue::StringValue(s) => s.clone(),
+                        AnyValue::IntValue(i) => i.to_string(),
+                        AnyValue::BoolValue(b) => b.to_string(),
+                        AnyValue::DoubleValue(d) => d.to_string(),
+                        other => format!("{other:?}"),
+                    })
+            })
+    }
+}
+
+impl Sink {
+    fn spans(&self) -> Vec<Got> {
+        let mut out = Vec::new();
+        for req in self.0.lock().unwrap().iter() {
+            for rs in &req.resource_spans {
+                let service = rs
+                    .resource
+                    .as_ref()
+                    .and_then(|r| r.attributes.iter().find(|kv| kv.key == "service.name"))
+                    .and_then(|kv| kv.value.as_ref())
+                    .and_then(|v| match &v.value {
+                        Some(AnyValue::StringValue(s)) => Some(s.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                for ss in &rs.scope_spans {
+                    for span in &ss.spans {
+                        out.push(Got {
+                            service: service.clone(),
+                            span: span.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Everything received, as text, for the personal-data check.
+    fn dump(&self) -> String {
+        format!("{:?}", self.0.lock().unwrap())
+    }
+}
+
+fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    let p = dir.join(name);
+    assert!(p.exists(), "build {name} first: {}", p.display());
+    p
+}
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+struct Stack {
+    procs: Vec<Proc>,
+    url: String,
+    auth_url: String,
+    dir: tempfile::TempDir,
+}
+
+async fn start(otlp: Option<&str>) -> Stack {
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pi, pg) = (port(), port(), port());
+    let url = format!("http://127.0.0.1:{pg}");
+    let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    let mut envs: Vec<(&str, String)> = vec![
+        ("OTEL_BSP_SCHEDULE_DELAY", "100".into()),
+        ("RUST_LOG", "info".into()),
+    ];
+    if let Some(e) = otlp {
+        envs.push(("OTEL_EXPORTER_OTLP_ENDPOINT", e.to_owned()));
+    }
+    let spawn = |name: &str, args: Vec<String>| {
+        let mut c = Command::new(bin(name));
+        c.args(args).stdout(Stdio::null()).stderr(Stdio::piped());
+        for (k, v) in &envs {
+            c.env(k, v);
+        }
+        c.env_remove("OTEL_SERVICE_NAME");
+        Proc(c.spawn().unwrap())
+    };
+    let auth = spawn(
+        "auth-service",
+        vec![
+            "--listen".into(),
+            format!("127.0.0.1:{pa}"),
+            "--database-url".into(),
+            path("auth.db"),
+            "--issuer".into(),
+            url.clone(),
+            "--audience".into(),
+            "scim-stack".into(),
+            "--bootstrap-admin-file".into(),
+            path("operator.json"),
+        ],
+    );
+    let identity = spawn(
+        "identity-service",
+        vec![
+            "--listen".into(),
+            format!("127.0.0.1:{pi}"),
+            "--database-url".into(),
+            path("identity.db"),
+            "--jwt-issuer".into(),
+            url.clone(),
+            "--jwt-audience".into(),
+            "scim-stack".into(),
+            "--auth-service-url".into(),
+            format!("http://127.0.0.1:{pa}"),
+        ],
+    );
+    let gateway = spawn(
+        "scim-gateway",
+        vec![
+            "--listen".into(),
+            format!("127.0.0.1:{pg}"),
+            "--public-url".into(),
+            url.clone(),
+            "--identity-url".into(),
+            format!("http://127.0.0.1:{pi}"),
+            "--auth-url".into(),
+            format!("http://127.0.0.1:{pa}"),
+            "--jwt-issuer".into(),
+            url.clone(),
+            "--jwt-audience".into(),
+            "scim-stack".into(),
+        ],
+    );
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = http.get(format!("{url}/readyz")).send().await
+            && r.status() == 200
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "stack never became ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Stack {
+        procs: vec![auth, identity, gateway],
+        url,
+        auth_url: format!("http://127.0.0.1:{pa}"),
+        dir,
+    }
+}
+
+/// Registers a provider with the operator credentials and returns (id, secret).
+async fn provider(stack: &Stack) -> (String, String) {
+    use scim_proto::auth::v1 as pb;
+    let op: Value = serde_json::from_str(
+        &std::fs::read_to_string(stack.dir.path().join("operator.json")).unwrap(),
+    )
+    .unwrap();
+    let mut auth = pb::auth_service_client::AuthServiceClient::connect(stack.auth_url.clone())
+        .await
+        .unwrap();
+    let admin = auth
+        .issue_token(pb::IssueTokenRequest {
+            client_id: op["client_id"].as_str().unwrap().into(),
+            client_secret: op["client_secret"].as_str().unwrap().into(),
+            scope: String::new(),
+            ttl_seconds: 300,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .access_token;
+    let mut req = tonic::Request::new(pb::CreateProviderRequest {
+        name: "okta".into(),
+        ..Default::default()
+    });
+    req.metadata_mut()
+        .insert("authorization", format!("Bearer {admin}").parse().unwrap());
+    let r = auth.create_provider(req).await.unwrap().into_inner();
+    (r.provider.unwrap().client_id, r.client_secret)
+}
+
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const PARENT_ID: &str = "00f067aa0ba902b7";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_scim_request_is_one_trace_across_every_hop_without_personal_data() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let sink = Sink::default();
+    let server = tonic::transport::Server::builder()
+        .add_service(TraceServiceServer::new(sink.clone()))
+        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
+    tokio::spawn(server);
+    let stack = start(Some(&format!("http://{addr}"))).await;
+    let (client_id, client_secret) = provider(&stack).await;
+    let http = reqwest::Client::new();
+    let traceparent = format!("00-{TRACE_ID}-{PARENT_ID}-01");
+
+    // A token request: gateway → auth-service in one trace.
+    let token_trace = "0af7651916cd43dd8448eb211c80319c";
+    let t: Value = http
+        .post(format!("{}/oauth2/token", stack.url))
+        .header(
+            "traceparent",
+            format!("00-{token_trace}-b7ad6b7169203331-01"),
+        )
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client_id),
+            ("client_secret", &client_secret),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = t["access_token"].as_str().unwrap().to_owned();
+
+    // Personal data that must never reach the receiver.
+    let user_name = "ada.lovelace@analytical.example";
+    let given = "Augusta";
+    let family = "Byronesque";
+    let phone = "+44 20 7946 0958";
+    let body = json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":user_name,
+        "name":{"givenName":given,"familyName":family},"password":"Sup3r-Secret-Pw",
+        "emails":[{"value":user_name,"type":"work","primary":true}],"phoneNumbers":[{"value":phone}]});
+    let created: Value = http
+        .post(format!("{}/scim/v2/Users", stack.url))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    // The traced request.
+    let r = http
+        .get(format!("{}/scim/v2/Users/{id}", stack.url))
+        .bearer_auth(&token)
+        .header("traceparent", &traceparent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // A filter whose value must not leak.
+    let r = http
+        .get(
+            reqwest::Url::parse_with_params(
+                &format!("{}/scim/v2/Users", stack.url),
+                &[("filter", format!("userName eq \"{user_name}\""))],
+            )
+            .unwrap(),
+        )
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // A failing request: the error detail carries its trace id.
+    let missing_trace = "5bf92f3577b34da6a3ce929d0e0e4737";
+    let r = http
+        .get(format!("{}/scim/v2/Users/does-not-exist", stack.url))
+        .bearer_auth(&token)
+        .header("traceparent", format!("00-{missing_trace}-{PARENT_ID}-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let err: Value = r.json().await.unwrap();
+    assert!(
+        err["detail"].as_str().unwrap().contains(missing_trace),
+        "{err}"
+    );
+
+    // Wait for the batches.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let by_trace = |trace: &str| -> Vec<Got> {
+        sink.spans()
+            .into_iter()
+            .filter(|g| hex(&g.span.trace_id) == trace)
+            .collect()
+    };
+    loop {
+        let spans = by_trace(TRACE_ID);
+        let services: std::collections::HashSet<String> =
+            spans.iter().map(|g| g.service.clone()).collect();
+        let token_services: std::collections::HashSet<String> = by_trace(token_trace)
+            .iter()
+            .map(|g| g.service.clone())
+            .collect();
+        if services.contains("identity-service")
+            && services.contains("scim-gateway")
+            && token_services.contains("auth-service")
+            && spans.iter().any(|g| g.attr("db.system.name").is_some())
+            && !by_trace(missing_trace).is_empty()
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "spans never arrived: {:?}",
+            sink.spans()
+                .iter()
+                .map(|g| (g.service.clone(), g.span.name.clone()))
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let spans = by_trace(TRACE_ID);
+    let by_id: HashMap<String, &Got> = spans.iter().map(|g| (hex(&g.span.span_id), g)).collect();
+    let http_span = spans
+        .iter()
+        .find(|g| g.service == "scim-gateway" && g.span.name == "GET /scim/v2/Users/{id}")
+        .unwrap_or_else(|| {
+            panic!(
+                "gateway server span named {{method}} {{route}}; got {:?}",
+                spans
+                    .iter()
+                    .map(|g| (
+                        g.service.clone(),
+                        g.span.name.clone(),
+                        g.span
+                            .attributes
+                            .iter()
+                            .map(|a| a.key.clone())
+                            .collect::<Vec<_>>()
+                    ))
+                    .collect::<Vec<_>>()
+            )
+        });
+    assert_eq!(
+        hex(&http_span.span.parent_span_id),
+        PARENT_ID,
+        "continues the incoming traceparent"
+    );
+    assert_eq!(
+        http_span.attr("http.request.method").as_deref(),
+        Some("GET")
+    );
+    assert_eq!(
+        http_span.attr("http.route").as_deref(),
+        Some("/scim/v2/Users/{id}")
+    );
+    assert_eq!(
+        http_span.attr("http.response.status_code").as_deref(),
+        Some("200")
+    );
+    assert_eq!(
+        http_span.attr("scim.resource_type").as_deref(),
+        Some("User")
+    );
+    assert_eq!(http_span.attr("scim.operation").as_deref(), Some("get"));
+    assert_eq!(http_span.attr("tenant").as_deref(), Some("default"));
+    assert_eq!(
+        http_span.attr("client_id").as_deref(),
+        Some(client_id.as_str())
+    );
+
+    let client_span = spans
+        .iter()
+        .find(|g| {
+            g.service == "scim-gateway" && g.span.name == "identity.v1.IdentityService/GetUser"
+        })
+        .expect("gRPC client span");
+    assert_eq!(
+        hex(&client_span.span.parent_span_id),
+        hex(&http_span.span.span_id)
+    );
+    assert_eq!(client_span.attr("rpc.system").as_deref(), Some("grpc"));
+    assert_eq!(
+        client_span.attr("rpc.service").as_deref(),
+        Some("identity.v1.IdentityService")
+    );
+    assert_eq!(client_span.attr("rpc.method").as_deref(), Some("GetUser"));
+    assert_eq!(
+        client_span.attr("rpc.grpc.status_code").as_deref(),
+        Some("0")
+    );
+
+    let server_span = spans
+        .iter()
+        .find(|g| {
+            g.service == "identity-service" && g.span.name == "identity.v1.IdentityService/GetUser"
+        })
+        .expect("identity-service server span");
+    assert_eq!(
+        hex(&server_span.span.parent_span_id),
+        hex(&client_span.span.span_id),
+        "parent across the gRPC hop"
+    );
+    assert_eq!(
+        server_span.attr("rpc.grpc.status_code").as_deref(),
+        Some("0")
+    );
+    assert_eq!(server_span.attr("tenant").as_deref(), Some("default"));
+
+    let db_span = spans
+        .iter()
+        .find(|g| g.service == "identity-service" && g.attr("db.system.name").is_some())
+        .expect("database span");
+    assert_eq!(db_span.attr("db.system.name").as_deref(), Some("sqlite"));
+    assert!(db_span.attr("db.operation.name").is_some());
+    assert!(db_span.attr("db.collection.name").is_some());
+    // The database span hangs below the identity-service server span.
+    let mut cursor = hex(&db_span.span.parent_span_id);
+    let mut reached = false;
+    while let Some(p) = by_id.get(&cursor) {
+        if hex(&p.span.span_id) == hex(&server_span.span.span_id) {
+            reached = true;
+            break;
+        }
+        cursor = hex(&p.span.parent_span_id);
+    }
+    assert!(
+        reached,
+        "database span is a descendant of the RPC server span"
+    );
+
+    // The token request reached the auth-service in the same trace.
+    let token_spans = by_trace(token_trace);
+    assert!(token_spans.iter().any(|g| g.service == "auth-service" && g.span.name == "auth.v1.AuthService/IssueToken"));
+    assert!(
+        token_spans
+            .iter()
+            .any(|g| g.service == "scim-gateway" && g.span.name == "POST /oauth2/token")
+    );
+
+    // The failing request: the gRPC client span is an error with its code.
+    let failed = by_trace(missing_trace);
+    let failed_client = failed
+        .iter()
+        .find(|g| {
+            g.span.name == "identity.v1.IdentityService/GetUser" && g.service == "scim-gateway"
+        })
+        .expect("client span of the failing call");
+    assert_eq!(
+        failed_client.attr("rpc.grpc.status_code").as_deref(),
+        Some("5")
+    );
+    assert_eq!(
+        failed_client.span.status.as_ref().map(|s| s.code),
+        Some(2),
+        "span status ERROR"
+    );
+    let failed_http = failed
+        .iter()
+        .find(|g| g.span.name == "GET /scim/v2/Users/{id}")
+        .expect("http span");
+    assert_eq!(
+        failed_http.attr("http.response.status_code").as_deref(),
+        Some("404")
+    );
+    assert_eq!(failed_http.attr("error.type").as_deref(), Some("notFound"));
+
+    // The filter's shape, never its value.
+    let list = sink
+        .spans()
+        .into_iter()
+        .find(|g| g.span.name == "GET /scim/v2/Users")
+        .expect("list span");
+    assert_eq!(
+        list.attr("scim.filter_shape").as_deref(),
+        Some("userName eq ?")
+    );
+
+    // No personal data or secret anywhere.
+    let dump = sink.dump();
+    for secret in [
+        user_name,
+        given,
+        family,
+        phone,
+        "Sup3r-Secret-Pw",
+        token.as_str(),
+        client_secret.as_str(),
+        "analytical.example",
+    ] {
+        assert!(
+            !dump.contains(secret),
+            "the receiver got a value it must never see"
+        );
+    }
+    drop(stack.procs);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_otlp_endpoint_the_services_start_and_serve_quietly() {
+    let mut stack = start(None).await;
+    let (client_id, client_secret) = provider(&stack).await;
+    let http = reqwest::Client::new();
+    let t: Value = http
+        .post(format!("{}/oauth2/token", stack.url))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client_id),
+            ("client_secret", &client_secret),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = http
+        .get(format!("{}/scim/v2/Users", stack.url))
+        .bearer_auth(t["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Stop them and read everything they logged: no error and no warning.
+    for p in &mut stack.procs {
+        let _ = p.0.kill();
+    }
+    for p in &mut stack.procs {
+        let _ = p.0.wait();
+        let mut err = String::new();
+        if let Some(mut e) = p.0.stderr.take() {
+            use std::io::Read as _;
+            let _ = e.read_to_string(&mut err);
+        }
+        let lower = err.to_lowercase();
+        assert!(
+            !lower.contains("error") && !lower.contains("warn"),
+            "unexpected log output: {err}"
+        );
+    }
+}
