@@ -42,7 +42,6 @@ impl AuthGrpc {
 }
 
 /// `UNAUTHENTICATED` without a verified token, `PERMISSION_DENIED` without `admin`.
-#[allow(clippy::result_large_err)]
 fn require_admin<T>(req: &Request<T>) -> Result<(), Status> {
     scim_authn::grpc::caller(req)?.require(scopes::ADMIN)
 }
