@@ -1,5 +1,5 @@
 //! `auth.v1.AuthService` over tonic: thin handlers that check the caller, translate
-//! messages and call [`State`](crate::state::State).
+//! messages and call [`State`].
 //!
 //! The [`AuthLayer`](scim_authn::grpc::AuthLayer) in front verifies bearer tokens; the
 //! methods in [`OPEN_METHODS`] pass without one (they authenticate otherwise, or carry
