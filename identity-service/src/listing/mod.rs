@@ -97,7 +97,7 @@ pub fn list<K: ListKind>(
         (req.page.position, page.items.last(), index)
     {
         let cached_total = req.filter.is_some().then_some(total);
-        let next = start + page.items.len() as i64;
+        let next = start.saturating_add(page.items.len() as i64);
         cache.store(&key, next, req.generations, *last, cached_total);
     }
     let next_token = match page.items.last() {

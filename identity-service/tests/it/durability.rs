@@ -91,3 +91,35 @@ async fn an_acknowledged_user_survives_sigkill() {
     assert_eq!(found.user_name, "durable");
     second.kill().await.expect("stop");
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_binary_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("identity.db");
+    let keys = dir.path().join("keys.json");
+    let issuer = TestIssuer::new();
+    std::fs::write(
+        &keys,
+        serde_json::to_string(&[issuer.key().public()]).unwrap(),
+    )
+    .unwrap();
+    let (mut child, addr) = spawn(&db, &keys).await;
+    // The server answers before the signal...
+    let mut c = client(addr, &issuer.mint("t", RW)).await;
+    c.list_users(pb::ListUsersRequest::default())
+        .await
+        .expect("serving");
+    let pid = child.id().expect("pid").to_string();
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .expect("run kill");
+    assert!(sent.success());
+    // ...and exits with success after it.
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("exits within 30 s")
+        .expect("wait");
+    assert!(status.success(), "{status:?}");
+}

@@ -166,6 +166,20 @@ async fn count_zero_start_beyond_end_and_the_cap() {
     assert_eq!(floored.page.unwrap().start_index, 1);
     assert_eq!(floored.users.len(), 5);
 
+    // Extreme positions are answered, never a panic.
+    for start in [i64::MAX, i64::MAX - 1] {
+        let far = list(&mut c, None, page(start, 25, "")).await.unwrap();
+        assert!(far.users.is_empty());
+    }
+    let odd = Some(cmp("userName", CompareOp::Sw, s("user")));
+    assert!(
+        list(&mut c, odd, page(i64::MAX, 25, ""))
+            .await
+            .unwrap()
+            .users
+            .is_empty()
+    );
+
     let default_page = list(&mut c, None, None).await.unwrap();
     assert_eq!(
         default_page.users.len(),
