@@ -13,6 +13,7 @@ use std::sync::Arc;
 use scim_authn::Verifier;
 use scim_authn::grpc::AuthLayer;
 use scim_proto::identity::v1::identity_service_server::IdentityServiceServer;
+use scim_telemetry::grpc::ServerStatusLayer;
 use tokio::net::TcpListener;
 use tonic::transport::server::{Router, TcpIncoming};
 use tonic_health::ServingStatus;
@@ -54,7 +55,7 @@ pub struct ServeError(#[from] tonic::transport::Error);
 pub struct Server {
     listener: TcpListener,
     local_addr: SocketAddr,
-    router: Router<Stack<AuthLayer, Stack<scim_telemetry::grpc::ServerStatusLayer, Identity>>>,
+    router: Router<Stack<AuthLayer, Stack<ServerStatusLayer, Identity>>>,
     health: HealthReporter,
     database: Database,
 }
@@ -105,9 +106,10 @@ impl Server {
         let api = IdentityApi::new(database.clone(), config.max_page_size);
         let router = tonic::transport::Server::builder()
             .trace_fn(scim_telemetry::grpc::server_span)
+            // Outside the auth layer, so rejected calls get their status recorded too.
+            .layer(ServerStatusLayer)
             // No open methods: every identity.v1 call needs a token; health and
             // reflection are open by the layer's own rule.
-            .layer(scim_telemetry::grpc::ServerStatusLayer)
             .layer(AuthLayer::new(verifier, &[]))
             .add_service(HealthServer::new(HealthService::from_health_reporter(
                 health.clone(),
