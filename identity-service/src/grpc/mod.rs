@@ -39,7 +39,6 @@ impl IdentityApi {
 }
 
 /// The caller's tenant, if the verified token grants `scope`.
-#[allow(clippy::result_large_err)]
 fn authorize<T>(req: &Request<T>, scope: &str) -> Result<String, Status> {
     let caller = scim_authn::grpc::caller(req)?;
     caller.require(scope)?;
@@ -47,13 +46,11 @@ fn authorize<T>(req: &Request<T>, scope: &str) -> Result<String, Status> {
 }
 
 /// The tenant of a caller allowed to read.
-#[allow(clippy::result_large_err)]
 fn reader<T>(req: &Request<T>) -> Result<String, Status> {
     authorize(req, scopes::SCIM_READ)
 }
 
 /// The tenant of a caller allowed to write.
-#[allow(clippy::result_large_err)]
 fn writer<T>(req: &Request<T>) -> Result<String, Status> {
     authorize(req, scopes::SCIM_WRITE)
 }

@@ -16,7 +16,6 @@ use crate::paging::PageSpec;
 use crate::password;
 
 /// Takes the user out of a request, with its id and password taken out of it.
-#[allow(clippy::result_large_err)]
 fn split(user: Option<pb::User>) -> Result<(pb::User, String, Option<String>), Status> {
     let mut user = user.ok_or_else(|| required("user"))?;
     let id = std::mem::take(&mut user.id);
