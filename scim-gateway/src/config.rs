@@ -57,6 +57,11 @@ pub struct Config {
     #[arg(long, env = "TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
+    /// Serve HTTPS with a self-signed certificate made at start-up (development only;
+    /// IdPs will not trust it).
+    #[arg(long, env = "TLS_SELF_SIGNED", conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub tls_self_signed: bool,
+
     /// Largest request body accepted, in bytes (larger bodies get 413).
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -94,14 +99,15 @@ impl Config {
         match &self.public_url {
             Some(u) => u.trim_end_matches('/').to_owned(),
             None => {
-                let scheme = if self.tls_cert.is_some() {
-                    "https"
-                } else {
-                    "http"
-                };
+                let scheme = if self.tls_enabled() { "https" } else { "http" };
                 format!("{scheme}://{bound}")
             }
         }
+    }
+
+    /// Whether the listener speaks TLS.
+    pub fn tls_enabled(&self) -> bool {
+        self.tls_cert.is_some() || self.tls_self_signed
     }
 
     /// The issuer tokens must carry: explicit, or the public URL.

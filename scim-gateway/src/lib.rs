@@ -17,6 +17,7 @@ pub mod scim;
 pub mod server;
 pub mod state;
 pub mod telemetry;
+pub mod tls;
 pub mod upstream;
 
 pub use config::Config;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::ServiceExt;
 use axum::extract::Request;
 use scim_authn::Verifier;
-use tower::Layer as _;
+use tower::{Layer as _, ServiceExt as _};
 use tower_http::normalize_path::NormalizePathLayer;
 
 use crate::config::Config;
@@ -45,6 +45,7 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     state: AppState,
     local_addr: SocketAddr,
+    tls: Option<crate::tls::TlsSetup>,
 }
 
 impl Server {
@@ -58,6 +59,18 @@ impl Server {
                 source,
             })?;
         let local_addr = listener.local_addr()?;
+        let tls = if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) {
+            Some(crate::tls::from_files(cert, key)?)
+        } else if config.tls_self_signed {
+            let host = config
+                .public_url
+                .as_deref()
+                .and_then(|u| u.split("://").nth(1))
+                .and_then(|rest| rest.split(['/', ':']).next());
+            Some(crate::tls::self_signed(host)?)
+        } else {
+            None
+        };
         let timeout = Duration::from_secs(config.upstream_timeout_secs);
         let identity_channel = upstream::channel(&config.identity_url, timeout)?;
         let auth_channel = upstream::channel(&config.auth_url, timeout)?;
@@ -83,6 +96,7 @@ impl Server {
             listener,
             state,
             local_addr,
+            tls,
         })
     }
 
@@ -96,6 +110,11 @@ impl Server {
         &self.state.settings.public_url
     }
 
+    /// The self-signed certificate in PEM, when the gateway made one.
+    pub fn self_signed_certificate(&self) -> Option<&str> {
+        self.tls.as_ref().and_then(|t| t.self_signed_pem.as_deref())
+    }
+
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
     pub async fn run_until(
         self,
@@ -103,9 +122,72 @@ impl Server {
     ) -> Result<(), StartError> {
         let router = routes::router(self.state);
         let app = NormalizePathLayer::trim_trailing_slash().layer(router);
-        axum::serve(self.listener, ServiceExt::<Request>::into_make_service(app))
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        match self.tls {
+            None => {
+                axum::serve(self.listener, ServiceExt::<Request>::into_make_service(app))
+                    .with_graceful_shutdown(shutdown)
+                    .await?;
+            }
+            Some(tls) => serve_tls(self.listener, tls, app, shutdown).await,
+        }
         Ok(())
     }
+}
+
+/// The HTTPS accept loop: TLS handshake per connection, then HTTP/1.1 or HTTP/2 (ALPN),
+/// with in-flight connections drained on shutdown.
+async fn serve_tls<S>(
+    listener: tokio::net::TcpListener,
+    tls: crate::tls::TlsSetup,
+    app: S,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) where
+    S: tower::Service<
+            Request,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::service::TowerToHyperService;
+
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.config);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let builder = builder.clone();
+        let service =
+            TowerToHyperService::new(app.clone().map_request(
+                |r: http::Request<hyper::body::Incoming>| r.map(axum::body::Body::new),
+            ));
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let stream =
+                match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
+                    Ok(Ok(s)) => s,
+                    // Failed handshakes are the client's business (scanners, wrong trust).
+                    _ => return,
+                };
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            let _ = watcher.watch(conn.into_owned()).await;
+        });
+    }
+    // Give in-flight requests a bounded time to finish.
+    let _ = tokio::time::timeout(Duration::from_secs(30), graceful.shutdown()).await;
 }

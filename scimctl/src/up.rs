@@ -32,6 +32,15 @@ pub struct UpArgs {
     /// auth-service gRPC address.
     #[arg(long, env = "AUTH_LISTEN", default_value = "127.0.0.1:50052")]
     auth_listen: SocketAddr,
+    /// PEM certificate chain: the gateway serves HTTPS (Okta accepts only HTTPS base URLs).
+    #[arg(long, env = "TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for `--tls-cert`.
+    #[arg(long, env = "TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate made at start-up (development only).
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    tls_self_signed: bool,
     /// Logging options.
     #[command(flatten)]
     telemetry: scim_telemetry::TelemetryArgs,
@@ -63,7 +72,10 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let public_url = args
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{}", args.listen))
+        .unwrap_or_else(|| {
+            let tls = args.tls_cert.is_some() || args.tls_self_signed;
+            format!("{}://{}", if tls { "https" } else { "http" }, args.listen)
+        })
         .trim_end_matches('/')
         .to_owned();
     let issuer = public_url.clone();
@@ -119,6 +131,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     gateway_config.public_url = Some(public_url.clone());
     gateway_config.jwt_issuer = Some(issuer.clone());
     gateway_config.jwt_audience = audience.clone();
+    gateway_config.tls_cert = args.tls_cert.clone();
+    gateway_config.tls_key = args.tls_key.clone();
+    gateway_config.tls_self_signed = args.tls_self_signed;
     let gateway = scim_gateway::Server::build(&gateway_config, verifier()?)
         .await
         .context("starting scim-gateway")?;
@@ -131,6 +146,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     std::fs::write(dir.join(STACK_FILE), serde_json::to_vec_pretty(&stack)?)
         .context("writing stack.json")?;
 
+    if let Some(pem) = gateway.self_signed_certificate() {
+        let path = dir.join("gateway-self-signed.pem");
+        std::fs::write(&path, pem).context("writing the self-signed certificate")?;
+        println!(
+            "self-signed certificate: {} (development only)",
+            path.display()
+        );
+    }
     println!("SCIM base URL:  {}", stack.scim_base_url());
     println!("token URL:      {}", stack.token_url());
     println!("data directory: {}", dir.display());

@@ -6,4 +6,5 @@ mod oauth;
 mod okta;
 mod protocol;
 mod scimctl;
+mod tls;
 mod tracing;
