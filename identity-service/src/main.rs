@@ -16,11 +16,9 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     let _telemetry = scim_telemetry::init("identity-service", &config.telemetry)
         .context("starting telemetry")?;
+    // Keys are fetched on the first token, not here: the auth-service may start later,
+    // and a failed fetch at start-up would only be noise.
     let verifier = keys::verifier(&config).context("configuring token verification")?;
-    if let Err(e) = verifier.refresh_keys().await {
-        // Not fatal: the verifier fetches again when it meets an unknown key id.
-        tracing::warn!(error = %e, "verification keys are not loaded yet");
-    }
     let server = Server::build(config, verifier)
         .await
         .context("starting the server")?;
