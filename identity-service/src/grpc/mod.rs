@@ -3,7 +3,7 @@
 //! Handlers are thin: check the caller's scope, check and convert the request, hash a
 //! password if there is one, run one operation from [`crate::ops`] in one transaction,
 //! tell the cursor cache about writes, and record the SCIM span attributes
-//! (`scim.resource_type`, `scim.operation`, `scim.filter` as a shape without values,
+//! (`scim.resource_type`, `scim.operation`, `scim.filter_shape` without values,
 //! `scim.result_count`). The tenant always comes from the verified token.
 
 mod groups;

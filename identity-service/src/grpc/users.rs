@@ -67,7 +67,7 @@ pub(super) async fn get(
 }
 
 #[tracing::instrument(name = "identity.list_users", skip_all,
-    fields(scim.resource_type = "User", scim.operation = "list", scim.filter = Empty,
+    fields(scim.resource_type = "User", scim.operation = "list", scim.filter_shape = Empty,
         scim.result_count = Empty, scim.total_results = Empty, db.index = Empty))]
 pub(super) async fn list(
     api: &IdentityApi,
@@ -89,7 +89,7 @@ pub(super) async fn list(
     )?;
     let span = tracing::Span::current();
     if let Some(f) = &compiled {
-        span.record("scim.filter", f.shape().as_str());
+        span.record("scim.filter_shape", f.shape().as_str());
     }
     let list_req = ListRequest {
         generations: api.cursors.generations(&tenant),
