@@ -83,6 +83,11 @@ pub struct RunArgs {
     /// Skip the tracing-on rerun of the lookup scenarios.
     #[arg(long)]
     pub no_tracing: bool,
+    /// Run only these parts (for profiling one of them): get_user, filter_username,
+    /// filter_email, page_near_end, walk, post_user, patch_active, put_user,
+    /// group_add, token, tracing. The ceilings always run.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
     /// Directory holding the release binaries of the services and scimctl
     /// (default: the directory of this binary).
     #[arg(long)]
@@ -111,6 +116,19 @@ pub struct Plan {
     pub tracing: bool,
     /// Whether this is the smoke run.
     pub smoke: bool,
+    /// Parts to run; empty means all.
+    pub only: Vec<String>,
+}
+
+impl Plan {
+    /// Whether the part with this key runs (`group_add_N` matches `group_add`).
+    pub fn wants(&self, key: &str) -> bool {
+        self.only.is_empty()
+            || self
+                .only
+                .iter()
+                .any(|o| o == key || (o == "group_add" && key.starts_with("group_add_")))
+    }
 }
 
 impl RunArgs {
@@ -142,6 +160,7 @@ impl RunArgs {
             walks: self.walks.max(1),
             tracing: !self.no_tracing,
             smoke: self.smoke,
+            only: self.only.clone(),
         }
     }
 
@@ -160,6 +179,9 @@ impl RunArgs {
         }
         if self.no_tracing {
             parts.push("--no-tracing".into());
+        }
+        if !self.only.is_empty() {
+            parts.push(format!("--only {}", self.only.join(",")));
         }
         if let Some(out) = &self.out {
             parts.push(format!("--out {}", out.display()));
@@ -203,6 +225,15 @@ mod tests {
             .run
             .plan();
         assert_eq!(plan.group_sizes, vec![100, 100_000]);
+    }
+
+    #[test]
+    fn only_selects_parts() {
+        let all = parse(&[]).run.plan();
+        assert!(all.wants("token") && all.wants("group_add_100"));
+        let some = parse(&["--only", "walk,group_add"]).run.plan();
+        assert!(some.wants("walk") && some.wants("group_add_100000"));
+        assert!(!some.wants("token") && !some.wants("get_user"));
     }
 
     #[test]

@@ -17,6 +17,9 @@ pub struct Machine {
     pub rustc: String,
     /// Short commit id of the checkout, with `+changes` when the tree is dirty.
     pub commit: String,
+    /// 1/5/15-minute load averages when the run started: other work on the machine
+    /// shows here, and makes the numbers noisier.
+    pub load: String,
 }
 
 /// The value of the first `key: value` line of a `/proc` file starting with `key`.
@@ -60,6 +63,11 @@ pub fn describe() -> Machine {
         kernel: read("/proc/sys/kernel/osrelease").trim().to_owned(),
         rustc: run("rustc", &["--version"]).unwrap_or_else(unknown),
         commit: commit.unwrap_or_else(unknown),
+        load: read("/proc/loadavg")
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
     }
 }
 

@@ -67,6 +67,26 @@ fn progress(title: &str, r: &LoadResult) {
     );
 }
 
+/// Runs the wanted scenarios of a block, then takes a memory checkpoint.
+async fn run_block(
+    stack: &Stack,
+    plan: &Plan,
+    label: &str,
+    block: Vec<Scenario>,
+    rows: &mut Vec<Row>,
+    checkpoints: &mut Vec<Checkpoint>,
+) -> anyhow::Result<()> {
+    let mut ran = false;
+    for s in block.into_iter().filter(|s| plan.wants(&s.key)) {
+        rows.push(timed(stack, plan, s).await?);
+        ran = true;
+    }
+    if ran {
+        checkpoints.push(checkpoint(label, stack, true));
+    }
+    Ok(())
+}
+
 /// Measures ceilings (a) and (b) once each.
 async fn measure_ceilings(
     c: &Ceilings,
@@ -111,6 +131,10 @@ async fn start_stack(
     creds: Option<(&str, &str)>,
 ) -> anyhow::Result<(Stack, Api, (String, String))> {
     let stack = Stack::start(bins, data, ports, otlp).await?;
+    for s in stack.services() {
+        // For attaching a profiler (`perf record -p PID`) to one service.
+        eprintln!("  {} pid {}", s.name, s.pid().unwrap_or(0));
+    }
     let (id, secret) = match creds {
         Some((i, s)) => (i.to_owned(), s.to_owned()),
         None => {
@@ -178,7 +202,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     })
     .await?;
     let mut groups = Vec::new();
-    for &size in &plan.group_sizes {
+    let group_sizes: Vec<usize> = plan
+        .group_sizes
+        .iter()
+        .copied()
+        .filter(|s| plan.wants(&format!("group_add_{s}")))
+        .collect();
+    for &size in &group_sizes {
         eprintln!("preloading a group of {size}");
         let gid = preload::group(&api, &format!("bench-group-{size}"), &ids[..size]).await?;
         groups.push((size, gid));
@@ -199,34 +229,45 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let users_total = dataset.ids.len() + dataset.spares.len();
 
     let mut rows = Vec::new();
-    for s in scenarios::lookups(&dataset) {
-        rows.push(timed(&stack, &plan, s).await?);
+    let blocks: [(&str, Vec<Scenario>); 2] = [
+        ("lookups and pages", {
+            let mut v = scenarios::lookups(&dataset);
+            v.push(scenarios::page_near_end(&dataset));
+            v
+        }),
+        ("user writes", scenarios::writes(&dataset)),
+    ];
+    let mut walk = None;
+    for (label, block) in blocks {
+        run_block(&stack, &plan, label, block, &mut rows, &mut checkpoints).await?;
+        if walk.is_none() && plan.wants("walk") {
+            // Right after the reads and before any write, on the preloaded directory.
+            eprintln!("import walk");
+            let w = walk::import_walk(&api, plan.walks)
+                .await
+                .context("import walk")?;
+            eprintln!(
+                "  {} pages, first {:.2} ms, last {:.2} ms",
+                w.pages.len(),
+                w.first().as_secs_f64() * 1e3,
+                w.last().as_secs_f64() * 1e3
+            );
+            walk = Some(w);
+            checkpoints.push(checkpoint("import walk", &stack, true));
+        }
     }
-    rows.push(timed(&stack, &plan, scenarios::page_near_end(&dataset)).await?);
-    checkpoints.push(checkpoint("lookups and pages", &stack, true));
-
-    eprintln!("import walk");
-    let walk = walk::import_walk(&api, plan.walks)
-        .await
-        .context("import walk")?;
-    eprintln!(
-        "  {} pages, first {:.2} ms, last {:.2} ms",
-        walk.pages.len(),
-        walk.first().as_secs_f64() * 1e3,
-        walk.last().as_secs_f64() * 1e3
-    );
-    checkpoints.push(checkpoint("import walk", &stack, true));
-
-    for s in scenarios::writes(&dataset) {
-        rows.push(timed(&stack, &plan, s).await?);
-    }
-    checkpoints.push(checkpoint("user writes", &stack, true));
-    for s in scenarios::group_adds(&dataset) {
-        rows.push(timed(&stack, &plan, s).await?);
-    }
-    checkpoints.push(checkpoint("group PATCH", &stack, true));
-    rows.push(timed(&stack, &plan, scenarios::token(&dataset)).await?);
-    checkpoints.push(checkpoint("token", &stack, true));
+    let groups = scenarios::group_adds(&dataset);
+    run_block(
+        &stack,
+        &plan,
+        "group PATCH",
+        groups,
+        &mut rows,
+        &mut checkpoints,
+    )
+    .await?;
+    let token = vec![scenarios::token(&dataset)];
+    run_block(&stack, &plan, "token", token, &mut rows, &mut checkpoints).await?;
 
     eprintln!("ceilings, second measurement");
     let (a2, b2) = measure_ceilings(&ceilings, &plan, &api.token).await?;
@@ -234,7 +275,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
     let mut tracing = Vec::new();
     let mut spans = Default::default();
-    if plan.tracing {
+    if plan.tracing && plan.wants("tracing") {
         let lookup_dataset = |api: Api| Dataset {
             api,
             ..dataset.clone()
@@ -295,7 +336,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         ceiling_a: vec![a1, a2],
         ceiling_b: vec![b1, b2],
         rows,
-        walk: Some(walk),
+        walk,
         checkpoints,
         identity_at_10k,
         ceiling_memory,
