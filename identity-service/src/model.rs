@@ -168,15 +168,15 @@ pub struct UserValues {
     pub display_name: Option<String>,
     /// `displayName` folded.
     pub display_name_norm: Option<String>,
-    /// `active`.
-    pub active: bool,
+    /// `active`; `None` when unset.
+    pub active: Option<bool>,
     /// The encoded attributes (see the module doc).
     pub attributes: Vec<u8>,
 }
 
 impl UserValues {
     /// Column values for `user` (normalised) with the given `active`.
-    pub fn new(user: &pb::User, active: bool) -> Self {
+    pub fn new(user: &pb::User, active: Option<bool>) -> Self {
         let mut stored = user.clone();
         stored.active = None;
         UserValues {
@@ -201,7 +201,7 @@ pub fn stored_user(row: &UserRow) -> Result<pb::User, IdentityError> {
 pub fn user_from_row(row: &UserRow) -> Result<pb::User, IdentityError> {
     let mut user = stored_user(row)?;
     user.id = row.id.clone();
-    user.active = Some(row.active);
+    user.active = row.active;
     user.password = None;
     user.groups.clear();
     user.meta = Some(meta(row.created_at, row.updated_at, row.version));

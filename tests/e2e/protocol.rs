@@ -409,3 +409,55 @@ async fn discovery_describes_the_server() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(rt["endpoint"], "/Users");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_that_name_nothing_are_left_out_and_the_rest_applied() {
+    let stack = TestStack::spawn().await;
+    let token = stack.tenant_token("default").await;
+    let ids = seed(&stack, &token, 1).await;
+    let (_, _, g) = stack
+        .scim(Method::POST, "/Groups", &token, Some(&json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"g","members":[{"value":"fake-member-id"}]})))
+        .await;
+    let gid = g["id"].as_str().unwrap();
+    assert_eq!(g["members"], json!([]));
+    let add = json!({"schemas":[PATCH],"Operations":[{"op":"add","path":"members","value":[{"value":"fake-member-id"},{"value":ids[0]}]}]});
+    let (status, _, g) = stack
+        .scim(Method::PATCH, &format!("/Groups/{gid}"), &token, Some(&add))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let members: Vec<&str> = g["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(members, vec![ids[0].as_str()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_active_leaves_it_unset_and_other_writes_keep_it_so() {
+    let stack = TestStack::spawn().await;
+    let token = stack.tenant_token("default").await;
+    let ids = seed(&stack, &token, 1).await;
+    let path = format!("/Users/{}", ids[0]);
+    let body = json!({"schemas":[PATCH],"Operations":[{"op":"remove","path":"active"}]});
+    let (status, _, v) = stack.scim(Method::PATCH, &path, &token, Some(&body)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(v.get("active").is_none(), "{v}");
+    let (_, _, v) = stack.scim(Method::GET, &path, &token, None).await;
+    assert!(v.get("active").is_none());
+    // A filter on active no longer matches it either way.
+    let (_, _, list) = stack
+        .scim(
+            Method::GET,
+            "/Users?filter=active%20eq%20true",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(list["totalResults"], 0);
+    // Setting it again works.
+    let body = json!({"schemas":[PATCH],"Operations":[{"op":"replace","value":{"active":true}}]});
+    let (_, _, v) = stack.scim(Method::PATCH, &path, &token, Some(&body)).await;
+    assert_eq!(v["active"], true);
+}

@@ -15,7 +15,8 @@ CREATE TABLE users (
     external_id TEXT,
     display_name TEXT,
     display_name_norm TEXT,
-    active BOOLEAN NOT NULL,
+    -- NULL when a client removed `active` (RFC 7644 remove); creates always set it.
+    active BOOLEAN,
     password_hash TEXT,
     version BIGINT NOT NULL,
     created_at TIMESTAMP NOT NULL,

@@ -255,3 +255,21 @@ pub fn count_existing(conn: &mut SqliteConnection, tenant: &str, ids: &[&str]) -
     }
     Ok(n)
 }
+
+/// The ids among `ids` that name a group of `tenant`.
+pub fn existing_ids(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    ids: &[&str],
+) -> QueryResult<std::collections::HashSet<String>> {
+    let mut found = std::collections::HashSet::new();
+    for chunk in ids.chunks(CHUNK) {
+        let rows: Vec<String> = groups::table
+            .filter(groups::tenant.eq(tenant))
+            .filter(groups::id.eq_any(chunk))
+            .select(groups::id)
+            .load(conn)?;
+        found.extend(rows);
+    }
+    Ok(found)
+}

@@ -38,19 +38,43 @@ struct NewMembership<'a> {
     tenant: &'a str,
 }
 
+/// What to do with members that name no user or group of the tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Unknown {
+    /// Fail the request with INVALID_ARGUMENT (the default for gRPC callers).
+    #[default]
+    Reject,
+    /// Leave them out and apply the rest (what SCIM clients expect).
+    Skip,
+}
+
+impl Unknown {
+    /// `Skip` when `skip` is true.
+    pub fn from_skip(skip: bool) -> Self {
+        if skip { Unknown::Skip } else { Unknown::Reject }
+    }
+}
+
 /// Applies `changes` in order to the member list of `group_id` (of `tenant`).
 pub fn apply(
     conn: &mut SqliteConnection,
     tenant: &str,
     group_id: &str,
     changes: &[Change],
+    unknown: Unknown,
 ) -> Result<Outcome, IdentityError> {
     let mut out = Outcome::default();
     for change in changes {
         match change {
-            Change::Add(members) => add(conn, tenant, group_id, &dedup(members), &mut out)?,
+            Change::Add(members) => {
+                let members = validate(conn, tenant, group_id, dedup(members), unknown)?;
+                add(conn, tenant, group_id, &members, &mut out)?
+            }
             Change::Remove(values) => remove(conn, group_id, values, &mut out)?,
-            Change::Replace(members) => replace(conn, tenant, group_id, &dedup(members), &mut out)?,
+            Change::Replace(members) => {
+                let members = validate(conn, tenant, group_id, dedup(members), unknown)?;
+                replace(conn, tenant, group_id, &members, &mut out)?
+            }
             Change::RemoveAll => {
                 let n =
                     diesel::delete(memberships::table.filter(memberships::group_id.eq(group_id)))
@@ -63,13 +87,19 @@ pub fn apply(
     Ok(out)
 }
 
-/// Every member must be a user or group of the tenant, and not the group itself.
+/// Every member must be a user or group of the tenant, and not the group itself. With
+/// [`Unknown::Skip`], members that name nothing are left out; the common case (all
+/// exist) costs one count per kind either way.
 fn validate(
     conn: &mut SqliteConnection,
     tenant: &str,
     group_id: &str,
-    members: &[MemberInput],
-) -> Result<(), IdentityError> {
+    members: Vec<MemberInput>,
+    unknown: Unknown,
+) -> Result<Vec<MemberInput>, IdentityError> {
+    if members.is_empty() {
+        return Ok(members);
+    }
     if members.iter().any(|m| m.value == group_id) {
         return Err(IdentityError::invalid(
             "a group cannot be a member of itself",
@@ -92,12 +122,25 @@ fn validate(
     } else {
         super::groups::count_existing(conn, tenant, &group_ids)?
     };
-    if found != members.len() as i64 {
+    if found == members.len() as i64 {
+        return Ok(members);
+    }
+    if unknown == Unknown::Reject {
         return Err(IdentityError::invalid(
             "member value does not name a user or group of this tenant",
         ));
     }
-    Ok(())
+    let mut known = super::users::existing_ids(conn, tenant, &user_ids)?;
+    known.extend(super::groups::existing_ids(conn, tenant, &group_ids)?);
+    let kept: Vec<MemberInput> = members
+        .into_iter()
+        .filter(|m| known.contains(&m.value))
+        .collect();
+    tracing::info!(
+        kept = kept.len(),
+        "left out members that name nothing in this tenant"
+    );
+    Ok(kept)
 }
 
 fn new_row<'a>(tenant: &'a str, group_id: &'a str, m: &'a MemberInput) -> NewMembership<'a> {
@@ -147,7 +190,6 @@ fn add(
     if members.is_empty() {
         return Ok(());
     }
-    validate(conn, tenant, group_id, members)?;
     let values: Vec<&str> = members.iter().map(|m| m.value.as_str()).collect();
     let mut existing: HashMap<String, Option<String>> = HashMap::new();
     for chunk in values.chunks(CHUNK) {
@@ -206,9 +248,6 @@ fn replace(
     members: &[MemberInput],
     out: &mut Outcome,
 ) -> Result<(), IdentityError> {
-    if !members.is_empty() {
-        validate(conn, tenant, group_id, members)?;
-    }
     // Replacing is O(group) by nature: the old list decides what changes.
     let old: HashMap<String, Option<String>> = memberships::table
         .filter(memberships::group_id.eq(group_id))

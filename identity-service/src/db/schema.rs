@@ -51,7 +51,7 @@ diesel::table! {
         external_id -> Nullable<Text>,
         display_name -> Nullable<Text>,
         display_name_norm -> Nullable<Text>,
-        active -> Bool,
+        active -> Nullable<Bool>,
         password_hash -> Nullable<Text>,
         version -> BigInt,
         created_at -> Timestamp,

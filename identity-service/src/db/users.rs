@@ -31,8 +31,8 @@ pub struct UserRow {
     pub external_id: Option<String>,
     /// `displayName`.
     pub display_name: Option<String>,
-    /// `active`.
-    pub active: bool,
+    /// `active`; `None` after a client removed it.
+    pub active: Option<bool>,
     /// The version, 1 on creation.
     pub version: i64,
     /// When the user was created (UTC).
@@ -53,7 +53,7 @@ struct NewUser<'a> {
     external_id: Option<&'a str>,
     display_name: Option<&'a str>,
     display_name_norm: Option<&'a str>,
-    active: bool,
+    active: Option<bool>,
     password_hash: Option<&'a str>,
     version: i64,
     created_at: NaiveDateTime,
@@ -69,7 +69,7 @@ struct UserChanges<'a> {
     external_id: Option<&'a str>,
     display_name: Option<&'a str>,
     display_name_norm: Option<&'a str>,
-    active: bool,
+    active: Option<bool>,
     version: i64,
     updated_at: NaiveDateTime,
     attributes: &'a [u8],
@@ -355,4 +355,22 @@ pub fn count_existing(conn: &mut SqliteConnection, tenant: &str, ids: &[&str]) -
             .get_result::<i64>(conn)?;
     }
     Ok(n)
+}
+
+/// The ids among `ids` that name a user of `tenant`.
+pub fn existing_ids(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    ids: &[&str],
+) -> QueryResult<std::collections::HashSet<String>> {
+    let mut found = std::collections::HashSet::new();
+    for chunk in ids.chunks(CHUNK) {
+        let rows: Vec<String> = users::table
+            .filter(users::tenant.eq(tenant))
+            .filter(users::id.eq_any(chunk))
+            .select(users::id)
+            .load(conn)?;
+        found.extend(rows);
+    }
+    Ok(found)
 }

@@ -183,7 +183,7 @@ impl Target for pb::User {
             Path::PreferredLanguage => opt(&self.preferred_language),
             Path::Locale => opt(&self.locale),
             Path::Timezone => opt(&self.timezone),
-            Path::Active => vec![Val::Bool(self.active.unwrap_or(true))],
+            Path::Active => self.active.map(Val::Bool).into_iter().collect(),
             Path::Name(f) => self.name.as_ref().map_or_else(Vec::new, |n| {
                 opt(match f {
                     NameField::Formatted => &n.formatted,

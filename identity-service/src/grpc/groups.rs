@@ -6,6 +6,7 @@ use tracing::field::Empty;
 
 use super::{IdentityApi, reader, required, writer};
 use crate::db::DbOp;
+use crate::db::memberships::Unknown;
 use crate::error::IdentityError;
 use crate::filter::{self, ResourceKind};
 use crate::listing::{self, Groups, ListKind as _, ListRequest};
@@ -36,11 +37,12 @@ pub(super) async fn create(
     model::normalise_group(&mut group)?;
     let members = member_inputs(&group.members)?;
     let include = req.include_members;
+    let unknown = Unknown::from_skip(req.skip_unknown_members);
     let t = tenant.clone();
     let created = api
         .db
         .write(DbOp::new("INSERT", "groups"), move |conn| {
-            let row = ops::create(conn, &t, &group, members)?;
+            let row = ops::create(conn, &t, &group, members, unknown)?;
             ops::view(conn, &row, include)
         })
         .await?;
@@ -161,6 +163,7 @@ pub(super) async fn replace(
         changes: vec![Change::Replace(member_inputs(&group.members)?)],
         display_name: Some(group.display_name),
         external_id: Some(group.external_id),
+        skip_unknown_members: req.skip_unknown_members,
     };
     edit_group(
         api,
@@ -188,6 +191,7 @@ pub(super) async fn update(
         changes: members::changes_from_proto(&req.member_changes)?,
         display_name: req.display_name,
         external_id: req.external_id.map(|e| Some(e).filter(|e| !e.is_empty())),
+        skip_unknown_members: req.skip_unknown_members,
     };
     edit_group(
         api,
@@ -235,6 +239,7 @@ pub(super) async fn modify_members(
     }
     let edit = GroupEdit {
         changes: members::changes_from_proto(&req.changes)?,
+        skip_unknown_members: req.skip_unknown_members,
         ..GroupEdit::default()
     };
     let t = tenant.clone();

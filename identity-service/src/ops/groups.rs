@@ -5,7 +5,7 @@ use diesel::sqlite::SqliteConnection;
 use scim_proto::identity::v1 as pb;
 
 use crate::db::groups::{self, GroupRow, GroupValues};
-use crate::db::memberships::{self, Outcome};
+use crate::db::memberships::{self, Outcome, Unknown};
 use crate::error::IdentityError;
 use crate::members::{Change, MemberInput};
 use crate::model::{self, fold};
@@ -42,6 +42,7 @@ pub fn create(
     tenant: &str,
     group: &pb::Group,
     members: Vec<MemberInput>,
+    unknown: Unknown,
 ) -> Result<GroupRow, IdentityError> {
     if groups::display_name_taken(conn, tenant, &fold(&group.display_name), None)? {
         return Err(taken());
@@ -53,7 +54,7 @@ pub fn create(
     };
     let now = model::now();
     let row = groups::insert(conn, tenant, &id, &values, now)?;
-    let outcome = memberships::apply(conn, tenant, &id, &[Change::Add(members)])?;
+    let outcome = memberships::apply(conn, tenant, &id, &[Change::Add(members)], unknown)?;
     if outcome.added == 0 {
         return Ok(row);
     }
@@ -81,6 +82,8 @@ pub struct GroupEdit {
     pub external_id: Option<Option<String>>,
     /// Member changes.
     pub changes: Vec<Change>,
+    /// Leave out members that name nothing in the tenant instead of failing.
+    pub skip_unknown_members: bool,
 }
 
 /// Applies `edit` atomically; a change that changes nothing keeps the version.
@@ -117,7 +120,8 @@ pub fn modify(
         changed |= external_id != values.external_id;
         values.external_id = external_id;
     }
-    let outcome = memberships::apply(conn, tenant, id, &edit.changes)?;
+    let unknown = Unknown::from_skip(edit.skip_unknown_members);
+    let outcome = memberships::apply(conn, tenant, id, &edit.changes, unknown)?;
     if !changed && !outcome.changed {
         return Ok((row, outcome));
     }

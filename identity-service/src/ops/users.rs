@@ -60,7 +60,8 @@ pub fn create(
     user: &pb::User,
     password_hash: Option<&str>,
 ) -> Result<pb::User, IdentityError> {
-    let values = UserValues::new(user, user.active.unwrap_or(true));
+    // Unset on create means active.
+    let values = UserValues::new(user, Some(user.active.unwrap_or(true)));
     if users::user_name_taken(conn, tenant, &values.user_name_norm, None)? {
         return Err(taken());
     }
@@ -100,18 +101,18 @@ pub fn modify(
             keep_active_if_unset,
         } => {
             let active = match (user.active, keep_active_if_unset) {
-                (Some(a), _) => a,
+                (Some(a), _) => Some(a),
                 (None, true) => row.active,
-                (None, false) => true,
+                (None, false) => Some(true),
             };
             (user, active)
         }
         Edit::Update { user, mask } => {
             let mut current = model::stored_user(&row)?;
-            current.active = Some(row.active);
+            current.active = row.active;
             mask.apply(&mut current, &user);
-            // A cleared `active` falls back to the default, as on create.
-            let active = current.active.unwrap_or(true);
+            // A cleared `active` stays unset (a SCIM `remove`), so it reads back absent.
+            let active = current.active;
             (current, active)
         }
     };

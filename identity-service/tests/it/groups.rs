@@ -35,6 +35,7 @@ async fn create_get_list_and_delete() {
     let ids = users(&mut c, 2, "u").await;
     let created = c
         .create_group(pb::CreateGroupRequest {
+            skip_unknown_members: false,
             group: Some(pb::Group {
                 id: "ignored".into(),
                 display_name: "Engineering".into(),
@@ -119,6 +120,7 @@ async fn display_names_are_unique_case_insensitively() {
     let other = create_group(&mut c, "Other", vec![]).await;
     let err = c
         .create_group(pb::CreateGroupRequest {
+            skip_unknown_members: false,
             group: Some(pb::Group {
                 display_name: "SALES".into(),
                 ..Default::default()
@@ -131,6 +133,7 @@ async fn display_names_are_unique_case_insensitively() {
     assert!(err.message().contains("displayName"));
     let rename = c
         .update_group(pb::UpdateGroupRequest {
+            skip_unknown_members: false,
             id: other.id.clone(),
             display_name: Some("sales".into()),
             ..Default::default()
@@ -140,6 +143,7 @@ async fn display_names_are_unique_case_insensitively() {
     assert_eq!(
         code(
             c.create_group(pb::CreateGroupRequest {
+                skip_unknown_members: false,
                 group: Some(pb::Group::default()),
                 include_members: false
             })
@@ -241,6 +245,7 @@ async fn changes_in_one_request_are_atomic() {
     // UpdateGroup applies rename and member changes together.
     let updated = c
         .update_group(pb::UpdateGroupRequest {
+            skip_unknown_members: false,
             id: g.id.clone(),
             expected_version: 1,
             display_name: Some("Renamed".into()),
@@ -257,6 +262,7 @@ async fn changes_in_one_request_are_atomic() {
     assert_eq!(updated.meta.unwrap().version, 2);
     let cleared = c
         .update_group(pb::UpdateGroupRequest {
+            skip_unknown_members: false,
             id: g.id.clone(),
             external_id: Some(String::new()),
             ..Default::default()
@@ -363,6 +369,7 @@ async fn stale_versions_on_groups_are_failed_preconditions() {
     let g = create_group(&mut c, "V", vec![]).await;
     let stale = c
         .modify_members(pb::ModifyMembersRequest {
+            skip_unknown_members: false,
             group_id: g.id.clone(),
             expected_version: 5,
             changes: vec![add(vec![member(&u.id)])],
@@ -371,6 +378,7 @@ async fn stale_versions_on_groups_are_failed_preconditions() {
     assert_eq!(code(stale), Code::FailedPrecondition);
     let ok = c
         .modify_members(pb::ModifyMembersRequest {
+            skip_unknown_members: false,
             group_id: g.id.clone(),
             expected_version: 1,
             changes: vec![add(vec![member(&u.id)])],
@@ -380,6 +388,7 @@ async fn stale_versions_on_groups_are_failed_preconditions() {
         .into_inner();
     assert_eq!(ok.group.unwrap().meta.unwrap().version, 2);
     let replace_req = |v: i64| pb::ReplaceGroupRequest {
+        skip_unknown_members: false,
         group: Some(pb::Group {
             id: g.id.clone(),
             display_name: "V2".into(),
@@ -400,6 +409,7 @@ async fn stale_versions_on_groups_are_failed_preconditions() {
     );
     assert_eq!(replaced.member_count, 0);
     let update = pb::UpdateGroupRequest {
+        skip_unknown_members: false,
         id: g.id.clone(),
         expected_version: 2,
         display_name: Some("V3".into()),
@@ -415,4 +425,47 @@ async fn stale_versions_on_groups_are_failed_preconditions() {
         Code::FailedPrecondition
     );
     c.delete_group(delete(3)).await.unwrap();
+}
+
+#[tokio::test]
+async fn unknown_members_fail_the_request_unless_skipping_was_asked_for() {
+    let srv = TestServer::start().await;
+    let mut c = srv.client("t", RW);
+    let ids = users(&mut c, 1, "u").await;
+    let g = create_group(&mut c, "g", vec![]).await;
+    let request = |skip| pb::ModifyMembersRequest {
+        skip_unknown_members: skip,
+        group_id: g.id.clone(),
+        expected_version: 0,
+        changes: vec![add(vec![member("no-such-user"), member(&ids[0])])],
+    };
+    assert_eq!(
+        code(c.modify_members(request(false)).await),
+        Code::InvalidArgument
+    );
+    assert!(
+        member_values(&get_group(&mut c, &g.id).await).is_empty(),
+        "nothing applied"
+    );
+    let r = c.modify_members(request(true)).await.unwrap().into_inner();
+    assert_eq!(r.added, 1);
+    assert_eq!(
+        member_values(&get_group(&mut c, &g.id).await),
+        vec![ids[0].clone()]
+    );
+    // Another tenant's user is as unknown as a made-up id.
+    let mut other = srv.client("other", RW);
+    let foreign = create_user(&mut other, user("x")).await.id;
+    let r = c
+        .modify_members(pb::ModifyMembersRequest {
+            skip_unknown_members: true,
+            group_id: g.id.clone(),
+            expected_version: 0,
+            changes: vec![add(vec![member(&foreign)])],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.added, 0);
+    assert_eq!(membership_rows(&srv, &g.id), 1);
 }

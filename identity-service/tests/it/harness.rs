@@ -169,6 +169,7 @@ pub async fn create_user(c: &mut Client, u: pb::User) -> pb::User {
 /// Creates a group and returns it (without members).
 pub async fn create_group(c: &mut Client, name: &str, members: Vec<pb::Member>) -> pb::Group {
     c.create_group(pb::CreateGroupRequest {
+        skip_unknown_members: false,
         group: Some(pb::Group {
             display_name: name.into(),
             members,
@@ -219,6 +220,7 @@ pub async fn modify(
     changes: Vec<pb::MemberChange>,
 ) -> Result<pb::ModifyMembersResponse, Status> {
     c.modify_members(pb::ModifyMembersRequest {
+        skip_unknown_members: false,
         group_id: group_id.into(),
         expected_version: 0,
         changes,

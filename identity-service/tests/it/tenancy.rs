@@ -121,6 +121,7 @@ async fn another_tenants_data_is_invisible_and_untouchable() {
     assert_eq!(
         code(
             a.update_group(pb::UpdateGroupRequest {
+                skip_unknown_members: false,
                 id: b_group.id.clone(),
                 display_name: Some("x".into()),
                 ..Default::default()

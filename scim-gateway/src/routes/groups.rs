@@ -4,6 +4,10 @@
 //! reads the group's member list: it becomes one atomic `UpdateGroup` call. When the
 //! group is larger than the configured limit, the PATCH answers 204 (RFC 7644 §3.5.2),
 //! so adding one member to a 100,000-member group never serialises the whole group.
+//!
+//! Members whose value names no user or group of the tenant are left out rather than
+//! failing the request: ids are server-assigned, so such a member can never exist, and
+//! refusing the request would lose the valid changes an IdP sent with it.
 
 use axum::Extension;
 use axum::extract::{Path, State};
@@ -190,6 +194,7 @@ pub async fn create(
             pb::CreateGroupRequest {
                 group: Some(g),
                 include_members: true,
+                skip_unknown_members: true,
             },
             &auth.token,
         ))
@@ -227,6 +232,7 @@ pub async fn replace(
                 group: Some(g),
                 expected_version: pre.expected_version(),
                 include_members: true,
+                skip_unknown_members: true,
             },
             &auth.token,
         ))
@@ -268,6 +274,7 @@ pub async fn patch(
                 external_id: change.external_id.map(Option::unwrap_or_default),
                 member_changes: change.member_changes,
                 include_members: false,
+                skip_unknown_members: true,
             },
             &auth.token,
         ))
