@@ -19,6 +19,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::serve::ListenerExt as _;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 use tonic::transport::Channel;
@@ -120,6 +121,11 @@ pub async fn serve_http(args: CeilingHttpArgs) -> Result<(), CeilingError> {
             .local_addr()
             .map_err(io("reading the bound address"))?,
     );
+    // The baseline is a well-configured server: responses are never held back by
+    // Nagle's algorithm waiting for the client's delayed ACK.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, router(channel))
         .await
         .map_err(io("serving the HTTP ceiling"))
@@ -137,7 +143,10 @@ pub async fn serve_grpc(args: CeilingGrpcArgs) -> Result<(), CeilingError> {
     announce(addr);
     tonic::transport::Server::builder()
         .add_service(health)
-        .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
+        // `serve_with_incoming` ignores the builder's nodelay setting; set it here.
+        .serve_with_incoming(
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+        )
         .await?;
     Ok(())
 }
