@@ -97,7 +97,15 @@ pub struct Verifier {
     last_refresh: tokio::sync::Mutex<Option<Instant>>,
     revocations: Arc<Revocations>,
     validation: Validation,
+    /// Tokens whose signature and claims were already checked, by their exact text.
+    /// IdPs send the same token for hours, so this turns the Ed25519 verification of
+    /// nearly every request into a map lookup. Expiry and revocation are still checked
+    /// on every use.
+    verified: RwLock<HashMap<String, Claims>>,
 }
+
+/// Most tokens [`Verifier`] remembers; beyond this the memory is cleared and refilled.
+const VERIFIED_CACHE_SIZE: usize = 10_000;
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -131,6 +139,7 @@ impl Verifier {
             last_refresh: tokio::sync::Mutex::new(None),
             revocations: Arc::new(Revocations::default()),
             validation,
+            verified: RwLock::new(HashMap::new()),
         }
     }
 
@@ -196,6 +205,40 @@ impl Verifier {
 
     /// Verifies signature, `typ`, `alg`, `iss`, `aud`, `exp` and revocation.
     pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
+        let known = self
+            .verified
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token)
+            .cloned();
+        let claims = match known {
+            Some(claims) => {
+                if claims.exp + (LEEWAY_SECS as i64) < crate::now_secs() {
+                    return Err(VerifyError::Expired);
+                }
+                claims
+            }
+            None => {
+                let claims = self.verify_signature(token).await?;
+                let mut cache = self.verified.write().unwrap_or_else(|e| e.into_inner());
+                if cache.len() >= VERIFIED_CACHE_SIZE {
+                    cache.clear();
+                }
+                cache.insert(token.to_owned(), claims.clone());
+                claims
+            }
+        };
+        if self
+            .revocations
+            .is_revoked(&claims.jti, &claims.client_id, claims.iat)
+        {
+            return Err(VerifyError::Revoked);
+        }
+        Ok(claims)
+    }
+
+    /// The full check: header, key, signature, `iss`, `aud`, `exp`.
+    async fn verify_signature(&self, token: &str) -> Result<Claims, VerifyError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| header_error(token))?;
         if header.alg != Algorithm::EdDSA {
             return Err(VerifyError::WrongAlgorithm);
@@ -225,14 +268,7 @@ impl Verifier {
                 _ => VerifyError::Malformed,
             }
         })?;
-        let claims = data.claims;
-        if self
-            .revocations
-            .is_revoked(&claims.jti, &claims.client_id, claims.iat)
-        {
-            return Err(VerifyError::Revoked);
-        }
-        Ok(claims)
+        Ok(data.claims)
     }
 }
 

@@ -248,3 +248,41 @@ async fn an_unreachable_key_source_is_reported_as_unavailable() {
     let err = refused(&verifier, &issuer.mint("acme", "scim:read")).await;
     assert!(matches!(err, VerifyError::KeysUnavailable(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_remembered_token_is_still_refused_once_revoked_or_expired() {
+    let issuer = TestIssuer::new();
+    let verifier = issuer.verifier();
+    let claims = issuer.claims("acme", "scim:read");
+    let token = issuer.sign(&claims);
+    // First use verifies the signature and remembers the token; the second is a lookup.
+    verifier.verify(&token).await.unwrap();
+    verifier.verify(&token).await.unwrap();
+    verifier.revocations().revoke_jti(&claims.jti, claims.exp);
+    assert!(matches!(
+        refused(&verifier, &token).await,
+        VerifyError::Revoked
+    ));
+
+    let mut short = issuer.claims("acme", "scim:read");
+    short.exp = now_secs() + 1;
+    let token = issuer.sign(&short);
+    verifier.verify(&token).await.unwrap();
+    // Pretend the clock moved past exp + leeway by remembering an already-old copy.
+    let mut old = short.clone();
+    old.exp = now_secs() - LEEWAY_SECS as i64 - 5;
+    verifier
+        .verified
+        .write()
+        .unwrap()
+        .insert(token.clone(), old);
+    assert!(matches!(
+        refused(&verifier, &token).await,
+        VerifyError::Expired
+    ));
+    // A tampered copy of a remembered token is not a lookup hit: it fails the signature.
+    let mut tampered = issuer.sign(&issuer.claims("acme", "scim:read"));
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    assert!(verifier.verify(&tampered).await.is_err());
+}
