@@ -32,9 +32,18 @@ pub fn hash(password: &str) -> Result<String, IdentityError> {
         .map_err(|e| IdentityError::Internal(format!("password hashing failed: {e}")))
 }
 
-/// [`hash`] on the blocking pool.
+/// Hashes running at once. Each Argon2id hash holds 19 MiB and a core for a while; more
+/// at once than there are cores only adds memory (32 concurrent user creations would
+/// otherwise hold over 600 MiB), so the rest wait their turn.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// [`hash`] on the blocking pool, at most two at a time.
 pub async fn hash_blocking(password: String) -> Result<String, IdentityError> {
     check(&password)?;
+    let _permit = HASHING
+        .acquire()
+        .await
+        .map_err(|_| IdentityError::Internal("password hashing is shut down".into()))?;
     let span = tracing::info_span!("password.hash");
     tokio::task::spawn_blocking(move || span.in_scope(|| hash(&password))).await?
 }
