@@ -24,7 +24,7 @@ use crate::routes::response;
 use crate::routes::users::{Projection, check_body_id};
 use crate::scim::list::ListParams;
 use crate::scim::schema::ResourceKind;
-use crate::scim::{filter, group, list, patch, projection};
+use crate::scim::{group, patch, projection};
 use crate::state::AppState;
 use crate::upstream::with_token;
 
@@ -97,30 +97,21 @@ pub(crate) async fn query(
     Ok((resources, resp.page.map_or(0, |p| p.total_results)))
 }
 
-/// Runs a group list query and renders the ListResponse.
+/// Runs a list query and renders the ListResponse.
 pub(crate) async fn run_list(
     state: &AppState,
     auth: &Authenticated,
     params: ListParams,
 ) -> Result<Response, ScimError> {
-    auth.require(SCIM_READ)?;
-    let filter = params
-        .filter
-        .as_deref()
-        .map(|f| filter::parse(f, ResourceKind::Group))
-        .transpose()?;
-    if let Some(f) = &filter {
-        tracing::Span::current().record("scim.filter_shape", filter::shape(f).as_str());
-    }
-    let proj = Projection {
-        attributes: params.attributes.clone(),
-        excluded: params.excluded_attributes.clone(),
-    };
-    let (resources, total) =
-        query(state, auth, filter, params.start_index, params.count, &proj).await?;
-    tracing::Span::current().record("scim.result_count", resources.len());
-    let body = list::list_response(resources, total, params.start_index);
-    Ok(response::scim(StatusCode::OK, &body))
+    crate::routes::listing::run(
+        auth,
+        params,
+        ResourceKind::Group,
+        |filter, start, count, proj| async move {
+            query(state, auth, filter, start, count, &proj).await
+        },
+    )
+    .await
 }
 
 /// `GET /Groups`.

@@ -3,6 +3,7 @@
 pub mod discovery;
 pub mod groups;
 pub mod health;
+mod listing;
 pub mod oauth;
 pub mod response;
 pub mod search;

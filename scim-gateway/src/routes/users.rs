@@ -14,7 +14,7 @@ use crate::extract::{Preconditions, QueryPairs, ScimJson};
 use crate::routes::response;
 use crate::scim::list::ListParams;
 use crate::scim::schema::ResourceKind;
-use crate::scim::{filter, list, patch, projection, user};
+use crate::scim::{patch, projection, user};
 use crate::state::AppState;
 use crate::upstream::with_token;
 
@@ -132,24 +132,15 @@ pub(crate) async fn run_list(
     auth: &Authenticated,
     params: ListParams,
 ) -> Result<Response, ScimError> {
-    auth.require(SCIM_READ)?;
-    let filter = params
-        .filter
-        .as_deref()
-        .map(|f| filter::parse(f, ResourceKind::User))
-        .transpose()?;
-    if let Some(f) = &filter {
-        tracing::Span::current().record("scim.filter_shape", filter::shape(f).as_str());
-    }
-    let proj = Projection {
-        attributes: params.attributes.clone(),
-        excluded: params.excluded_attributes.clone(),
-    };
-    let (resources, total) =
-        query(state, auth, filter, params.start_index, params.count, &proj).await?;
-    tracing::Span::current().record("scim.result_count", resources.len());
-    let body = list::list_response(resources, total, params.start_index);
-    Ok(response::scim(StatusCode::OK, &body))
+    crate::routes::listing::run(
+        auth,
+        params,
+        ResourceKind::User,
+        |filter, start, count, proj| async move {
+            query(state, auth, filter, start, count, &proj).await
+        },
+    )
+    .await
 }
 
 /// `GET /Users`.
