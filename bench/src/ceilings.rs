@@ -173,6 +173,14 @@ impl Ceilings {
         })
     }
 
+    /// Names and process ids of the two processes.
+    pub fn processes(&self) -> Vec<(String, Option<u32>)> {
+        vec![
+            ("ceiling HTTP".to_owned(), self.http.id()),
+            ("ceiling gRPC".to_owned(), self.grpc.id()),
+        ]
+    }
+
     /// Peak memory of the HTTP and the gRPC ceiling processes.
     pub fn memory(&self) -> [(&'static str, Option<Memory>); 2] {
         [

@@ -191,6 +191,12 @@ pub struct LoadResult {
     pub latency: Histogram<u64>,
     /// The first error seen (status and the start of the body), for diagnosis.
     pub first_error: Option<String>,
+    /// Every request sent, warm-up included (to divide CPU time measured around the
+    /// whole run).
+    pub sent: u64,
+    /// CPU time each observed server process used during the whole run, warm-up
+    /// included; filled in by the caller, which knows the processes.
+    pub cpu: Vec<(String, Duration)>,
 }
 
 impl LoadResult {
@@ -220,6 +226,15 @@ impl LoadResult {
     /// 99th percentile latency in milliseconds.
     pub fn p99_ms(&self) -> f64 {
         self.quantile_ms(0.99)
+    }
+
+    /// CPU milliseconds per request of each observed process.
+    pub fn cpu_per_request_ms(&self) -> Vec<(String, f64)> {
+        let n = self.sent.max(1) as f64;
+        self.cpu
+            .iter()
+            .map(|(name, d)| (name.clone(), d.as_secs_f64() * 1000.0 / n))
+            .collect()
     }
 }
 
@@ -341,6 +356,8 @@ pub async fn run(addr: SocketAddr, shape: Shape, source: Source) -> Result<LoadR
         elapsed: Duration::ZERO,
         latency: histogram()?,
         first_error: None,
+        sent: 0,
+        cpu: Vec::new(),
     };
     let mut last_done = measure_from;
     for task in tasks {
@@ -367,6 +384,8 @@ pub async fn run(addr: SocketAddr, shape: Shape, source: Source) -> Result<LoadR
             last_done = last_done.max(t);
         }
     }
+    // Every task has joined, so every request it took a number for was answered.
+    result.sent = seq.load(Ordering::Relaxed);
     result.elapsed = last_done
         .saturating_duration_since(measure_from)
         .max(shape.duration);
@@ -421,6 +440,9 @@ mod tests {
         assert!(r.ok > 0);
         assert_eq!(r.errors, 0);
         assert_eq!(r.latency.len(), r.ok);
+        // The warm-up requests are sent but not counted.
+        assert!(r.sent > r.ok);
+        assert_eq!(hits.load(Ordering::Relaxed) as u64, r.sent);
         // The server saw at least the measured requests (plus the warm-up ones).
         assert!(hits.load(Ordering::Relaxed) as u64 >= r.ok);
         assert!(r.elapsed >= Duration::from_millis(300));

@@ -14,9 +14,9 @@ use crate::load::{self, LoadResult, Planned, Shape, Source};
 use crate::machine;
 use crate::otlp_sink::OtlpSink;
 use crate::preload;
-use crate::report::{Checkpoint, Report, Row, TracingRow};
+use crate::report::{Checkpoint, PRELOAD_LABEL, Report, Row, TracingRow};
 use crate::scenarios::{self, Dataset, Scenario};
-use crate::stack::{Binaries, Ports, Stack};
+use crate::stack::{Binaries, Ports, Stack, cpu_of};
 use crate::walk;
 
 /// Users loaded before identity-service's memory is read for the growth target.
@@ -43,9 +43,39 @@ fn checkpoint(label: &str, stack: &Stack, main_stack: bool) -> Checkpoint {
     }
 }
 
+/// Names and pids of the stack's services.
+fn processes(stack: &Stack) -> Vec<(String, Option<u32>)> {
+    stack
+        .services()
+        .iter()
+        .map(|s| (s.name.to_owned(), s.pid()))
+        .collect()
+}
+
+/// Runs a load and records the CPU time `procs` used meanwhile.
+async fn observed(
+    addr: std::net::SocketAddr,
+    plan: &Plan,
+    source: Source,
+    procs: &[(String, Option<u32>)],
+) -> Result<LoadResult, load::LoadError> {
+    let cpu = |procs: &[(String, Option<u32>)]| -> Vec<Option<std::time::Duration>> {
+        procs.iter().map(|(_, pid)| pid.and_then(cpu_of)).collect()
+    };
+    let before = cpu(procs);
+    let mut result = load::run(addr, shape(plan), source).await?;
+    let after = cpu(procs);
+    result.cpu = procs
+        .iter()
+        .zip(before.into_iter().zip(after))
+        .filter_map(|((name, _), (b, a))| Some((name.clone(), a?.saturating_sub(b?))))
+        .collect();
+    Ok(result)
+}
+
 /// Runs one scenario and prints a progress line.
 async fn timed(stack: &Stack, plan: &Plan, s: Scenario) -> anyhow::Result<Row> {
-    let result = load::run(stack.gateway, shape(plan), s.source)
+    let result = observed(stack.gateway, plan, s.source, &processes(stack))
         .await
         .with_context(|| format!("running {}", s.title))?;
     progress(&s.title, &result);
@@ -58,12 +88,18 @@ async fn timed(stack: &Stack, plan: &Plan, s: Scenario) -> anyhow::Result<Row> {
 }
 
 fn progress(title: &str, r: &LoadResult) {
+    let cpu: Vec<String> = r
+        .cpu_per_request_ms()
+        .iter()
+        .map(|(n, ms)| format!("{n} {ms:.3}"))
+        .collect();
     eprintln!(
-        "  {title}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
+        "  {title}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors; CPU ms/request: {}",
         r.rps(),
         r.p50_ms(),
         r.p99_ms(),
-        r.errors
+        r.errors,
+        cpu.join(", ")
     );
 }
 
@@ -111,7 +147,7 @@ async fn measure_ceilings(
                 None,
             ))
         });
-        let r = load::run(c.http_addr, shape(plan), source)
+        let r = observed(c.http_addr, plan, source, &c.processes())
             .await
             .with_context(|| format!("measuring {name}"))?;
         progress(name, &r);
@@ -215,7 +251,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let preload_time = began.elapsed();
     eprintln!("preload done in {:.1} s", preload_time.as_secs_f64());
-    let mut checkpoints = vec![checkpoint("preload", &stack, true)];
+    let mut checkpoints = vec![checkpoint(PRELOAD_LABEL, &stack, true)];
 
     let dataset = Dataset {
         api: api.clone(),
