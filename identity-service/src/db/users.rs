@@ -331,14 +331,20 @@ pub fn lookup(
         IndexKey::UserName(v) => query.filter(users::user_name_norm.eq(v)),
         IndexKey::ExternalId(v) => query.filter(users::external_id.eq(v)),
         IndexKey::DisplayName(v) => query.filter(users::display_name_norm.eq(v)),
-        IndexKey::EmailValue(v) => query.filter(
-            users::id.eq_any(
-                user_emails::table
-                    .filter(user_emails::tenant.eq(tenant))
-                    .filter(user_emails::value_norm.eq(v))
-                    .select(user_emails::user_id),
-            ),
-        ),
+        IndexKey::EmailValue(v) => {
+            // Two steps on purpose: with `id IN (subquery)` next to `ORDER BY seq`,
+            // SQLite walks the (tenant, seq) index and probes every user instead of
+            // starting from the e-mail index.
+            let ids: Vec<String> = user_emails::table
+                .filter(user_emails::tenant.eq(tenant))
+                .filter(user_emails::value_norm.eq(v))
+                .select(user_emails::user_id)
+                .load(conn)?;
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            query.filter(users::id.eq_any(ids))
+        }
         IndexKey::MemberValue(_) => return Ok(Vec::new()),
     };
     query.load(conn)
