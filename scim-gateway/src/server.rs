@@ -124,7 +124,11 @@ impl Server {
         let app = NormalizePathLayer::trim_trailing_slash().layer(router);
         match self.tls {
             None => {
-                axum::serve(self.listener, ServiceExt::<Request>::into_make_service(app))
+                // Small responses must not wait for the client's delayed ACK (Nagle).
+                let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
+                axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
                     .with_graceful_shutdown(shutdown)
                     .await?;
             }
