@@ -28,13 +28,8 @@ use crate::scim::{group, patch, projection};
 use crate::state::AppState;
 use crate::upstream::with_token;
 
-const MAX_ID_LEN: usize = 256;
-
 fn check_id(id: &str) -> Result<(), ScimError> {
-    if id.is_empty() || id.len() > MAX_ID_LEN {
-        return Err(ScimError::NotFound("group not found".into()));
-    }
-    Ok(())
+    super::check_id(id, "group not found")
 }
 
 impl Projection {

@@ -20,6 +20,17 @@ use crate::state::AppState;
 /// SCIM base path.
 pub const SCIM_PREFIX: &str = "/scim/v2";
 
+/// Ids longer than this cannot exist; they are answered 404 without a round trip.
+const MAX_ID_LEN: usize = 256;
+
+/// 404 with `detail` for an id that cannot name a resource, before any upstream call.
+fn check_id(id: &str, detail: &str) -> Result<(), ScimError> {
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        return Err(ScimError::NotFound(detail.into()));
+    }
+    Ok(())
+}
+
 /// 404 for every unknown path, as a SCIM error.
 async fn not_found() -> ScimError {
     ScimError::NotFound("no such endpoint".into())

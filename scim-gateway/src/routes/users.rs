@@ -18,9 +18,6 @@ use crate::scim::{patch, projection, user};
 use crate::state::AppState;
 use crate::upstream::with_token;
 
-/// Ids longer than this cannot exist; they are answered 404 without a round trip.
-const MAX_ID_LEN: usize = 256;
-
 /// Attribute projection parameters of a request.
 pub(crate) struct Projection {
     pub attributes: Option<String>,
@@ -68,10 +65,7 @@ impl Projection {
 }
 
 fn check_id(id: &str) -> Result<(), ScimError> {
-    if id.is_empty() || id.len() > MAX_ID_LEN {
-        return Err(ScimError::NotFound("user not found".into()));
-    }
-    Ok(())
+    super::check_id(id, "user not found")
 }
 
 fn location(state: &AppState, id: &str) -> String {
