@@ -14,7 +14,7 @@ use tower_http::normalize_path::NormalizePathLayer;
 use crate::config::Config;
 use crate::rate_limit::RateLimiter;
 use crate::routes;
-use crate::state::{AppState, Settings};
+use crate::state::{AppState, Settings, Shared};
 use crate::upstream;
 
 /// Start-up failures.
@@ -83,7 +83,7 @@ impl Server {
             group_patch_body_limit: config.group_patch_body_limit,
             max_body_bytes: config.max_body_bytes,
         };
-        let state = AppState {
+        let state = AppState::new(Shared {
             identity: upstream::identity_client(identity_channel.clone()),
             auth: upstream::auth_client(auth_channel.clone()),
             identity_channel,
@@ -91,7 +91,7 @@ impl Server {
             verifier,
             rate_limiter: Arc::new(RateLimiter::new(config.rate_limit_per_provider)),
             settings: Arc::new(settings),
-        };
+        });
         Ok(Server {
             listener,
             state,

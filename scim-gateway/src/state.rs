@@ -25,9 +25,31 @@ pub struct Settings {
     pub max_body_bytes: usize,
 }
 
-/// What every handler can reach.
+/// What every handler can reach: one shared [`Shared`] behind an `Arc`.
+///
+/// axum clones the state for every extractor and middleware of every request; cloning
+/// the four tonic channels each time (a buffer sender each) was a measurable share of a
+/// lookup's CPU, so the state is one reference count instead.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// The state over `shared`.
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The clients, verifier, limiter and settings the handlers use.
+pub struct Shared {
     /// identity.v1 client.
     pub identity: IdentityClient,
     /// auth.v1 client.

@@ -64,7 +64,8 @@ pub fn find(conn: &mut SqliteConnection, tenant: &str, id: &str) -> QueryResult<
         .filter(groups::tenant.eq(tenant))
         .filter(groups::id.eq(id))
         .select(GroupRow::as_select())
-        .first(conn)
+        // `id` is unique; no `LIMIT ?` (see `users::find`).
+        .get_result(conn)
         .optional()
 }
 
@@ -75,15 +76,15 @@ pub fn display_name_taken(
     display_name_norm: &str,
     except_id: Option<&str>,
 ) -> QueryResult<bool> {
-    let mut query = groups::table
+    // (tenant, display_name_norm) is unique: at most one row. A static query, so that
+    // diesel caches its prepared statement.
+    let holder: Option<String> = groups::table
         .filter(groups::tenant.eq(tenant))
         .filter(groups::display_name_norm.eq(display_name_norm))
         .select(groups::id)
-        .into_boxed();
-    if let Some(id) = except_id {
-        query = query.filter(groups::id.ne(id));
-    }
-    query.first::<String>(conn).optional().map(|o| o.is_some())
+        .get_result(conn)
+        .optional()?;
+    Ok(holder.is_some_and(|h| Some(h.as_str()) != except_id))
 }
 
 /// Inserts a new group without members.
@@ -221,26 +222,27 @@ pub fn lookup(
     tenant: &str,
     key: &IndexKey,
 ) -> QueryResult<Vec<GroupRow>> {
-    let query = groups::table
+    // One static query per key, so that diesel caches each prepared statement.
+    let of_tenant = groups::table
         .filter(groups::tenant.eq(tenant))
         .order(groups::seq.asc())
-        .select(GroupRow::as_select())
-        .into_boxed();
-    let query = match key {
-        IndexKey::Id(v) => query.filter(groups::id.eq(v)),
-        IndexKey::ExternalId(v) => query.filter(groups::external_id.eq(v)),
-        IndexKey::DisplayName(v) => query.filter(groups::display_name_norm.eq(v)),
-        IndexKey::MemberValue(v) => query.filter(
-            groups::id.eq_any(
-                memberships::table
-                    .filter(memberships::tenant.eq(tenant))
-                    .filter(memberships::member_value.eq(v))
-                    .select(memberships::group_id),
-            ),
-        ),
-        IndexKey::UserName(_) | IndexKey::EmailValue(_) => return Ok(Vec::new()),
-    };
-    query.load(conn)
+        .select(GroupRow::as_select());
+    match key {
+        IndexKey::Id(v) => Ok(find(conn, tenant, v)?.into_iter().collect()),
+        IndexKey::ExternalId(v) => of_tenant.filter(groups::external_id.eq(v)).load(conn),
+        IndexKey::DisplayName(v) => of_tenant.filter(groups::display_name_norm.eq(v)).load(conn),
+        IndexKey::MemberValue(v) => of_tenant
+            .filter(
+                groups::id.eq_any(
+                    memberships::table
+                        .filter(memberships::tenant.eq(tenant))
+                        .filter(memberships::member_value.eq(v))
+                        .select(memberships::group_id),
+                ),
+            )
+            .load(conn),
+        IndexKey::UserName(_) | IndexKey::EmailValue(_) => Ok(Vec::new()),
+    }
 }
 
 /// How many of `ids` are groups of `tenant`.

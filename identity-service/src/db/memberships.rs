@@ -325,6 +325,29 @@ pub fn members_of(
     Ok(out)
 }
 
+/// The groups `member_id` belongs to directly, in group creation order.
+pub fn groups_of_one(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    member_id: &str,
+) -> QueryResult<Vec<pb::GroupRef>> {
+    let rows: Vec<(String, String)> = memberships::table
+        .inner_join(groups::table.on(groups::id.eq(memberships::group_id)))
+        .filter(memberships::tenant.eq(tenant))
+        .filter(memberships::member_value.eq(member_id))
+        .order(groups::seq.asc())
+        .select((groups::id, groups::display_name))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(value, display)| pb::GroupRef {
+            value,
+            display,
+            r#type: "direct".to_owned(),
+        })
+        .collect())
+}
+
 /// The groups each of `member_ids` belongs to directly, keyed by member id, in group
 /// creation order.
 pub fn groups_of(
@@ -333,6 +356,15 @@ pub fn groups_of(
     member_ids: &[&str],
 ) -> QueryResult<HashMap<String, Vec<pb::GroupRef>>> {
     let mut out: HashMap<String, Vec<pb::GroupRef>> = HashMap::new();
+    if let [one] = member_ids {
+        // The single-resource read: `= ?` gives a statement diesel caches, where an
+        // `IN (...)` list is prepared again on every call.
+        let refs = groups_of_one(conn, tenant, one)?;
+        if !refs.is_empty() {
+            out.insert((*one).to_owned(), refs);
+        }
+        return Ok(out);
+    }
     for chunk in member_ids.chunks(CHUNK) {
         let rows: Vec<(String, String, String)> = memberships::table
             .inner_join(groups::table.on(groups::id.eq(memberships::group_id)))

@@ -97,31 +97,35 @@ pub enum PasswordChange {
 }
 
 /// The user `id` of `tenant`.
+///
+/// `id` is unique, so there is no `LIMIT`: SQLite re-prepares a statement whose
+/// `LIMIT ?` parameter is bound again, which would defeat diesel's statement cache on
+/// the hottest query there is (see docs/PERFORMANCE.md).
 pub fn find(conn: &mut SqliteConnection, tenant: &str, id: &str) -> QueryResult<Option<UserRow>> {
     users::table
         .filter(users::tenant.eq(tenant))
         .filter(users::id.eq(id))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
 /// Whether another user of `tenant` has this folded `userName`.
+///
+/// Static queries (no `into_boxed`) so that diesel caches the prepared statements.
 pub fn user_name_taken(
     conn: &mut SqliteConnection,
     tenant: &str,
     user_name_norm: &str,
     except_id: Option<&str>,
 ) -> QueryResult<bool> {
-    let mut query = users::table
+    let by_name = users::table
         .filter(users::tenant.eq(tenant))
         .filter(users::user_name_norm.eq(user_name_norm))
-        .select(users::id)
-        .into_boxed();
-    if let Some(id) = except_id {
-        query = query.filter(users::id.ne(id));
-    }
-    query.first::<String>(conn).optional().map(|o| o.is_some())
+        .select(users::id);
+    // (tenant, user_name_norm) is unique: at most one row.
+    let holder: Option<String> = by_name.get_result(conn).optional()?;
+    Ok(holder.is_some_and(|h| Some(h.as_str()) != except_id))
 }
 
 /// Inserts a new user with its e-mail index rows.
@@ -316,21 +320,23 @@ pub fn skip(
 
 /// The users an index lookup yields, in order. Keys that do not apply to users yield
 /// nothing.
+///
+/// One static query per key rather than one boxed query: diesel caches the prepared
+/// statement of a static query, and parsing the SQL again cost more than running it.
 pub fn lookup(
     conn: &mut SqliteConnection,
     tenant: &str,
     key: &IndexKey,
 ) -> QueryResult<Vec<UserRow>> {
-    let query = users::table
+    let of_tenant = users::table
         .filter(users::tenant.eq(tenant))
         .order(users::seq.asc())
-        .select(UserRow::as_select())
-        .into_boxed();
-    let query = match key {
-        IndexKey::Id(v) => query.filter(users::id.eq(v)),
-        IndexKey::UserName(v) => query.filter(users::user_name_norm.eq(v)),
-        IndexKey::ExternalId(v) => query.filter(users::external_id.eq(v)),
-        IndexKey::DisplayName(v) => query.filter(users::display_name_norm.eq(v)),
+        .select(UserRow::as_select());
+    match key {
+        IndexKey::Id(v) => Ok(find(conn, tenant, v)?.into_iter().collect()),
+        IndexKey::UserName(v) => of_tenant.filter(users::user_name_norm.eq(v)).load(conn),
+        IndexKey::ExternalId(v) => of_tenant.filter(users::external_id.eq(v)).load(conn),
+        IndexKey::DisplayName(v) => of_tenant.filter(users::display_name_norm.eq(v)).load(conn),
         IndexKey::EmailValue(v) => {
             // Two steps on purpose: with `id IN (subquery)` next to `ORDER BY seq`,
             // SQLite walks the (tenant, seq) index and probes every user instead of
@@ -339,15 +345,17 @@ pub fn lookup(
                 .filter(user_emails::tenant.eq(tenant))
                 .filter(user_emails::value_norm.eq(v))
                 .select(user_emails::user_id)
+                .distinct()
                 .load(conn)?;
-            if ids.is_empty() {
-                return Ok(Vec::new());
+            let mut rows = Vec::with_capacity(ids.len());
+            for id in &ids {
+                rows.extend(find(conn, tenant, id)?);
             }
-            query.filter(users::id.eq_any(ids))
+            rows.sort_by_key(|r| r.seq);
+            Ok(rows)
         }
-        IndexKey::MemberValue(_) => return Ok(Vec::new()),
-    };
-    query.load(conn)
+        IndexKey::MemberValue(_) => Ok(Vec::new()),
+    }
 }
 
 /// How many of `ids` are users of `tenant`.

@@ -60,7 +60,7 @@ pub(super) async fn get(
     }
     Ok(api
         .db
-        .read(DbOp::new("SELECT", "users"), move |conn| {
+        .read_point(DbOp::new("SELECT", "users"), move |conn| {
             ops::get(conn, &tenant, &id)
         })
         .await?)
@@ -91,6 +91,9 @@ pub(super) async fn list(
     if let Some(f) = &compiled {
         span.record("scim.filter_shape", f.shape().as_str());
     }
+    let is_lookup = compiled
+        .as_ref()
+        .is_some_and(|f| filter::plan::index_key(f).is_some());
     let list_req = ListRequest {
         generations: api.cursors.generations(&tenant),
         tenant,
@@ -100,12 +103,14 @@ pub(super) async fn list(
         include_related: req.include_groups,
     };
     let cursors = api.cursors.clone();
-    let result = api
-        .db
-        .read(DbOp::new("SELECT", "users"), move |conn| {
-            listing::list::<Users>(conn, &cursors, &list_req)
-        })
-        .await?;
+    let op = DbOp::new("SELECT", "users");
+    let read = move |conn: &mut _| listing::list::<Users>(conn, &cursors, &list_req);
+    // An index lookup reads a few rows; a page may scan many.
+    let result = if is_lookup {
+        api.db.read_point(op, read).await?
+    } else {
+        api.db.read(op, read).await?
+    };
     span.record("scim.result_count", result.items.len());
     span.record("scim.total_results", result.total);
     if let Some(index) = result.index {

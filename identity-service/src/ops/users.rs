@@ -41,9 +41,7 @@ fn with_groups(
     row: &UserRow,
 ) -> Result<pb::User, IdentityError> {
     let mut user = model::user_from_row(row)?;
-    user.groups = memberships::groups_of(conn, tenant, &[row.id.as_str()])?
-        .remove(&row.id)
-        .unwrap_or_default();
+    user.groups = memberships::groups_of_one(conn, tenant, &row.id)?;
     Ok(user)
 }
 
