@@ -20,7 +20,7 @@ use std::io::IsTerminal as _;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use tracing_subscriber::filter::{FilterExt as _, filter_fn};
+use tracing_subscriber::filter::FilterExt as _;
 use tracing_subscriber::{EnvFilter, Layer};
 
 /// How log lines are written to standard error.
@@ -150,8 +150,39 @@ fn otlp_meters(
 /// for fields nobody reads in a log line (docs/PERFORMANCE.md).
 pub const LOGGED_SPANS: [&str; 2] = ["http.server", "grpc.server"];
 
-fn logged(meta: &tracing::Metadata<'_>) -> bool {
-    meta.is_event() || LOGGED_SPANS.contains(&meta.name())
+/// The log layer's filter by kind: events, and the spans in [`LOGGED_SPANS`].
+///
+/// Decided once per callsite (metadata is static), and with no level opinion of its
+/// own, so that the level filter it is combined with still sets the global maximum
+/// level: without that, every `trace_span!` inside h2 would be evaluated per request.
+struct RequestSpansOnly;
+
+impl RequestSpansOnly {
+    fn wants(meta: &tracing::Metadata<'_>) -> bool {
+        meta.is_event() || LOGGED_SPANS.contains(&meta.name())
+    }
+}
+
+impl<S> tracing_subscriber::layer::Filter<S> for RequestSpansOnly {
+    fn enabled(
+        &self,
+        meta: &tracing::Metadata<'_>,
+        _: &tracing_subscriber::layer::Context<'_, S>,
+    ) -> bool {
+        Self::wants(meta)
+    }
+
+    fn callsite_enabled(&self, meta: &'static tracing::Metadata<'static>) -> tracing::subscriber::Interest {
+        if Self::wants(meta) {
+            tracing::subscriber::Interest::always()
+        } else {
+            tracing::subscriber::Interest::never()
+        }
+    }
+
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::TRACE)
+    }
 }
 
 /// Installs the global subscriber and propagator for a service.
@@ -165,7 +196,7 @@ pub fn init(service_name: &str, args: &TelemetryArgs) -> Result<TelemetryGuard, 
     let filter = || {
         EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| EnvFilter::new("info"))
-            .and(filter_fn(logged))
+            .and(RequestSpansOnly)
     };
     let ansi = std::io::stderr().is_terminal();
     let fmt_layer = match args.log_format {
