@@ -12,6 +12,13 @@
 //!   a token used with another kind or filter is INVALID_ARGUMENT. Tokens are not
 //!   secret: every query is still limited to the caller's tenant.
 //!
+//! * An order index: per (tenant, kind), the number of rows and the seq at every
+//!   [`ORDER_SAMPLE`]-th position, built by one walk of the `(tenant, seq)` index the
+//!   first time a page needs a position nothing else knows. Until the next create or
+//!   delete, any `startIndex` is then a seek to the nearest sample plus an `OFFSET` below
+//!   [`ORDER_SAMPLE`], and unfiltered totals need no `COUNT`. It holds one number per
+//!   [`ORDER_SAMPLE`] rows (about 12 KiB per 100,000).
+//!
 //! Cache validity: every cursor records a per-tenant generation. Creates and deletes bump
 //! the *order* generation (positions may shift), every write bumps the *content*
 //! generation (a filtered result may change). Unfiltered cursors check the first,
@@ -24,7 +31,7 @@
 //! counts mean 0, and 0 returns only the total.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -37,6 +44,12 @@ pub const DEFAULT_MAX_PAGE_SIZE: i64 = 1000;
 
 /// How many cursors the cache holds before it starts over.
 const MAX_CURSORS: usize = 10_000;
+
+/// One order-index sample per this many rows.
+pub const ORDER_SAMPLE: usize = 64;
+
+/// How many (tenant, kind) order indexes the cache holds before it starts over.
+const MAX_ORDER_INDEXES: usize = 1_000;
 
 /// Where a page starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,10 +149,34 @@ struct CursorKey {
     start_index: i64,
 }
 
+/// The row count and sampled positions of one unfiltered list; see the module doc.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderIndex {
+    /// Rows in the list.
+    pub total: i64,
+    /// The seq at positions 0, [`ORDER_SAMPLE`], 2 × [`ORDER_SAMPLE`], … (0-based).
+    pub samples: Vec<i64>,
+    generation: u64,
+}
+
+impl OrderIndex {
+    /// Where the row at 0-based `position` is found: the seq of the sample at or before
+    /// it, and how many rows from that sample on to skip. `None` past the end.
+    pub fn locate(&self, position: i64) -> Option<(i64, i64)> {
+        if position < 0 || position >= self.total {
+            return None;
+        }
+        let position = usize::try_from(position).ok()?;
+        let sample = *self.samples.get(position / ORDER_SAMPLE)?;
+        Some((sample, (position % ORDER_SAMPLE) as i64))
+    }
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     generations: HashMap<String, Generations>,
     cursors: HashMap<CursorKey, Cursor>,
+    orders: HashMap<(String, &'static str), Arc<OrderIndex>>,
 }
 
 /// The in-process cursor cache; see the module doc.
@@ -212,6 +249,42 @@ impl CursorCache {
         let inner = self.lock();
         let cursor = inner.cursors.get(&list.cursor_key(start_index))?;
         (cursor.generation == list.generation(generations)).then_some(*cursor)
+    }
+
+    /// The order index of `tenant`'s `kind` list, if still valid under `generations`.
+    pub fn order_index(
+        &self,
+        tenant: &str,
+        kind: &'static str,
+        generations: Generations,
+    ) -> Option<Arc<OrderIndex>> {
+        let inner = self.lock();
+        let index = inner.orders.get(&(tenant.to_owned(), kind))?;
+        (index.generation == generations.order).then(|| index.clone())
+    }
+
+    /// Remembers an order index read under `generations`, and returns it.
+    pub fn store_order_index(
+        &self,
+        tenant: &str,
+        kind: &'static str,
+        generations: Generations,
+        total: i64,
+        samples: Vec<i64>,
+    ) -> Arc<OrderIndex> {
+        let index = Arc::new(OrderIndex {
+            total,
+            samples,
+            generation: generations.order,
+        });
+        let mut inner = self.lock();
+        if inner.orders.len() >= MAX_ORDER_INDEXES {
+            inner.orders.clear();
+        }
+        inner
+            .orders
+            .insert((tenant.to_owned(), kind), index.clone());
+        index
     }
 
     /// Remembers that the page before `start_index` ended at `last_seq`.
@@ -302,6 +375,35 @@ mod tests {
             cache
                 .lookup(&list("f"), 101, cache.generations("t"))
                 .is_none()
+        );
+    }
+
+    #[test]
+    fn order_index_locates_positions_and_dies_with_creates_and_deletes() {
+        let cache = CursorCache::default();
+        let g = cache.generations("t");
+        // 150 rows with seqs 10, 20, …: samples at positions 0, 64, 128.
+        let samples = vec![10, 650, 1290];
+        cache.store_order_index("t", "users", g, 150, samples);
+        let index = cache.order_index("t", "users", g).expect("valid");
+        assert_eq!(index.locate(0), Some((10, 0)));
+        assert_eq!(index.locate(63), Some((10, 63)));
+        assert_eq!(index.locate(64), Some((650, 0)));
+        assert_eq!(index.locate(149), Some((1290, 21)));
+        assert_eq!(index.locate(150), None);
+        assert_eq!(index.locate(-1), None);
+        assert!(cache.order_index("t", "groups", g).is_none());
+        cache.note_write("t", false);
+        let g = cache.generations("t");
+        assert!(
+            cache.order_index("t", "users", g).is_some(),
+            "updates keep the order"
+        );
+        cache.note_write("t", true);
+        let g = cache.generations("t");
+        assert!(
+            cache.order_index("t", "users", g).is_none(),
+            "a create moves positions"
         );
     }
 

@@ -172,7 +172,10 @@ impl<S> tracing_subscriber::layer::Filter<S> for RequestSpansOnly {
         Self::wants(meta)
     }
 
-    fn callsite_enabled(&self, meta: &'static tracing::Metadata<'static>) -> tracing::subscriber::Interest {
+    fn callsite_enabled(
+        &self,
+        meta: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
         if Self::wants(meta) {
             tracing::subscriber::Interest::always()
         } else {

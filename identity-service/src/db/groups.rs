@@ -199,20 +199,48 @@ pub fn after(
         .load(conn)
 }
 
-/// Up to `limit` groups skipping the first `offset`, in order.
-pub fn skip(
+/// Up to `limit` groups with `seq >= from_seq`, skipping the first `offset` of them, in
+/// order.
+pub fn skip_from(
     conn: &mut SqliteConnection,
     tenant: &str,
+    from_seq: i64,
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<GroupRow>> {
     groups::table
         .filter(groups::tenant.eq(tenant))
+        .filter(groups::seq.ge(from_seq))
         .order(groups::seq.asc())
         .limit(limit)
         .offset(offset)
         .select(GroupRow::as_select())
         .load(conn)
+}
+
+/// The number of groups of `tenant`, and the seq at every `every`-th position
+/// (0, `every`, 2 × `every`, …), from one walk of the `(tenant, seq)` index.
+pub fn sample_seqs(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    every: usize,
+) -> QueryResult<(i64, Vec<i64>)> {
+    let every = every.max(1);
+    let mut samples = Vec::new();
+    let mut n: usize = 0;
+    let seqs = groups::table
+        .filter(groups::tenant.eq(tenant))
+        .order(groups::seq.asc())
+        .select(groups::seq)
+        .load_iter::<i64, diesel::connection::DefaultLoadingMode>(conn)?;
+    for seq in seqs {
+        let seq = seq?;
+        if n % every == 0 {
+            samples.push(seq);
+        }
+        n += 1;
+    }
+    Ok((n as i64, samples))
 }
 
 /// The groups an index lookup yields, in order. Keys that do not apply to groups yield

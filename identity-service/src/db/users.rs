@@ -302,20 +302,48 @@ pub fn after(
         .load(conn)
 }
 
-/// Up to `limit` users skipping the first `offset`, in order.
-pub fn skip(
+/// Up to `limit` users with `seq >= from_seq`, skipping the first `offset` of them, in
+/// order.
+pub fn skip_from(
     conn: &mut SqliteConnection,
     tenant: &str,
+    from_seq: i64,
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<UserRow>> {
     users::table
         .filter(users::tenant.eq(tenant))
+        .filter(users::seq.ge(from_seq))
         .order(users::seq.asc())
         .limit(limit)
         .offset(offset)
         .select(UserRow::as_select())
         .load(conn)
+}
+
+/// The number of users of `tenant`, and the seq at every `every`-th position
+/// (0, `every`, 2 × `every`, …), from one walk of the `(tenant, seq)` index.
+pub fn sample_seqs(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    every: usize,
+) -> QueryResult<(i64, Vec<i64>)> {
+    let every = every.max(1);
+    let mut samples = Vec::new();
+    let mut n: usize = 0;
+    let seqs = users::table
+        .filter(users::tenant.eq(tenant))
+        .order(users::seq.asc())
+        .select(users::seq)
+        .load_iter::<i64, diesel::connection::DefaultLoadingMode>(conn)?;
+    for seq in seqs {
+        let seq = seq?;
+        if n % every == 0 {
+            samples.push(seq);
+        }
+        n += 1;
+    }
+    Ok((n as i64, samples))
 }
 
 /// The users an index lookup yields, in order. Keys that do not apply to users yield

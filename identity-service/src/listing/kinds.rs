@@ -35,13 +35,20 @@ pub trait ListKind {
         seq: i64,
         limit: i64,
     ) -> QueryResult<Vec<Self::Row>>;
-    /// Rows after an offset, in order.
-    fn skip(
+    /// Rows with `seq >= from_seq` after skipping `offset` of them, in order.
+    fn skip_from(
         conn: &mut SqliteConnection,
         tenant: &str,
+        from_seq: i64,
         offset: i64,
         limit: i64,
     ) -> QueryResult<Vec<Self::Row>>;
+    /// The number of rows of the tenant and the seq at every `every`-th position.
+    fn sample_seqs(
+        conn: &mut SqliteConnection,
+        tenant: &str,
+        every: usize,
+    ) -> QueryResult<(i64, Vec<i64>)>;
     /// Rows an index lookup yields, in order.
     fn lookup(
         conn: &mut SqliteConnection,
@@ -86,13 +93,21 @@ impl ListKind for Users {
     ) -> QueryResult<Vec<UserRow>> {
         users::after(conn, tenant, seq, limit)
     }
-    fn skip(
+    fn skip_from(
         conn: &mut SqliteConnection,
         tenant: &str,
+        from_seq: i64,
         offset: i64,
         limit: i64,
     ) -> QueryResult<Vec<UserRow>> {
-        users::skip(conn, tenant, offset, limit)
+        users::skip_from(conn, tenant, from_seq, offset, limit)
+    }
+    fn sample_seqs(
+        conn: &mut SqliteConnection,
+        tenant: &str,
+        every: usize,
+    ) -> QueryResult<(i64, Vec<i64>)> {
+        users::sample_seqs(conn, tenant, every)
     }
     fn lookup(
         conn: &mut SqliteConnection,
@@ -147,13 +162,21 @@ impl ListKind for Groups {
     ) -> QueryResult<Vec<GroupRow>> {
         groups::after(conn, tenant, seq, limit)
     }
-    fn skip(
+    fn skip_from(
         conn: &mut SqliteConnection,
         tenant: &str,
+        from_seq: i64,
         offset: i64,
         limit: i64,
     ) -> QueryResult<Vec<GroupRow>> {
-        groups::skip(conn, tenant, offset, limit)
+        groups::skip_from(conn, tenant, from_seq, offset, limit)
+    }
+    fn sample_seqs(
+        conn: &mut SqliteConnection,
+        tenant: &str,
+        every: usize,
+    ) -> QueryResult<(i64, Vec<i64>)> {
+        groups::sample_seqs(conn, tenant, every)
     }
     fn lookup(
         conn: &mut SqliteConnection,

@@ -1,8 +1,9 @@
 //! Listing users and groups: one procedure for both kinds.
 //!
-//! * Unfiltered: the total is `COUNT(*)` on the `(tenant, seq)` index, and the page is
-//!   `seq > cursor LIMIT count` when the [`CursorCache`] or a token knows the position,
-//!   `OFFSET` otherwise.
+//! * Unfiltered: the page is `seq > cursor LIMIT count` when the [`CursorCache`] or a
+//!   token knows the position; otherwise a seek through the cache's order index (built
+//!   by one walk of the `(tenant, seq)` index when missing or outdated). The total comes
+//!   from a valid order index, or `COUNT(*)` on the `(tenant, seq)` index.
 //! * Filtered with an index key (see [`crate::filter::plan`]): the candidates are loaded,
 //!   evaluated and paged in memory.
 //! * Filtered otherwise: the tenant's rows are scanned in `seq` order in batches of
@@ -20,7 +21,9 @@ pub use kinds::{Groups, ListKind, Users};
 use crate::error::IdentityError;
 use crate::filter::CompiledFilter;
 use crate::filter::plan;
-use crate::paging::{CursorCache, Generations, ListKey, PageSpec, Position, encode_token};
+use crate::paging::{
+    CursorCache, Generations, ListKey, ORDER_SAMPLE, PageSpec, Position, encode_token,
+};
 
 /// Rows read per statement while scanning.
 pub const SCAN_BATCH: i64 = 500;
@@ -150,12 +153,29 @@ fn unfiltered<K: ListKind>(
 ) -> Result<Paged<K::Item>, IdentityError> {
     let tenant = req.tenant.as_str();
     let count = req.page.count;
-    let total = K::count(conn, tenant)?;
+    let mut order = cache.order_index(tenant, K::NAME, req.generations);
     let (rows, start) = match req.page.position {
         Position::Index(start) if count == 0 => (Vec::new(), start),
         Position::Index(start) => match cache.lookup(key, start, req.generations) {
             Some(cursor) => (K::after(conn, tenant, cursor.last_seq, count + 1)?, start),
-            None => (K::skip(conn, tenant, start - 1, count + 1)?, start),
+            None if start == 1 => (K::skip_from(conn, tenant, 0, 0, count + 1)?, start),
+            None => {
+                // A position nothing remembers: seek through the order index (built
+                // now if needed) instead of an OFFSET over every row before it.
+                let index = match order.take() {
+                    Some(index) => index,
+                    None => {
+                        let (total, samples) = K::sample_seqs(conn, tenant, ORDER_SAMPLE)?;
+                        cache.store_order_index(tenant, K::NAME, req.generations, total, samples)
+                    }
+                };
+                let rows = match index.locate(start - 1) {
+                    Some((from, skip)) => K::skip_from(conn, tenant, from, skip, count + 1)?,
+                    None => Vec::new(),
+                };
+                order = Some(index);
+                (rows, start)
+            }
         },
         Position::After(seq) => {
             let start = K::count_through(conn, tenant, seq)? + 1;
@@ -166,6 +186,10 @@ fn unfiltered<K: ListKind>(
             };
             (rows, start)
         }
+    };
+    let total = match order {
+        Some(index) => index.total,
+        None => K::count(conn, tenant)?,
     };
     let more = rows.len() as i64 > count;
     let mut items = decode_all::<K>(conn, tenant, &rows, false)?;
