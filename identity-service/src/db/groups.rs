@@ -30,8 +30,10 @@ pub struct GroupRow {
     /// The version, 1 on creation.
     pub version: i64,
     /// When the group was created (UTC).
+    #[diesel(deserialize_as = super::timestamp::StoredTimestamp)]
     pub created_at: NaiveDateTime,
     /// When the group last changed (UTC).
+    #[diesel(deserialize_as = super::timestamp::StoredTimestamp)]
     pub updated_at: NaiveDateTime,
 }
 

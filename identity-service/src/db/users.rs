@@ -36,8 +36,10 @@ pub struct UserRow {
     /// The version, 1 on creation.
     pub version: i64,
     /// When the user was created (UTC).
+    #[diesel(deserialize_as = super::timestamp::StoredTimestamp)]
     pub created_at: NaiveDateTime,
     /// When the user last changed (UTC).
+    #[diesel(deserialize_as = super::timestamp::StoredTimestamp)]
     pub updated_at: NaiveDateTime,
     /// The encoded attributes.
     pub attributes: Vec<u8>,

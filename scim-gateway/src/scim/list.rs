@@ -14,13 +14,16 @@ use crate::scim::schema::{LIST_RESPONSE_SCHEMA, SEARCH_REQUEST_SCHEMA};
 /// A ListResponse message. `itemsPerPage` is the number of resources actually
 /// returned, `Resources` is present even when empty (Okta and Entra expect it).
 pub fn list_response(resources: Vec<Value>, total: i64, start_index: i64) -> Value {
-    json!({
+    let mut body = json!({
         "schemas": [LIST_RESPONSE_SCHEMA],
         "totalResults": total,
         "startIndex": start_index.max(1),
         "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })
+    });
+    // Inserted as is: inside `json!` the vector would be serialised into a copy of
+    // itself, which was a fifth of a 100-user page's CPU in the gateway.
+    body["Resources"] = Value::Array(resources);
+    body
 }
 
 /// The effective parameters of a list or search request.
