@@ -142,6 +142,33 @@ async fn etags_and_preconditions() {
         let v: Value = r.json().await.unwrap();
         assert_eq!(v["status"], "412");
     }
+    // The same PATCH again changes nothing: the version stays, with or without If-Match.
+    for if_match in [None, Some("W/\"2\"")] {
+        let mut req = stack
+            .http
+            .patch(format!("{}/Users/{id}", stack.scim))
+            .bearer_auth(&token)
+            .json(&body);
+        if let Some(v) = if_match {
+            req = req.header("if-match", v);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["etag"], "W/\"2\"");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["title"], "x");
+        assert_eq!(v["userName"], "etag", "a PATCH of title leaves the rest");
+    }
+    // A PATCH of a user that does not exist is a 404, not a create.
+    let r = stack
+        .http
+        .patch(format!("{}/Users/no-such-user", stack.scim))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

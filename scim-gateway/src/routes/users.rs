@@ -309,6 +309,60 @@ fn changed_fields(before: &Value, after: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Top-level singular attributes that a PATCH can set without knowing the stored user.
+const BLIND_ATTRIBUTES: [&str; 10] = [
+    "active",
+    "displayName",
+    "nickName",
+    "title",
+    "userType",
+    "preferredLanguage",
+    "locale",
+    "timezone",
+    "profileUrl",
+    "externalId",
+];
+
+/// The update a PATCH makes when its outcome does not depend on the stored user: every
+/// operation is an `add` or `replace` that gives one or more of [`BLIND_ATTRIBUTES`] a
+/// non-null value (Okta's and Entra's deactivation, for one). Such a PATCH is sent as
+/// one masked write instead of a read, a merge and a conditional write; identity-service
+/// keeps the version when the values are already stored. The operations are applied to
+/// an empty user with the same code as the general path, so values are read and checked
+/// the same way; anything else, or anything that fails, takes the general path.
+fn blind_update(ops: &[patch::PatchOp]) -> Option<(pb::User, Vec<String>)> {
+    let sets_values = |op: &patch::PatchOp| {
+        op.op != patch::PatchKind::Remove
+            && match &op.value {
+                Some(Value::Object(m)) => !m.is_empty() && m.values().all(|v| !v.is_null()),
+                Some(v) => !v.is_null(),
+                None => false,
+            }
+    };
+    if !ops.iter().all(sets_values) {
+        return None;
+    }
+    let empty = serde_json::json!({
+        "schemas": [crate::scim::schema::USER_SCHEMA],
+        "userName": "-",
+    });
+    let mut doc = empty.clone();
+    patch::apply_user_patch(&mut doc, ops).ok()?;
+    let touched_only_blind = doc
+        .as_object()?
+        .iter()
+        .all(|(k, v)| BLIND_ATTRIBUTES.contains(&k.as_str()) || empty.get(k.as_str()) == Some(v));
+    if !touched_only_blind {
+        return None;
+    }
+    let fields = changed_fields(&empty, &doc);
+    if fields.is_empty() {
+        return None;
+    }
+    let user = user::user_from_json(&doc).ok()?;
+    Some((user, fields))
+}
+
 /// `PATCH /Users/{id}`: read, apply every operation to the SCIM document, validate, and
 /// write back only the attributes that changed, conditioned on the version read, so the
 /// PATCH is atomic and a concurrent change is never overwritten.
@@ -325,6 +379,23 @@ pub async fn patch(
     let ops = patch::parse_patch_request(&body)?;
     tracing::Span::current().record("scim.patch_ops", ops.len());
     let proj = Projection::from_query(&query);
+    if let Some((mut updated, fields)) = blind_update(&ops) {
+        // One write, no read: the result does not depend on the stored user.
+        updated.id = id;
+        let written = state
+            .identity
+            .clone()
+            .update_user(with_token(
+                pb::UpdateUserRequest {
+                    user: Some(updated),
+                    update_mask: Some(prost_types::FieldMask { paths: fields }),
+                    expected_version: pre.if_match.unwrap_or(0),
+                },
+                &auth.token,
+            ))
+            .await?;
+        return render(&state, &written.into_inner(), StatusCode::OK, &proj, false);
+    }
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -390,4 +461,69 @@ pub async fn delete(
         ))
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn ops(operations: Value) -> Vec<patch::PatchOp> {
+        patch::parse_patch_request(&json!({
+            "schemas": [crate::scim::schema::PATCH_OP_SCHEMA],
+            "Operations": operations,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn deactivations_of_okta_and_entra_are_one_masked_write() {
+        let okta = ops(json!([{"op": "replace", "value": {"active": false}}]));
+        let (user, fields) = blind_update(&okta).expect("blind");
+        assert_eq!(fields, ["active"]);
+        assert_eq!(user.active, Some(false));
+
+        // Entra: capitalised op, a path, and the boolean as a string.
+        let entra = ops(json!([{"op": "Replace", "path": "active", "value": "False"}]));
+        let (user, fields) = blind_update(&entra).expect("blind");
+        assert_eq!(fields, ["active"]);
+        assert_eq!(user.active, Some(false));
+
+        let several = ops(json!([
+            {"op": "replace", "path": "displayName", "value": "Ann"},
+            {"op": "add", "value": {"title": "CTO", "externalId": "x-1"}},
+        ]));
+        let (user, mut fields) = blind_update(&several).expect("blind");
+        fields.sort();
+        assert_eq!(fields, ["display_name", "external_id", "title"]);
+        assert_eq!(user.display_name.as_deref(), Some("Ann"));
+        assert_eq!(user.title.as_deref(), Some("CTO"));
+    }
+
+    #[test]
+    fn patches_that_depend_on_the_stored_user_read_it_first() {
+        for body in [
+            // Removals and nulls clear what is stored.
+            json!([{"op": "remove", "path": "title"}]),
+            json!([{"op": "replace", "path": "title", "value": null}]),
+            json!([{"op": "replace", "value": {"active": false, "title": null}}]),
+            // Multi-valued and complex attributes merge with what is stored.
+            json!([{"op": "add", "path": "emails", "value": [{"value": "a@example.com"}]}]),
+            json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "b@example.com"}]),
+            json!([{"op": "replace", "path": "name.givenName", "value": "Ann"}]),
+            json!([{"op": "replace", "value": {"name": {"givenName": "Ann"}}}]),
+            json!([{"op": "replace", "path": "userName", "value": "ann"}]),
+            json!([{"op": "replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "R&D"}]),
+            // One blind operation next to one that is not.
+            json!([
+                {"op": "replace", "path": "active", "value": false},
+                {"op": "add", "path": "emails", "value": [{"value": "a@example.com"}]},
+            ]),
+            // Invalid values take the general path, which reports them.
+            json!([{"op": "replace", "path": "active", "value": "maybe"}]),
+        ] {
+            assert!(blind_update(&ops(body.clone())).is_none(), "{body}");
+        }
+    }
 }
