@@ -226,9 +226,11 @@ fn insert_emails(
             type_: e.r#type.as_deref(),
         })
         .collect();
-    if !rows.is_empty() {
+    // One row per statement: a single-row insert is a statement diesel caches, where a
+    // multi-row insert is prepared again for every distinct row count.
+    for row in &rows {
         diesel::insert_into(user_emails::table)
-            .values(&rows)
+            .values(row)
             .execute(conn)?;
     }
     Ok(())

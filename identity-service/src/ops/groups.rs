@@ -47,7 +47,9 @@ pub fn create(
     if groups::display_name_taken(conn, tenant, &fold(&group.display_name), None)? {
         return Err(taken());
     }
-    let id = uuid::Uuid::new_v4().to_string();
+    // Version 7 (time-ordered): new ids land at the end of the id index instead of on a
+    // random page of it, so a group commit of many creates writes few index pages.
+    let id = uuid::Uuid::now_v7().to_string();
     let values = GroupValues {
         display_name: group.display_name.clone(),
         external_id: group.external_id.clone(),

@@ -63,7 +63,9 @@ pub fn create(
     if users::user_name_taken(conn, tenant, &values.user_name_norm, None)? {
         return Err(taken());
     }
-    let id = uuid::Uuid::new_v4().to_string();
+    // Version 7 (time-ordered): new ids land at the end of the id index instead of on a
+    // random page of it, so a group commit of many creates writes few index pages.
+    let id = uuid::Uuid::now_v7().to_string();
     let row = users::insert(
         conn,
         tenant,
