@@ -120,11 +120,15 @@ fn apply(revocations: &Revocations, response: &ListRevocationsResponse, since: i
     newest
 }
 
+/// How long a starting poller waits for the auth-service before warning.
+pub const STARTUP_GRACE: Duration = Duration::from_secs(10);
+
 /// Polls `ListRevocations` every `interval` and applies new entries to `revocations`.
 ///
 /// The first poll happens at once. Failures are logged once at `warn` when polling
 /// starts failing, then at `debug` until it recovers (logged at `info`), so an
-/// auth-service outage does not flood the logs. The task ends by itself when it holds
+/// auth-service outage does not flood the logs. Until the first poll succeeds, failures
+/// within [`STARTUP_GRACE`] are only `debug`: services of one stack start in any order. The task ends by itself when it holds
 /// the last reference to `revocations` (every verifier using it was dropped). Must be
 /// called inside a Tokio runtime.
 pub fn spawn_revocation_poller(
@@ -140,6 +144,8 @@ pub fn spawn_revocation_poller(
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut since = revocations.sequence();
         let mut failing = false;
+        let started = tokio::time::Instant::now();
+        let mut reached = false;
         loop {
             ticker.tick().await;
             if Arc::strong_count(&revocations) == 1 {
@@ -156,11 +162,15 @@ pub fn spawn_revocation_poller(
             };
             match outcome {
                 Ok(response) => {
+                    reached = true;
                     if failing {
                         tracing::info!("revocation polling recovered");
                         failing = false;
                     }
                     since = apply(&revocations, &response, since);
+                }
+                Err(error) if !reached && started.elapsed() < STARTUP_GRACE => {
+                    tracing::debug!(%error, "auth-service not reachable yet; retrying");
                 }
                 Err(error) if !failing => {
                     tracing::warn!(%error, "cannot poll auth-service for revocations; retrying");

@@ -49,6 +49,15 @@ pub fn server_span(req: &http::Request<()>) -> tracing::Span {
         tenant = Empty,
         client_id = Empty,
         trace_id = Empty,
+        // Recorded by the services' handlers when they apply.
+        scim.resource_type = Empty,
+        scim.operation = Empty,
+        scim.filter_shape = Empty,
+        scim.result_count = Empty,
+        scim.total_results = Empty,
+        scim.members_added = Empty,
+        scim.members_removed = Empty,
+        db.index = Empty,
     );
     set_parent_from_headers(&span, req.headers());
     record_trace_id(&span);

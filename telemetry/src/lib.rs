@@ -220,8 +220,15 @@ pub fn init(service_name: &str, args: &TelemetryArgs) -> Result<TelemetryGuard, 
     let otel_layer = provider.as_ref().map(|p| {
         // The exporter's own transport is not traced back into itself.
         let otel_filter = EnvFilter::new("info,h2=off,hyper=off,tonic=off,tower=off");
+        // No per-span source location, thread, target or busy/idle attributes: nobody
+        // reads them in a trace of this stack, and the busy/idle bookkeeping takes a
+        // timestamp at every poll of every span (docs/PERFORMANCE.md).
         tracing_opentelemetry::layer()
             .with_tracer(p.tracer(service_name.to_owned()))
+            .with_location(false)
+            .with_threads(false)
+            .with_target(false)
+            .with_tracked_inactivity(false)
             .with_filter(otel_filter)
     });
     tracing_subscriber::registry()

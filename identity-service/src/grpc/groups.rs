@@ -2,9 +2,8 @@
 
 use scim_proto::identity::v1 as pb;
 use tonic::{Request, Status};
-use tracing::field::Empty;
 
-use super::{IdentityApi, reader, required, writer};
+use super::{IdentityApi, annotate, reader, required, writer};
 use crate::db::DbOp;
 use crate::db::memberships::Unknown;
 use crate::error::IdentityError;
@@ -25,12 +24,11 @@ fn member_inputs(members: &[pb::Member]) -> Result<Vec<MemberInput>, IdentityErr
     members.iter().map(MemberInput::from_proto).collect()
 }
 
-#[tracing::instrument(name = "identity.create_group", skip_all,
-    fields(scim.resource_type = "Group", scim.operation = "create"))]
 pub(super) async fn create(
     api: &IdentityApi,
     req: Request<pb::CreateGroupRequest>,
 ) -> Result<pb::Group, Status> {
+    annotate("Group", "create");
     let tenant = writer(&req)?;
     let req = req.into_inner();
     let mut group = req.group.ok_or_else(|| required("group"))?;
@@ -50,12 +48,11 @@ pub(super) async fn create(
     Ok(created)
 }
 
-#[tracing::instrument(name = "identity.get_group", skip_all,
-    fields(scim.resource_type = "Group", scim.operation = "get"))]
 pub(super) async fn get(
     api: &IdentityApi,
     req: Request<pb::GetGroupRequest>,
 ) -> Result<pb::Group, Status> {
+    annotate("Group", "get");
     let tenant = reader(&req)?;
     let req = req.into_inner();
     if req.id.is_empty() {
@@ -69,13 +66,11 @@ pub(super) async fn get(
         .await?)
 }
 
-#[tracing::instrument(name = "identity.list_groups", skip_all,
-    fields(scim.resource_type = "Group", scim.operation = "list", scim.filter_shape = Empty,
-        scim.result_count = Empty, scim.total_results = Empty, db.index = Empty))]
 pub(super) async fn list(
     api: &IdentityApi,
     req: Request<pb::ListGroupsRequest>,
 ) -> Result<pb::ListGroupsResponse, Status> {
+    annotate("Group", "list");
     let tenant = reader(&req)?;
     let req = req.into_inner();
     let compiled = req
@@ -145,12 +140,11 @@ async fn edit_group(
     Ok(group)
 }
 
-#[tracing::instrument(name = "identity.replace_group", skip_all,
-    fields(scim.resource_type = "Group", scim.operation = "replace"))]
 pub(super) async fn replace(
     api: &IdentityApi,
     req: Request<pb::ReplaceGroupRequest>,
 ) -> Result<pb::Group, Status> {
+    annotate("Group", "replace");
     let tenant = writer(&req)?;
     let req = req.into_inner();
     let mut group = req.group.ok_or_else(|| required("group"))?;
@@ -176,12 +170,11 @@ pub(super) async fn replace(
     .await
 }
 
-#[tracing::instrument(name = "identity.update_group", skip_all,
-    fields(scim.resource_type = "Group", scim.operation = "update"))]
 pub(super) async fn update(
     api: &IdentityApi,
     req: Request<pb::UpdateGroupRequest>,
 ) -> Result<pb::Group, Status> {
+    annotate("Group", "update");
     let tenant = writer(&req)?;
     let req = req.into_inner();
     if req.id.is_empty() {
@@ -204,12 +197,11 @@ pub(super) async fn update(
     .await
 }
 
-#[tracing::instrument(name = "identity.delete_group", skip_all,
-    fields(scim.resource_type = "Group", scim.operation = "delete"))]
 pub(super) async fn delete(
     api: &IdentityApi,
     req: Request<pb::DeleteGroupRequest>,
 ) -> Result<pb::DeleteGroupResponse, Status> {
+    annotate("Group", "delete");
     let tenant = writer(&req)?;
     let req = req.into_inner();
     if req.id.is_empty() {
@@ -225,13 +217,11 @@ pub(super) async fn delete(
     Ok(pb::DeleteGroupResponse {})
 }
 
-#[tracing::instrument(name = "identity.modify_members", skip_all,
-    fields(scim.resource_type = "Group", scim.operation = "modify_members",
-        scim.members_added = Empty, scim.members_removed = Empty))]
 pub(super) async fn modify_members(
     api: &IdentityApi,
     req: Request<pb::ModifyMembersRequest>,
 ) -> Result<pb::ModifyMembersResponse, Status> {
+    annotate("Group", "modify_members");
     let tenant = writer(&req)?;
     let req = req.into_inner();
     if req.group_id.is_empty() {

@@ -2,9 +2,8 @@
 
 use scim_proto::identity::v1 as pb;
 use tonic::{Request, Status};
-use tracing::field::Empty;
 
-use super::{IdentityApi, reader, required, writer};
+use super::{IdentityApi, annotate, reader, required, writer};
 use crate::db::DbOp;
 use crate::db::users::PasswordChange;
 use crate::filter::{self, ResourceKind};
@@ -23,12 +22,11 @@ fn split(user: Option<pb::User>) -> Result<(pb::User, String, Option<String>), S
     Ok((user, id, password))
 }
 
-#[tracing::instrument(name = "identity.create_user", skip_all,
-    fields(scim.resource_type = "User", scim.operation = "create"))]
 pub(super) async fn create(
     api: &IdentityApi,
     req: Request<pb::CreateUserRequest>,
 ) -> Result<pb::User, Status> {
+    annotate("User", "create");
     let tenant = writer(&req)?;
     let (mut user, _, password) = split(req.into_inner().user)?;
     model::normalise_user(&mut user)?;
@@ -47,12 +45,11 @@ pub(super) async fn create(
     Ok(created)
 }
 
-#[tracing::instrument(name = "identity.get_user", skip_all,
-    fields(scim.resource_type = "User", scim.operation = "get"))]
 pub(super) async fn get(
     api: &IdentityApi,
     req: Request<pb::GetUserRequest>,
 ) -> Result<pb::User, Status> {
+    annotate("User", "get");
     let tenant = reader(&req)?;
     let id = req.into_inner().id;
     if id.is_empty() {
@@ -66,13 +63,11 @@ pub(super) async fn get(
         .await?)
 }
 
-#[tracing::instrument(name = "identity.list_users", skip_all,
-    fields(scim.resource_type = "User", scim.operation = "list", scim.filter_shape = Empty,
-        scim.result_count = Empty, scim.total_results = Empty, db.index = Empty))]
 pub(super) async fn list(
     api: &IdentityApi,
     req: Request<pb::ListUsersRequest>,
 ) -> Result<pb::ListUsersResponse, Status> {
+    annotate("User", "list");
     let tenant = reader(&req)?;
     let req = req.into_inner();
     let compiled = req
@@ -126,12 +121,11 @@ pub(super) async fn list(
     })
 }
 
-#[tracing::instrument(name = "identity.replace_user", skip_all,
-    fields(scim.resource_type = "User", scim.operation = "replace"))]
 pub(super) async fn replace(
     api: &IdentityApi,
     req: Request<pb::ReplaceUserRequest>,
 ) -> Result<pb::User, Status> {
+    annotate("User", "replace");
     let tenant = writer(&req)?;
     let req = req.into_inner();
     let (mut user, id, password) = split(req.user)?;
@@ -158,12 +152,11 @@ pub(super) async fn replace(
     Ok(replaced)
 }
 
-#[tracing::instrument(name = "identity.update_user", skip_all,
-    fields(scim.resource_type = "User", scim.operation = "update"))]
 pub(super) async fn update(
     api: &IdentityApi,
     req: Request<pb::UpdateUserRequest>,
 ) -> Result<pb::User, Status> {
+    annotate("User", "update");
     let tenant = writer(&req)?;
     let req = req.into_inner();
     let mask = Mask::parse(req.update_mask.as_ref())?;
@@ -188,12 +181,11 @@ pub(super) async fn update(
     Ok(updated)
 }
 
-#[tracing::instrument(name = "identity.delete_user", skip_all,
-    fields(scim.resource_type = "User", scim.operation = "delete"))]
 pub(super) async fn delete(
     api: &IdentityApi,
     req: Request<pb::DeleteUserRequest>,
 ) -> Result<pb::DeleteUserResponse, Status> {
+    annotate("User", "delete");
     let tenant = writer(&req)?;
     let req = req.into_inner();
     if req.id.is_empty() {
