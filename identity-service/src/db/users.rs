@@ -342,7 +342,7 @@ pub fn sample_seqs(
         .load_iter::<i64, diesel::connection::DefaultLoadingMode>(conn)?;
     for seq in seqs {
         let seq = seq?;
-        if n % every == 0 {
+        if n.is_multiple_of(every) {
             samples.push(seq);
         }
         n += 1;
