@@ -1,9 +1,5 @@
 //! The auth-service binary: flags, telemetry, serve until Ctrl-C or SIGTERM.
 
-/// mimalloc: glibc malloc spent about 15% of request CPU in this stack (docs/PERFORMANCE.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use anyhow::Context as _;
 use clap::Parser as _;
 

@@ -7,11 +7,6 @@
 //! target; `--out` writes the same report, with its method, to a markdown file
 //! (docs/BENCHMARKS.md is produced this way, never by hand).
 
-/// The services' allocator, so that the ceilings (this binary re-executed) and the load
-/// generator run on the same terms as the stack they are compared with.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod api;
 mod ceilings;
 mod cli;

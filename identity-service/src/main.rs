@@ -5,10 +5,6 @@
 //! `identity-service listening on ADDR`, so a supervisor that started it with port 0
 //! learns the address (logs go to standard error).
 
-/// mimalloc: glibc malloc spent about 15% of request CPU in this stack (docs/PERFORMANCE.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::io::Write as _;
 
 use anyhow::Context as _;

@@ -1,9 +1,5 @@
 //! `scim-gateway`: the SCIM 2.0 and OAuth HTTP gateway.
 
-/// mimalloc: glibc malloc spent about 15% of request CPU in this stack (docs/PERFORMANCE.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::time::Duration;
 
 use anyhow::Context as _;

@@ -2,10 +2,6 @@
 //! providers, mints tokens, rotates keys and shows what the IdPs provisioned. It holds no
 //! business logic: everything is a gRPC call to the services.
 
-/// mimalloc: glibc malloc spent about 15% of request CPU in this stack (docs/PERFORMANCE.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod client;
 mod directory;
 mod output;
