@@ -227,22 +227,12 @@ pub fn sample_seqs(
     tenant: &str,
     every: usize,
 ) -> QueryResult<(i64, Vec<i64>)> {
-    let every = every.max(1);
-    let mut samples = Vec::new();
-    let mut n: usize = 0;
     let seqs = groups::table
         .filter(groups::tenant.eq(tenant))
         .order(groups::seq.asc())
         .select(groups::seq)
         .load_iter::<i64, diesel::connection::DefaultLoadingMode>(conn)?;
-    for seq in seqs {
-        let seq = seq?;
-        if n.is_multiple_of(every) {
-            samples.push(seq);
-        }
-        n += 1;
-    }
-    Ok((n as i64, samples))
+    super::sample_every(seqs, every)
 }
 
 /// The groups an index lookup yields, in order. Keys that do not apply to groups yield

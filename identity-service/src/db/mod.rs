@@ -163,6 +163,25 @@ impl DbOp {
     }
 }
 
+/// The number of seqs `seqs` yields and every `every`-th of them (positions 0,
+/// `every`, 2 × `every`, …): the order index of [`crate::paging`].
+pub fn sample_every(
+    seqs: impl Iterator<Item = diesel::QueryResult<i64>>,
+    every: usize,
+) -> diesel::QueryResult<(i64, Vec<i64>)> {
+    let every = every.max(1);
+    let mut samples = Vec::new();
+    let mut n: usize = 0;
+    for seq in seqs {
+        let seq = seq?;
+        if n.is_multiple_of(every) {
+            samples.push(seq);
+        }
+        n += 1;
+    }
+    Ok((i64::try_from(n).unwrap_or(i64::MAX), samples))
+}
+
 /// Most writes committed together.
 pub const MAX_GROUP: usize = 64;
 

@@ -309,6 +309,27 @@ fn changed_fields(before: &Value, after: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Writes the `fields` of `user`, if the stored version is `expected_version` (0: any).
+async fn update(
+    state: &AppState,
+    auth: &Authenticated,
+    user: pb::User,
+    fields: Vec<String>,
+    expected_version: i64,
+) -> Result<pb::User, tonic::Status> {
+    let request = pb::UpdateUserRequest {
+        user: Some(user),
+        update_mask: Some(prost_types::FieldMask { paths: fields }),
+        expected_version,
+    };
+    let written = state
+        .identity
+        .clone()
+        .update_user(with_token(request, &auth.token))
+        .await?;
+    Ok(written.into_inner())
+}
+
 /// Top-level singular attributes that a PATCH can set without knowing the stored user.
 const BLIND_ATTRIBUTES: [&str; 10] = [
     "active",
@@ -382,19 +403,8 @@ pub async fn patch(
     if let Some((mut updated, fields)) = blind_update(&ops) {
         // One write, no read: the result does not depend on the stored user.
         updated.id = id;
-        let written = state
-            .identity
-            .clone()
-            .update_user(with_token(
-                pb::UpdateUserRequest {
-                    user: Some(updated),
-                    update_mask: Some(prost_types::FieldMask { paths: fields }),
-                    expected_version: pre.if_match.unwrap_or(0),
-                },
-                &auth.token,
-            ))
-            .await?;
-        return render(&state, &written.into_inner(), StatusCode::OK, &proj, false);
+        let written = update(&state, &auth, updated, fields, pre.if_match.unwrap_or(0)).await?;
+        return render(&state, &written, StatusCode::OK, &proj, false);
     }
     let mut attempt = 0;
     loop {
@@ -416,20 +426,8 @@ pub async fn patch(
             // Nothing changes (Okta's reconcile PATCHes often don't): no write, no new version.
             return render(&state, &current, StatusCode::OK, &proj, false);
         }
-        let result = state
-            .identity
-            .clone()
-            .update_user(with_token(
-                pb::UpdateUserRequest {
-                    user: Some(updated),
-                    update_mask: Some(prost_types::FieldMask { paths: fields }),
-                    expected_version: version,
-                },
-                &auth.token,
-            ))
-            .await;
-        match result {
-            Ok(r) => return render(&state, &r.into_inner(), StatusCode::OK, &proj, false),
+        match update(&state, &auth, updated, fields, version).await {
+            Ok(written) => return render(&state, &written, StatusCode::OK, &proj, false),
             Err(s)
                 if s.code() == tonic::Code::FailedPrecondition
                     && pre.if_match.is_none()
