@@ -128,9 +128,9 @@ pub const STARTUP_GRACE: Duration = Duration::from_secs(10);
 /// The first poll happens at once. Failures are logged once at `warn` when polling
 /// starts failing, then at `debug` until it recovers (logged at `info`), so an
 /// auth-service outage does not flood the logs. Until the first poll succeeds, failures
-/// within [`STARTUP_GRACE`] are only `debug`: services of one stack start in any order. The task ends by itself when it holds
-/// the last reference to `revocations` (every verifier using it was dropped). Must be
-/// called inside a Tokio runtime.
+/// within [`STARTUP_GRACE`] are only `debug`: services of one stack start in any order.
+/// The task ends by itself when it holds the last reference to `revocations` (every
+/// verifier using it was dropped). Must be called inside a Tokio runtime.
 pub fn spawn_revocation_poller(
     channel: Channel,
     revocations: Arc<Revocations>,

@@ -13,14 +13,14 @@ pub mod grpc;
 pub mod metrics;
 pub mod propagation;
 
+use std::io::IsTerminal as _;
+
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use std::io::IsTerminal as _;
+use tracing_subscriber::filter::FilterExt as _;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-
-use tracing_subscriber::filter::FilterExt as _;
 use tracing_subscriber::{EnvFilter, Layer};
 
 /// How log lines are written to standard error.

@@ -325,6 +325,15 @@ pub fn members_of(
     Ok(out)
 }
 
+/// A direct membership of the group `value` named `display`.
+fn direct(value: String, display: String) -> pb::GroupRef {
+    pb::GroupRef {
+        value,
+        display,
+        r#type: "direct".to_owned(),
+    }
+}
+
 /// The groups `member_id` belongs to directly, in group creation order.
 pub fn groups_of_one(
     conn: &mut SqliteConnection,
@@ -340,11 +349,7 @@ pub fn groups_of_one(
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(value, display)| pb::GroupRef {
-            value,
-            display,
-            r#type: "direct".to_owned(),
-        })
+        .map(|(value, display)| direct(value, display))
         .collect())
 }
 
@@ -374,11 +379,7 @@ pub fn groups_of(
             .select((memberships::member_value, groups::id, groups::display_name))
             .load(conn)?;
         for (m, id, display) in rows {
-            out.entry(m).or_default().push(pb::GroupRef {
-                value: id,
-                display,
-                r#type: "direct".to_owned(),
-            });
+            out.entry(m).or_default().push(direct(id, display));
         }
     }
     Ok(out)

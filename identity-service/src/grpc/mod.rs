@@ -4,7 +4,8 @@
 //! password if there is one, run one operation from [`crate::ops`] in one transaction,
 //! tell the cursor cache about writes, and record the SCIM span attributes
 //! (`scim.resource_type`, `scim.operation`, `scim.filter_shape` without values,
-//! `scim.result_count`) on the call's `grpc.server` span. The tenant always comes from the verified token.
+//! `scim.result_count`) on the call's `grpc.server` span. The tenant always comes from
+//! the verified token.
 
 mod groups;
 mod users;

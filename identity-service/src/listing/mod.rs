@@ -162,18 +162,20 @@ fn unfiltered<K: ListKind>(
             None => {
                 // A position nothing remembers: seek through the order index (built
                 // now if needed) instead of an OFFSET over every row before it.
-                let index = match order.take() {
-                    Some(index) => index,
-                    None => {
-                        let (total, samples) = K::sample_seqs(conn, tenant, ORDER_SAMPLE)?;
-                        cache.store_order_index(tenant, K::NAME, req.generations, total, samples)
-                    }
-                };
-                let rows = match index.locate(start - 1) {
+                if order.is_none() {
+                    let (total, samples) = K::sample_seqs(conn, tenant, ORDER_SAMPLE)?;
+                    order = Some(cache.store_order_index(
+                        tenant,
+                        K::NAME,
+                        req.generations,
+                        total,
+                        samples,
+                    ));
+                }
+                let rows = match order.as_ref().and_then(|index| index.locate(start - 1)) {
                     Some((from, skip)) => K::skip_from(conn, tenant, from, skip, count + 1)?,
                     None => Vec::new(),
                 };
-                order = Some(index);
                 (rows, start)
             }
         },
@@ -187,7 +189,7 @@ fn unfiltered<K: ListKind>(
             (rows, start)
         }
     };
-    let total = match order {
+    let total = match &order {
         Some(index) => index.total,
         None => K::count(conn, tenant)?,
     };
