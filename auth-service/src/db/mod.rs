@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::connection::SimpleConnection;
+use diesel::connection::{Connection as _, SimpleConnection};
 use diesel::r2d2::{ConnectionManager, CustomizeConnection};
 use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -86,7 +86,17 @@ pub fn connect(path: &Path) -> Result<Pool, AuthError> {
             source,
         })?;
     }
-    let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
+    // Switching a new file to WAL takes an exclusive lock. Done once here, before the
+    // pool opens its connections in parallel, no connection has to wait for another's
+    // switch (r2d2 logs such a wait as an error, although it retries).
+    let url = path.to_string_lossy();
+    let mut first = SqliteConnection::establish(&url)
+        .map_err(|e| AuthError::Unavailable(format!("cannot open the database: {e}")))?;
+    first
+        .batch_execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")
+        .map_err(|e| AuthError::Unavailable(format!("cannot switch the database to WAL: {e}")))?;
+    drop(first);
+    let manager = ConnectionManager::<SqliteConnection>::new(url);
     diesel::r2d2::Pool::builder()
         .max_size(POOL_SIZE)
         .connection_timeout(CHECKOUT_TIMEOUT)

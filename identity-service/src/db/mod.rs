@@ -76,6 +76,9 @@ pub enum OpenError {
     /// The pool could not open its connections.
     #[error("cannot open the database: {0}")]
     Pool(#[from] diesel::r2d2::PoolError),
+    /// The database file could not be opened and switched to WAL.
+    #[error("cannot open the database in WAL mode: {0}")]
+    Wal(String),
     /// A migration failed.
     #[error("migrations failed: {0}")]
     Migrations(String),
@@ -217,7 +220,17 @@ impl Database {
         };
         let pool = tokio::task::spawn_blocking(move || {
             create_parent_dir(&path)?;
-            let manager = ConnectionManager::<SqliteConnection>::new(path.to_string_lossy());
+            // Switching a new file to WAL takes an exclusive lock. Done once here, before
+            // the pool opens its connections in parallel, no connection has to wait for
+            // another's switch (r2d2 logs such a wait as an error, although it retries).
+            let url = path.to_string_lossy();
+            let mut first =
+                SqliteConnection::establish(&url).map_err(|e| OpenError::Wal(e.to_string()))?;
+            first
+                .batch_execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")
+                .map_err(|e| OpenError::Wal(e.to_string()))?;
+            drop(first);
+            let manager = ConnectionManager::<SqliteConnection>::new(url);
             Pool::builder()
                 .max_size(pool_size.max(1))
                 .connection_timeout(POOL_TIMEOUT)
