@@ -7,7 +7,8 @@ use axum::response::Response;
 
 use crate::error::ScimError;
 use crate::routes::response;
-use crate::scim::{discovery, list};
+use crate::scim::discovery;
+use crate::scim::list::ListResponse;
 use crate::state::AppState;
 
 /// `GET /ServiceProviderConfig`.
@@ -20,8 +21,7 @@ pub async fn service_provider_config(State(state): State<AppState>) -> Response 
 /// `GET /Schemas`.
 pub async fn schemas(State(state): State<AppState>) -> Response {
     let all = discovery::schemas(&state.settings.scim_base);
-    let total = all.len() as i64;
-    response::scim(StatusCode::OK, &list::list_response(all, total, 1))
+    response::scim(StatusCode::OK, &ListResponse::complete(all))
 }
 
 /// `GET /Schemas/{urn}`.
@@ -37,8 +37,7 @@ pub async fn schema(
 /// `GET /ResourceTypes`.
 pub async fn resource_types(State(state): State<AppState>) -> Response {
     let all = discovery::resource_types(&state.settings.scim_base);
-    let total = all.len() as i64;
-    response::scim(StatusCode::OK, &list::list_response(all, total, 1))
+    response::scim(StatusCode::OK, &ListResponse::complete(all))
 }
 
 /// `GET /ResourceTypes/{name}`.

@@ -15,14 +15,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use scim_authn::scopes::{SCIM_READ, SCIM_WRITE};
 use scim_proto::identity::v1 as pb;
-use serde_json::Value;
 
 use crate::auth::Authenticated;
 use crate::error::ScimError;
 use crate::extract::{Preconditions, QueryPairs, ScimJson};
 use crate::routes::response;
 use crate::routes::users::{Projection, check_body_id};
-use crate::scim::list::ListParams;
+use crate::scim::group::GroupJson;
+use crate::scim::list::{ListParams, Resource};
 use crate::scim::schema::ResourceKind;
 use crate::scim::{group, patch, projection};
 use crate::state::AppState;
@@ -45,11 +45,21 @@ fn render(
     proj: &Projection,
     members_loaded: bool,
 ) -> Result<Response, ScimError> {
-    let mut body = group::group_to_json(g, &state.settings.scim_base, members_loaded);
-    proj.apply(&mut body, ResourceKind::Group)?;
     let version = g.meta.as_ref().map_or(0, |m| m.version);
     let location = (status == StatusCode::CREATED)
         .then(|| format!("{}/Groups/{}", state.settings.scim_base, g.id));
+    let base_url = &state.settings.scim_base;
+    if proj.is_empty() {
+        let body = GroupJson::new(g, base_url, members_loaded);
+        return Ok(response::resource(
+            status,
+            &body,
+            version,
+            location.as_deref(),
+        ));
+    }
+    let mut body = group::group_to_json(g, base_url, members_loaded);
+    proj.apply(&mut body, ResourceKind::Group)?;
     Ok(response::resource(
         status,
         &body,
@@ -58,15 +68,15 @@ fn render(
     ))
 }
 
-/// One page of groups as SCIM JSON, and the total number of matches.
-pub(crate) async fn query(
-    state: &AppState,
+/// One page of groups, and the total number of matches.
+pub(crate) async fn query<'s>(
+    state: &'s AppState,
     auth: &Authenticated,
     filter: Option<pb::Filter>,
     start_index: i64,
     count: i64,
     proj: &Projection,
-) -> Result<(Vec<Value>, i64), ScimError> {
+) -> Result<(Vec<Resource<'s>>, i64), ScimError> {
     let include_members = proj.wants_members();
     let req = pb::ListGroupsRequest {
         filter,
@@ -83,13 +93,23 @@ pub(crate) async fn query(
         .list_groups(with_token(req, &auth.token))
         .await?
         .into_inner();
+    let total = resp.page.map_or(0, |p| p.total_results);
+    let base_url = state.settings.scim_base.as_str();
+    if proj.is_empty() {
+        let resources = resp
+            .groups
+            .into_iter()
+            .map(|g| Resource::Group(g, base_url, include_members))
+            .collect();
+        return Ok((resources, total));
+    }
     let mut resources = Vec::with_capacity(resp.groups.len());
     for g in &resp.groups {
-        let mut v = group::group_to_json(g, &state.settings.scim_base, include_members);
+        let mut v = group::group_to_json(g, base_url, include_members);
         proj.apply(&mut v, ResourceKind::Group)?;
-        resources.push(v);
+        resources.push(Resource::Json(v));
     }
-    Ok((resources, resp.page.map_or(0, |p| p.total_results)))
+    Ok((resources, total))
 }
 
 /// Runs a list query and renders the ListResponse.

@@ -7,19 +7,18 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use scim_authn::scopes::SCIM_READ;
 use scim_proto::identity::v1 as pb;
-use serde_json::Value;
 
 use crate::auth::Authenticated;
 use crate::error::ScimError;
 use crate::routes::response;
 use crate::routes::users::Projection;
 use crate::scim::filter;
-use crate::scim::list::{self, ListParams};
+use crate::scim::list::{ListParams, ListResponse, Resource};
 use crate::scim::schema::ResourceKind;
 
 /// Runs `query` (one page: filter, start index, count, projection → resources and the
 /// total) for `params` and renders the ListResponse.
-pub(crate) async fn run<F, Fut>(
+pub(crate) async fn run<'r, F, Fut>(
     auth: &Authenticated,
     params: ListParams,
     kind: ResourceKind,
@@ -27,7 +26,7 @@ pub(crate) async fn run<F, Fut>(
 ) -> Result<Response, ScimError>
 where
     F: FnOnce(Option<pb::Filter>, i64, i64, Projection) -> Fut,
-    Fut: Future<Output = Result<(Vec<Value>, i64), ScimError>>,
+    Fut: Future<Output = Result<(Vec<Resource<'r>>, i64), ScimError>>,
 {
     auth.require(SCIM_READ)?;
     let filter = params
@@ -44,6 +43,10 @@ where
     };
     let (resources, total) = query(filter, params.start_index, params.count, proj).await?;
     tracing::Span::current().record("scim.result_count", resources.len());
-    let body = list::list_response(resources, total, params.start_index);
+    let body = ListResponse {
+        resources,
+        total_results: total,
+        start_index: params.start_index,
+    };
     Ok(response::scim(StatusCode::OK, &body))
 }

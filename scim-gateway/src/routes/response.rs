@@ -2,14 +2,20 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use serde::Serialize;
 
 use crate::error::SCIM_CONTENT_TYPE;
 use crate::extract::etag;
 
 /// A SCIM JSON response.
-pub fn scim(status: StatusCode, body: &Value) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
+pub fn scim(status: StatusCode, body: &impl Serialize) -> Response {
+    // A user is about a kilobyte; starting there saves the first few regrowths.
+    let mut bytes = Vec::with_capacity(1024);
+    if let Err(e) = serde_json::to_writer(&mut bytes, body) {
+        // Our documents are strings, numbers and maps with string keys; this is a bug.
+        tracing::error!(error = %e, "response body does not serialise");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
     let mut resp = (status, bytes).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -21,7 +27,7 @@ pub fn scim(status: StatusCode, body: &Value) -> Response {
 /// A resource response with its `ETag` (and `Location` for 201).
 pub fn resource(
     status: StatusCode,
-    body: &Value,
+    body: &impl Serialize,
     version: i64,
     location: Option<&str>,
 ) -> Response {

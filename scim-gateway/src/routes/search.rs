@@ -11,8 +11,7 @@ use crate::extract::ScimJson;
 use crate::routes::users::Projection;
 use crate::routes::{groups, response, users};
 use crate::scim::filter;
-use crate::scim::list;
-use crate::scim::list::ListParams;
+use crate::scim::list::{ListParams, ListResponse};
 use crate::scim::schema::ResourceKind;
 use crate::state::AppState;
 use axum::http::StatusCode;
@@ -91,6 +90,10 @@ pub async fn root(
         0
     };
     tracing::Span::current().record("scim.result_count", resources.len());
-    let body = list::list_response(resources, users_total + groups_total, p.start_index);
+    let body = ListResponse {
+        resources,
+        total_results: users_total + groups_total,
+        start_index: p.start_index,
+    };
     Ok(response::scim(StatusCode::OK, &body))
 }

@@ -12,8 +12,9 @@ use crate::auth::Authenticated;
 use crate::error::ScimError;
 use crate::extract::{Preconditions, QueryPairs, ScimJson};
 use crate::routes::response;
-use crate::scim::list::ListParams;
+use crate::scim::list::{ListParams, Resource};
 use crate::scim::schema::ResourceKind;
+use crate::scim::user::UserJson;
 use crate::scim::{patch, projection, user};
 use crate::state::AppState;
 use crate::upstream::with_token;
@@ -36,6 +37,13 @@ impl Projection {
             attributes: find("attributes"),
             excluded: find("excludedAttributes"),
         }
+    }
+
+    /// Whether neither parameter names anything, so resources can be written straight
+    /// from their messages.
+    pub(crate) fn is_empty(&self) -> bool {
+        let blank = |l: &Option<String>| l.as_deref().is_none_or(|l| l.trim().is_empty());
+        blank(&self.attributes) && blank(&self.excluded)
     }
 
     pub(crate) fn apply(&self, v: &mut Value, kind: ResourceKind) -> Result<(), ScimError> {
@@ -80,22 +88,27 @@ fn render(
     proj: &Projection,
     with_location: bool,
 ) -> Result<Response, ScimError> {
-    let mut body = user::user_to_json(u, &state.settings.scim_base);
-    proj.apply(&mut body, ResourceKind::User)?;
     let version = u.meta.as_ref().map_or(0, |m| m.version);
     let loc = with_location.then(|| location(state, &u.id));
+    let base_url = &state.settings.scim_base;
+    if proj.is_empty() {
+        let body = UserJson::new(u, base_url);
+        return Ok(response::resource(status, &body, version, loc.as_deref()));
+    }
+    let mut body = user::user_to_json(u, base_url);
+    proj.apply(&mut body, ResourceKind::User)?;
     Ok(response::resource(status, &body, version, loc.as_deref()))
 }
 
-/// One page of users as SCIM JSON, and the total number of matches.
-pub(crate) async fn query(
-    state: &AppState,
+/// One page of users, and the total number of matches.
+pub(crate) async fn query<'s>(
+    state: &'s AppState,
     auth: &Authenticated,
     filter: Option<pb::Filter>,
     start_index: i64,
     count: i64,
     proj: &Projection,
-) -> Result<(Vec<Value>, i64), ScimError> {
+) -> Result<(Vec<Resource<'s>>, i64), ScimError> {
     let req = pb::ListUsersRequest {
         filter,
         page: Some(pb::PageRequest {
@@ -111,13 +124,23 @@ pub(crate) async fn query(
         .list_users(with_token(req, &auth.token))
         .await?
         .into_inner();
+    let total = resp.page.map_or(0, |p| p.total_results);
+    let base_url = state.settings.scim_base.as_str();
+    if proj.is_empty() {
+        let resources = resp
+            .users
+            .into_iter()
+            .map(|u| Resource::User(u, base_url))
+            .collect();
+        return Ok((resources, total));
+    }
     let mut resources = Vec::with_capacity(resp.users.len());
     for u in &resp.users {
-        let mut v = user::user_to_json(u, &state.settings.scim_base);
+        let mut v = user::user_to_json(u, base_url);
         proj.apply(&mut v, ResourceKind::User)?;
-        resources.push(v);
+        resources.push(Resource::Json(v));
     }
-    Ok((resources, resp.page.map_or(0, |p| p.total_results)))
+    Ok((resources, total))
 }
 
 /// Runs a list query and renders the ListResponse.

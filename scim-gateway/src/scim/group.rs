@@ -3,11 +3,12 @@
 use std::collections::HashSet;
 
 use scim_proto::identity::v1 as pb;
-use serde_json::{Map, Value, json};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::Value;
 
 use crate::error::ScimError;
 use crate::scim::json::Fields;
-use crate::scim::meta::{location, meta_json};
+use crate::scim::meta::{Location, MetaJson};
 use crate::scim::schema::{GROUP_SCHEMA, ResourceKind};
 
 /// Most members one request (POST, PUT or PATCH) may name.
@@ -93,48 +94,113 @@ pub(crate) fn member_from_json(v: &Value) -> Result<pb::Member, ScimError> {
     })
 }
 
-/// Renders a group. With `include_members` the `members` array is always present
-/// (`[]` when empty: Okta's test suite asserts on it after PATCH); without, it is left
-/// out entirely.
+/// A group as SCIM JSON, written straight into the serializer (see
+/// [`crate::scim::user::UserJson`] for why). With `include_members` the `members` array
+/// is always present (`[]` when empty: Okta's test suite asserts on it after PATCH);
+/// without, it is left out entirely.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupJson<'a> {
+    group: &'a pb::Group,
+    base_url: &'a str,
+    include_members: bool,
+}
+
+impl<'a> GroupJson<'a> {
+    /// Renders `group` with links under `base_url`.
+    pub fn new(group: &'a pb::Group, base_url: &'a str, include_members: bool) -> Self {
+        GroupJson {
+            group,
+            base_url,
+            include_members,
+        }
+    }
+}
+
+impl Serialize for GroupJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let g = self.group;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("schemas", &[GROUP_SCHEMA])?;
+        m.serialize_entry("id", &g.id)?;
+        if let Some(x) = g.external_id.as_deref().filter(|x| !x.is_empty()) {
+            m.serialize_entry("externalId", x)?;
+        }
+        m.serialize_entry("displayName", &g.display_name)?;
+        if self.include_members {
+            let members = Members {
+                members: &g.members,
+                base_url: self.base_url,
+            };
+            m.serialize_entry("members", &members)?;
+        }
+        let meta = MetaJson {
+            kind: ResourceKind::Group,
+            meta: g.meta.as_ref(),
+            base_url: self.base_url,
+            id: &g.id,
+        };
+        m.serialize_entry("meta", &meta)?;
+        m.end()
+    }
+}
+
+struct Members<'a> {
+    members: &'a [pb::Member],
+    base_url: &'a str,
+}
+
+impl Serialize for Members<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.members.len()))?;
+        for member in self.members {
+            seq.serialize_element(&MemberEntry {
+                member,
+                base_url: self.base_url,
+            })?;
+        }
+        seq.end()
+    }
+}
+
+struct MemberEntry<'a> {
+    member: &'a pb::Member,
+    base_url: &'a str,
+}
+
+impl Serialize for MemberEntry<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let member = self.member;
+        let kind = if member.r#type.eq_ignore_ascii_case("group") {
+            ResourceKind::Group
+        } else {
+            ResourceKind::User
+        };
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("value", &member.value)?;
+        if let Some(d) = member.display.as_deref().filter(|d| !d.is_empty()) {
+            m.serialize_entry("display", d)?;
+        }
+        m.serialize_entry("type", kind.as_str())?;
+        let location = Location {
+            base_url: self.base_url,
+            kind,
+            id: &member.value,
+        };
+        m.serialize_entry("$ref", &location)?;
+        m.end()
+    }
+}
+
+/// Renders a group as a JSON value: the document [`GroupJson`] writes.
 pub fn group_to_json(g: &pb::Group, base_url: &str, include_members: bool) -> Value {
-    let mut o = Map::new();
-    o.insert("schemas".into(), json!([GROUP_SCHEMA]));
-    o.insert("id".into(), g.id.clone().into());
-    if let Some(x) = g.external_id.as_deref().filter(|x| !x.is_empty()) {
-        o.insert("externalId".into(), x.into());
-    }
-    o.insert("displayName".into(), g.display_name.clone().into());
-    if include_members {
-        let list = g
-            .members
-            .iter()
-            .map(|m| {
-                let kind = if m.r#type.eq_ignore_ascii_case("group") {
-                    ResourceKind::Group
-                } else {
-                    ResourceKind::User
-                };
-                let mut e = Map::new();
-                e.insert("value".into(), m.value.clone().into());
-                if let Some(d) = m.display.as_deref().filter(|d| !d.is_empty()) {
-                    e.insert("display".into(), d.into());
-                }
-                e.insert("type".into(), kind.as_str().into());
-                e.insert("$ref".into(), location(base_url, kind, &m.value).into());
-                Value::Object(e)
-            })
-            .collect();
-        o.insert("members".into(), Value::Array(list));
-    }
-    o.insert(
-        "meta".into(),
-        meta_json(ResourceKind::Group, g.meta.as_ref(), base_url, &g.id),
-    );
-    Value::Object(o)
+    // Strings and nested maps only: serialising into a `Value` cannot fail.
+    serde_json::to_value(GroupJson::new(g, base_url, include_members)).unwrap_or_default()
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
     use crate::error::ScimType;
 

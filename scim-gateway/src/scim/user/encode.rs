@@ -1,155 +1,327 @@
 //! `identity.v1.User` → the canonical SCIM JSON representation.
+//!
+//! [`UserJson`] writes the message straight into the serializer. Responses without an
+//! attribute projection are serialised from it directly; building a
+//! `serde_json::Value` tree first and serialising that was most of the gateway's CPU on
+//! a 100-user page (docs/PERFORMANCE.md). [`user_to_json`] produces the same document as
+//! a `Value`, for the paths that edit it (projection, PATCH).
 
 use scim_proto::identity::v1 as pb;
-use serde_json::{Map, Value, json};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::Value;
 
-use crate::scim::meta::{location, meta_json};
+use crate::scim::meta::{Location, MetaJson};
 use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, ResourceKind, USER_SCHEMA};
 
-/// Renders a user. `base_url` is the SCIM base (e.g. `https://host/scim/v2`) used for
-/// `meta.location` and every `$ref`.
+/// A user as SCIM JSON. `base_url` is the SCIM base (e.g. `https://host/scim/v2`) used
+/// for `meta.location` and every `$ref`.
 ///
 /// `active` is present whenever it is set — always, unless a client removed it
 /// explicitly (Okta skips users without it on import, and creates always set it),
 /// `primary` always, `manager` always in the RFC object form (Entra cannot read anything
 /// else), and `password` never.
+#[derive(Debug, Clone, Copy)]
+pub struct UserJson<'a> {
+    user: &'a pb::User,
+    base_url: &'a str,
+}
+
+impl<'a> UserJson<'a> {
+    /// Renders `user` with links under `base_url`.
+    pub fn new(user: &'a pb::User, base_url: &'a str) -> Self {
+        UserJson { user, base_url }
+    }
+}
+
+/// Renders a user as a JSON value: the document [`UserJson`] writes.
 pub fn user_to_json(u: &pb::User, base_url: &str) -> Value {
-    let mut o = Map::new();
-    let ent = u
-        .enterprise
-        .as_ref()
-        .map(|e| enterprise(e, base_url))
-        .filter(|e| !e.is_empty());
-    let mut schemas = vec![USER_SCHEMA];
-    if ent.is_some() {
-        schemas.push(ENTERPRISE_USER_SCHEMA);
+    // Only strings, booleans, maps and sequences with string keys: serialising into a
+    // `Value` cannot fail.
+    serde_json::to_value(UserJson::new(u, base_url)).unwrap_or_default()
+}
+
+/// A string attribute that is set and not empty.
+fn text(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.is_empty())
+}
+
+/// Writes `key` when `v` is set and not empty.
+fn put<M: SerializeMap>(m: &mut M, key: &'static str, v: &Option<String>) -> Result<(), M::Error> {
+    match text(v) {
+        Some(s) => m.serialize_entry(key, s),
+        None => Ok(()),
     }
-    o.insert("schemas".into(), json!(schemas));
-    o.insert("id".into(), u.id.clone().into());
-    put(&mut o, "externalId", &u.external_id);
-    o.insert("userName".into(), u.user_name.clone().into());
-    if let Some(n) = &u.name {
-        let mut m = Map::new();
-        put(&mut m, "formatted", &n.formatted);
-        put(&mut m, "familyName", &n.family_name);
-        put(&mut m, "givenName", &n.given_name);
-        put(&mut m, "middleName", &n.middle_name);
-        put(&mut m, "honorificPrefix", &n.honorific_prefix);
-        put(&mut m, "honorificSuffix", &n.honorific_suffix);
-        if !m.is_empty() {
-            o.insert("name".into(), Value::Object(m));
+}
+
+impl Serialize for UserJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let u = self.user;
+        let ent = u
+            .enterprise
+            .as_ref()
+            .filter(|e| enterprise_is_set(e))
+            .map(|e| Enterprise {
+                e,
+                base_url: self.base_url,
+            });
+        let mut m = s.serialize_map(None)?;
+        match ent {
+            Some(_) => m.serialize_entry("schemas", &[USER_SCHEMA, ENTERPRISE_USER_SCHEMA])?,
+            None => m.serialize_entry("schemas", &[USER_SCHEMA])?,
         }
+        m.serialize_entry("id", &u.id)?;
+        put(&mut m, "externalId", &u.external_id)?;
+        m.serialize_entry("userName", &u.user_name)?;
+        if let Some(n) = u.name.as_ref().filter(|n| name_is_set(n)) {
+            m.serialize_entry("name", &Name(n))?;
+        }
+        put(&mut m, "displayName", &u.display_name)?;
+        put(&mut m, "nickName", &u.nick_name)?;
+        put(&mut m, "profileUrl", &u.profile_url)?;
+        put(&mut m, "title", &u.title)?;
+        put(&mut m, "userType", &u.user_type)?;
+        put(&mut m, "preferredLanguage", &u.preferred_language)?;
+        put(&mut m, "locale", &u.locale)?;
+        put(&mut m, "timezone", &u.timezone)?;
+        if let Some(active) = u.active {
+            m.serialize_entry("active", &active)?;
+        }
+        for (key, values) in [
+            ("emails", &u.emails),
+            ("phoneNumbers", &u.phone_numbers),
+            ("ims", &u.ims),
+            ("photos", &u.photos),
+        ] {
+            if !values.is_empty() {
+                m.serialize_entry(key, &Multi(values))?;
+            }
+        }
+        if !u.addresses.is_empty() {
+            m.serialize_entry("addresses", &Addresses(&u.addresses))?;
+        }
+        for (key, values) in [
+            ("entitlements", &u.entitlements),
+            ("roles", &u.roles),
+            ("x509Certificates", &u.x509_certificates),
+        ] {
+            if !values.is_empty() {
+                m.serialize_entry(key, &Multi(values))?;
+            }
+        }
+        if !u.groups.is_empty() {
+            let groups = Groups {
+                groups: &u.groups,
+                base_url: self.base_url,
+            };
+            m.serialize_entry("groups", &groups)?;
+        }
+        if let Some(ent) = &ent {
+            m.serialize_entry(ENTERPRISE_USER_SCHEMA, ent)?;
+        }
+        let meta = MetaJson {
+            kind: ResourceKind::User,
+            meta: u.meta.as_ref(),
+            base_url: self.base_url,
+            id: &u.id,
+        };
+        m.serialize_entry("meta", &meta)?;
+        m.end()
     }
-    put(&mut o, "displayName", &u.display_name);
-    put(&mut o, "nickName", &u.nick_name);
-    put(&mut o, "profileUrl", &u.profile_url);
-    put(&mut o, "title", &u.title);
-    put(&mut o, "userType", &u.user_type);
-    put(&mut o, "preferredLanguage", &u.preferred_language);
-    put(&mut o, "locale", &u.locale);
-    put(&mut o, "timezone", &u.timezone);
-    if let Some(active) = u.active {
-        o.insert("active".into(), active.into());
-    }
-    put_multi(&mut o, "emails", &u.emails);
-    put_multi(&mut o, "phoneNumbers", &u.phone_numbers);
-    put_multi(&mut o, "ims", &u.ims);
-    put_multi(&mut o, "photos", &u.photos);
-    if !u.addresses.is_empty() {
-        let list = u.addresses.iter().map(address).collect();
-        o.insert("addresses".into(), Value::Array(list));
-    }
-    put_multi(&mut o, "entitlements", &u.entitlements);
-    put_multi(&mut o, "roles", &u.roles);
-    put_multi(&mut o, "x509Certificates", &u.x509_certificates);
-    if !u.groups.is_empty() {
-        let list = u
-            .groups
-            .iter()
-            .map(|g| {
-                let mut m = Map::new();
-                m.insert("value".into(), g.value.clone().into());
-                m.insert(
-                    "$ref".into(),
-                    location(base_url, ResourceKind::Group, &g.value).into(),
-                );
-                if !g.display.is_empty() {
-                    m.insert("display".into(), g.display.clone().into());
-                }
-                if !g.r#type.is_empty() {
-                    m.insert("type".into(), g.r#type.clone().into());
-                }
-                Value::Object(m)
-            })
-            .collect();
-        o.insert("groups".into(), Value::Array(list));
-    }
-    if let Some(e) = ent {
-        o.insert(ENTERPRISE_USER_SCHEMA.into(), Value::Object(e));
-    }
-    o.insert(
-        "meta".into(),
-        meta_json(ResourceKind::User, u.meta.as_ref(), base_url, &u.id),
-    );
-    Value::Object(o)
 }
 
-fn put(o: &mut Map<String, Value>, key: &str, v: &Option<String>) {
-    if let Some(s) = v.as_deref().filter(|s| !s.is_empty()) {
-        o.insert(key.into(), s.into());
+fn name_is_set(n: &pb::Name) -> bool {
+    [
+        &n.formatted,
+        &n.family_name,
+        &n.given_name,
+        &n.middle_name,
+        &n.honorific_prefix,
+        &n.honorific_suffix,
+    ]
+    .into_iter()
+    .any(|v| text(v).is_some())
+}
+
+/// `name`; only written when [`name_is_set`].
+struct Name<'a>(&'a pb::Name);
+
+impl Serialize for Name<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let n = self.0;
+        let mut m = s.serialize_map(None)?;
+        put(&mut m, "formatted", &n.formatted)?;
+        put(&mut m, "familyName", &n.family_name)?;
+        put(&mut m, "givenName", &n.given_name)?;
+        put(&mut m, "middleName", &n.middle_name)?;
+        put(&mut m, "honorificPrefix", &n.honorific_prefix)?;
+        put(&mut m, "honorificSuffix", &n.honorific_suffix)?;
+        m.end()
     }
 }
 
-fn put_multi(o: &mut Map<String, Value>, key: &str, values: &[pb::MultiValue]) {
-    if values.is_empty() {
-        return;
+/// A multi-valued attribute of value/display/type/primary entries.
+struct Multi<'a>(&'a [pb::MultiValue]);
+
+impl Serialize for Multi<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for v in self.0 {
+            seq.serialize_element(&MultiEntry(v))?;
+        }
+        seq.end()
     }
-    let list = values
-        .iter()
-        .map(|v| {
-            let mut m = Map::new();
-            m.insert("value".into(), v.value.clone().into());
-            put(&mut m, "display", &v.display);
-            put(&mut m, "type", &v.r#type);
-            // Always present, so a client that sent `primary: false` reads back what it
-            // wrote (scim2-tester compares the two).
-            m.insert("primary".into(), v.primary.into());
-            Value::Object(m)
-        })
-        .collect();
-    o.insert(key.into(), Value::Array(list));
 }
 
-fn address(a: &pb::Address) -> Value {
-    let mut m = Map::new();
-    put(&mut m, "formatted", &a.formatted);
-    put(&mut m, "streetAddress", &a.street_address);
-    put(&mut m, "locality", &a.locality);
-    put(&mut m, "region", &a.region);
-    put(&mut m, "postalCode", &a.postal_code);
-    put(&mut m, "country", &a.country);
-    put(&mut m, "type", &a.r#type);
-    m.insert("primary".into(), a.primary.into());
-    Value::Object(m)
+struct MultiEntry<'a>(&'a pb::MultiValue);
+
+impl Serialize for MultiEntry<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let v = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("value", &v.value)?;
+        put(&mut m, "display", &v.display)?;
+        put(&mut m, "type", &v.r#type)?;
+        // Always present, so a client that sent `primary: false` reads back what it
+        // wrote (scim2-tester compares the two).
+        m.serialize_entry("primary", &v.primary)?;
+        m.end()
+    }
+}
+
+struct Addresses<'a>(&'a [pb::Address]);
+
+impl Serialize for Addresses<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for a in self.0 {
+            seq.serialize_element(&Address(a))?;
+        }
+        seq.end()
+    }
+}
+
+struct Address<'a>(&'a pb::Address);
+
+impl Serialize for Address<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let a = self.0;
+        let mut m = s.serialize_map(None)?;
+        put(&mut m, "formatted", &a.formatted)?;
+        put(&mut m, "streetAddress", &a.street_address)?;
+        put(&mut m, "locality", &a.locality)?;
+        put(&mut m, "region", &a.region)?;
+        put(&mut m, "postalCode", &a.postal_code)?;
+        put(&mut m, "country", &a.country)?;
+        put(&mut m, "type", &a.r#type)?;
+        m.serialize_entry("primary", &a.primary)?;
+        m.end()
+    }
+}
+
+/// The user's groups, each with its `$ref`.
+struct Groups<'a> {
+    groups: &'a [pb::GroupRef],
+    base_url: &'a str,
+}
+
+impl Serialize for Groups<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.groups.len()))?;
+        for g in self.groups {
+            seq.serialize_element(&GroupEntry {
+                g,
+                base_url: self.base_url,
+            })?;
+        }
+        seq.end()
+    }
+}
+
+struct GroupEntry<'a> {
+    g: &'a pb::GroupRef,
+    base_url: &'a str,
+}
+
+impl Serialize for GroupEntry<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let g = self.g;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("value", &g.value)?;
+        let location = Location {
+            base_url: self.base_url,
+            kind: ResourceKind::Group,
+            id: &g.value,
+        };
+        m.serialize_entry("$ref", &location)?;
+        if !g.display.is_empty() {
+            m.serialize_entry("display", &g.display)?;
+        }
+        if !g.r#type.is_empty() {
+            m.serialize_entry("type", &g.r#type)?;
+        }
+        m.end()
+    }
+}
+
+/// Whether the enterprise extension has anything to show; an empty one is left out,
+/// together with its schema URN.
+fn enterprise_is_set(e: &pb::EnterpriseUser) -> bool {
+    [
+        &e.employee_number,
+        &e.cost_center,
+        &e.organization,
+        &e.division,
+        &e.department,
+    ]
+    .into_iter()
+    .any(|v| text(v).is_some())
+        || e.manager.as_ref().is_some_and(|m| !m.value.is_empty())
 }
 
 /// The enterprise extension object; `manager` in the RFC form with its `$ref`.
-fn enterprise(e: &pb::EnterpriseUser, base_url: &str) -> Map<String, Value> {
-    let mut m = Map::new();
-    put(&mut m, "employeeNumber", &e.employee_number);
-    put(&mut m, "costCenter", &e.cost_center);
-    put(&mut m, "organization", &e.organization);
-    put(&mut m, "division", &e.division);
-    put(&mut m, "department", &e.department);
-    if let Some(mgr) = e.manager.as_ref().filter(|m| !m.value.is_empty()) {
-        let mut mo = Map::new();
-        mo.insert("value".into(), mgr.value.clone().into());
-        mo.insert(
-            "$ref".into(),
-            location(base_url, ResourceKind::User, &mgr.value).into(),
-        );
-        put(&mut mo, "displayName", &mgr.display_name);
-        m.insert("manager".into(), Value::Object(mo));
+struct Enterprise<'a> {
+    e: &'a pb::EnterpriseUser,
+    base_url: &'a str,
+}
+
+impl Serialize for Enterprise<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.e;
+        let mut m = s.serialize_map(None)?;
+        put(&mut m, "employeeNumber", &e.employee_number)?;
+        put(&mut m, "costCenter", &e.cost_center)?;
+        put(&mut m, "organization", &e.organization)?;
+        put(&mut m, "division", &e.division)?;
+        put(&mut m, "department", &e.department)?;
+        if let Some(mgr) = e.manager.as_ref().filter(|m| !m.value.is_empty()) {
+            m.serialize_entry(
+                "manager",
+                &Manager {
+                    mgr,
+                    base_url: self.base_url,
+                },
+            )?;
+        }
+        m.end()
     }
-    m
+}
+
+struct Manager<'a> {
+    mgr: &'a pb::Manager,
+    base_url: &'a str,
+}
+
+impl Serialize for Manager<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("value", &self.mgr.value)?;
+        let location = Location {
+            base_url: self.base_url,
+            kind: ResourceKind::User,
+            id: &self.mgr.value,
+        };
+        m.serialize_entry("$ref", &location)?;
+        put(&mut m, "displayName", &self.mgr.display_name)?;
+        m.end()
+    }
 }

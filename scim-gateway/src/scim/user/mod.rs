@@ -12,7 +12,7 @@ mod encode;
 mod tests;
 
 pub use decode::user_from_json;
-pub use encode::user_to_json;
+pub use encode::{UserJson, user_to_json};
 
 /// Longest string attribute value accepted, in bytes.
 pub const MAX_STRING_BYTES: usize = 4096;

@@ -378,3 +378,89 @@ fn empty_values_are_absent() {
     assert!(u.addresses.is_empty());
     assert_eq!(u.name, None);
 }
+
+/// Parses JSON, failing on an object that names a key twice (`Value` would silently
+/// keep the last one).
+fn parse_strict(bytes: &[u8]) -> Value {
+    use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+    struct Strict(Value);
+    impl<'de> Deserialize<'de> for Strict {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Strict;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("JSON")
+                }
+                fn visit_bool<E>(self, b: bool) -> Result<Strict, E> {
+                    Ok(Strict(b.into()))
+                }
+                fn visit_i64<E>(self, n: i64) -> Result<Strict, E> {
+                    Ok(Strict(n.into()))
+                }
+                fn visit_u64<E>(self, n: u64) -> Result<Strict, E> {
+                    Ok(Strict(n.into()))
+                }
+                fn visit_str<E>(self, s: &str) -> Result<Strict, E> {
+                    Ok(Strict(s.into()))
+                }
+                fn visit_unit<E>(self) -> Result<Strict, E> {
+                    Ok(Strict(Value::Null))
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Strict, A::Error> {
+                    let mut out = Vec::new();
+                    while let Some(Strict(v)) = a.next_element()? {
+                        out.push(v);
+                    }
+                    Ok(Strict(Value::Array(out)))
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Strict, A::Error> {
+                    let mut out = serde_json::Map::new();
+                    while let Some((k, Strict(v))) = a.next_entry::<String, Strict>()? {
+                        if out.insert(k.clone(), v).is_some() {
+                            return Err(serde::de::Error::custom(format!("duplicate key {k}")));
+                        }
+                    }
+                    Ok(Strict(Value::Object(out)))
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+    serde_json::from_slice::<Strict>(bytes).unwrap().0
+}
+
+#[test]
+fn the_written_document_is_the_value_without_duplicate_keys() {
+    let body = json!({
+        "userName": "bjensen", "externalId": "x1",
+        "name": {"givenName": "Barbara", "familyName": "Jensen"},
+        "displayName": "Babs", "active": false,
+        "emails": [{"value": "b@example.com", "type": "work", "primary": true}],
+        "phoneNumbers": [{"value": "555", "primary": false}],
+        "addresses": [{"type": "work", "locality": "Hollywood", "primary": true}],
+        "roles": [{"value": "r1", "primary": false}],
+        ENTERPRISE_USER_SCHEMA: {"employeeNumber": "7", "manager": {"value": "m1"}}
+    });
+    let mut u = stored(user_from_json(&body).unwrap());
+    u.groups = vec![pb::GroupRef {
+        value: "g1".into(),
+        display: "Admins".into(),
+        r#type: "direct".into(),
+    }];
+    let written = serde_json::to_vec(&UserJson::new(&u, BASE)).unwrap();
+    let parsed = parse_strict(&written);
+    assert_eq!(parsed, user_to_json(&u, BASE));
+    assert_eq!(parsed["groups"][0]["$ref"], format!("{BASE}/Groups/g1"));
+    assert_eq!(
+        parsed[ENTERPRISE_USER_SCHEMA]["manager"]["$ref"],
+        format!("{BASE}/Users/m1")
+    );
+    assert_eq!(parsed["meta"]["location"], format!("{BASE}/Users/{}", u.id));
+    assert_eq!(
+        parsed["schemas"],
+        json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA])
+    );
+    assert_eq!(parsed["active"], false);
+}
