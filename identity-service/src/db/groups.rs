@@ -4,10 +4,12 @@
 //! member lists are in [`super::memberships`].
 
 use chrono::NaiveDateTime;
+use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 
 use super::schema::{groups, memberships};
+use super::sql::first_rows;
 use super::users::CHUNK;
 use crate::filter::plan::IndexKey;
 
@@ -192,13 +194,15 @@ pub fn after(
     seq: i64,
     limit: i64,
 ) -> QueryResult<Vec<GroupRow>> {
-    groups::table
+    // No `LIMIT`: it would make SQLite prepare the statement again on every call
+    // (see `db::sql`).
+    let rows = groups::table
         .filter(groups::tenant.eq(tenant))
         .filter(groups::seq.gt(seq))
         .order(groups::seq.asc())
-        .limit(limit)
         .select(GroupRow::as_select())
-        .load(conn)
+        .load_iter::<GroupRow, DefaultLoadingMode>(conn)?;
+    first_rows(rows, limit)
 }
 
 /// Up to `limit` groups with `seq >= from_seq`, skipping the first `offset` of them, in
@@ -210,14 +214,21 @@ pub fn skip_from(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<GroupRow>> {
-    groups::table
+    // The skipped rows are stepped over in the `(tenant, seq)` index alone; only the
+    // page's rows are read from the table.
+    let skip = usize::try_from(offset).unwrap_or(0);
+    let start = groups::table
         .filter(groups::tenant.eq(tenant))
         .filter(groups::seq.ge(from_seq))
         .order(groups::seq.asc())
-        .limit(limit)
-        .offset(offset)
-        .select(GroupRow::as_select())
-        .load(conn)
+        .select(groups::seq)
+        .load_iter::<i64, DefaultLoadingMode>(conn)?
+        .nth(skip)
+        .transpose()?;
+    match start {
+        Some(start) => after(conn, tenant, start - 1, limit),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// The number of groups of `tenant`, and the seq at every `every`-th position

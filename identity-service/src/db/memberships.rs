@@ -13,6 +13,7 @@ use diesel::sqlite::SqliteConnection;
 use scim_proto::identity::v1 as pb;
 
 use super::schema::{groups, memberships};
+use super::sql::in_json_array;
 use super::users::CHUNK;
 use crate::error::IdentityError;
 use crate::members::{Change, MemberInput, MemberKind, dedup};
@@ -370,17 +371,16 @@ pub fn groups_of(
         }
         return Ok(out);
     }
-    for chunk in member_ids.chunks(CHUNK) {
-        let rows: Vec<(String, String, String)> = memberships::table
-            .inner_join(groups::table.on(groups::id.eq(memberships::group_id)))
-            .filter(memberships::tenant.eq(tenant))
-            .filter(memberships::member_value.eq_any(chunk))
-            .order(groups::seq.asc())
-            .select((memberships::member_value, groups::id, groups::display_name))
-            .load(conn)?;
-        for (m, id, display) in rows {
-            out.entry(m).or_default().push(direct(id, display));
-        }
+    // One statement for the whole page, prepared once per connection (see `db::sql`).
+    let rows: Vec<(String, String, String)> = memberships::table
+        .inner_join(groups::table.on(groups::id.eq(memberships::group_id)))
+        .filter(memberships::tenant.eq(tenant))
+        .filter(in_json_array(memberships::member_value, member_ids))
+        .order(groups::seq.asc())
+        .select((memberships::member_value, groups::id, groups::display_name))
+        .load(conn)?;
+    for (m, id, display) in rows {
+        out.entry(m).or_default().push(direct(id, display));
     }
     Ok(out)
 }

@@ -22,6 +22,7 @@ pub mod memberships;
 // Generated shape: diesel's table! macro emits undocumented items.
 #[expect(missing_docs, reason = "diesel table! output")]
 pub mod schema;
+pub mod sql;
 pub mod timestamp;
 pub mod users;
 

@@ -4,11 +4,13 @@
 //! [`crate::db::Database`].
 
 use chrono::NaiveDateTime;
+use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 use scim_proto::identity::v1 as pb;
 
 use super::schema::{groups, memberships, user_emails, users};
+use super::sql::first_rows;
 use crate::filter::plan::IndexKey;
 use crate::model::{UserValues, fold};
 
@@ -297,13 +299,15 @@ pub fn after(
     seq: i64,
     limit: i64,
 ) -> QueryResult<Vec<UserRow>> {
-    users::table
+    // No `LIMIT`: it would make SQLite prepare the statement again on every call
+    // (see `db::sql`).
+    let rows = users::table
         .filter(users::tenant.eq(tenant))
         .filter(users::seq.gt(seq))
         .order(users::seq.asc())
-        .limit(limit)
         .select(UserRow::as_select())
-        .load(conn)
+        .load_iter::<UserRow, DefaultLoadingMode>(conn)?;
+    first_rows(rows, limit)
 }
 
 /// Up to `limit` users with `seq >= from_seq`, skipping the first `offset` of them, in
@@ -315,14 +319,21 @@ pub fn skip_from(
     offset: i64,
     limit: i64,
 ) -> QueryResult<Vec<UserRow>> {
-    users::table
+    // The skipped rows are stepped over in the `(tenant, seq)` index alone; only the
+    // page's rows are read from the table.
+    let skip = usize::try_from(offset).unwrap_or(0);
+    let start = users::table
         .filter(users::tenant.eq(tenant))
         .filter(users::seq.ge(from_seq))
         .order(users::seq.asc())
-        .limit(limit)
-        .offset(offset)
-        .select(UserRow::as_select())
-        .load(conn)
+        .select(users::seq)
+        .load_iter::<i64, DefaultLoadingMode>(conn)?
+        .nth(skip)
+        .transpose()?;
+    match start {
+        Some(start) => after(conn, tenant, start - 1, limit),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// The number of users of `tenant`, and the seq at every `every`-th position

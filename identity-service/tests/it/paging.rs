@@ -338,3 +338,68 @@ async fn any_start_index_is_a_seek_that_follows_creates_and_deletes() {
     .unwrap();
     assert_random_pages(&mut c, &order).await;
 }
+
+#[tokio::test]
+async fn a_page_reads_its_users_groups_with_statements_that_stay_prepared() {
+    let srv = TestServer::start().await;
+    let mut c = srv.client("t", RW);
+    let ids: Vec<String> = seed(&mut c, 30).await.into_iter().collect();
+    let order = walk_by_token(&mut c, None, 30).await;
+    assert_eq!(order.iter().collect::<BTreeSet<_>>(), ids.iter().collect());
+    let first = create_group(
+        &mut c,
+        "First",
+        order[0..10].iter().map(|id| member(id)).collect(),
+    )
+    .await;
+    let second = create_group(
+        &mut c,
+        "Second",
+        order[5..15].iter().map(|id| member(id)).collect(),
+    )
+    .await;
+
+    let log = srv.record_queries();
+    // A deep page (a skip inside the order index) and a first page, both with groups.
+    for (start, count) in [(4_i64, 20_i64), (1, 30)] {
+        let r = c
+            .list_users(pb::ListUsersRequest {
+                filter: None,
+                page: page(start, count, ""),
+                include_groups: true,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let from = start as usize - 1;
+        let got: Vec<&str> = r.users.iter().map(|u| u.id.as_str()).collect();
+        assert_eq!(got, order[from..from + count as usize], "start {start}");
+        for (i, u) in r.users.iter().enumerate() {
+            let pos = from + i;
+            let mut expected = Vec::new();
+            if pos < 10 {
+                expected.push(first.id.as_str());
+            }
+            if (5..15).contains(&pos) {
+                expected.push(second.id.as_str());
+            }
+            let groups: Vec<&str> = u.groups.iter().map(|g| g.value.as_str()).collect();
+            assert_eq!(groups, expected, "groups of user {pos}");
+        }
+    }
+    srv.stop_recording();
+    // Same SQL text for any page size and start: no bound LIMIT/OFFSET (SQLite prepares
+    // those again on every call) and no IN list with one placeholder per user.
+    let sql = log.lock().unwrap().clone();
+    for q in &sql {
+        let upper = q.to_uppercase();
+        assert!(
+            !upper.contains(" LIMIT ") && !upper.contains(" OFFSET ") && !upper.contains("IN (?"),
+            "statement text depends on the page: {q}"
+        );
+    }
+    assert!(
+        sql.iter().any(|q| q.contains("json_each(")),
+        "memberships of the page in one statement: {sql:?}"
+    );
+}
