@@ -286,7 +286,7 @@ impl Database {
             let _entered = span.enter();
             let mut conn = pool.get()?;
             let conn: &mut SqliteConnection = &mut conn;
-            conn.transaction(f)
+            read_snapshot(conn, f)
         })
         .await?
     }
@@ -307,7 +307,7 @@ impl Database {
             Some(mut conn) => {
                 let _entered = op.span().entered();
                 let conn: &mut SqliteConnection = &mut conn;
-                conn.transaction(f)
+                read_snapshot(conn, f)
             }
             None => self.read(op, f).await,
         }
@@ -396,6 +396,35 @@ fn create_parent_dir(path: &Path) -> Result<(), OpenError> {
     }
 }
 
+/// Runs `f` in a deferred transaction, so all its statements read one snapshot.
+///
+/// The same as `Connection::transaction` for a read, with `BEGIN`/`COMMIT` as cached
+/// statements (see [`sql::Begin`]). `f` must not open a transaction of its own: diesel
+/// does not know about this one. The transaction is rolled back when `f` fails or
+/// panics, so the pooled connection is never handed out with a transaction open.
+pub fn read_snapshot<T, F>(conn: &mut SqliteConnection, f: F) -> Result<T, IdentityError>
+where
+    F: FnOnce(&mut SqliteConnection) -> Result<T, IdentityError>,
+{
+    use diesel::RunQueryDsl as _;
+
+    sql::Begin.execute(conn)?;
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn))) {
+        Ok(Ok(value)) => {
+            sql::Commit.execute(conn)?;
+            Ok(value)
+        }
+        Ok(Err(e)) => {
+            let _ = sql::Rollback.execute(conn);
+            Err(e)
+        }
+        Err(panic) => {
+            let _ = sql::Rollback.execute(conn);
+            std::panic::resume_unwind(panic)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -464,6 +493,41 @@ mod tests {
             count, 36,
             "the failed writes left nothing, the others all committed"
         );
+    }
+
+    #[test]
+    fn a_read_snapshot_ends_its_transaction_when_the_read_fails_or_panics() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = SqliteConnection::establish(dir.path().join("r.db").to_str().unwrap())
+            .unwrap();
+        conn.batch_execute("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1)")
+            .unwrap();
+        let in_transaction = |c: &mut SqliteConnection| {
+            // BEGIN inside an open transaction is an error in SQLite.
+            let nested = c.batch_execute("BEGIN");
+            if nested.is_ok() {
+                c.batch_execute("ROLLBACK").unwrap();
+            }
+            nested.is_err()
+        };
+
+        let inside = read_snapshot(&mut conn, |c| Ok(in_transaction(c))).unwrap();
+        assert!(inside, "the closure runs inside a transaction");
+        assert!(!in_transaction(&mut conn), "committed afterwards");
+
+        let failed: Result<(), _> = read_snapshot(&mut conn, |_| {
+            Err(IdentityError::Unavailable("read failed".into()))
+        });
+        assert!(failed.is_err());
+        assert!(!in_transaction(&mut conn), "rolled back after an error");
+
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _: Result<(), _> = read_snapshot(&mut conn, |_| panic!("bug in a read"));
+        }));
+        assert!(panicked.is_err(), "the panic reaches the caller");
+        assert!(!in_transaction(&mut conn), "rolled back after a panic");
+        // The connection still serves reads.
+        read_snapshot(&mut conn, |c| Ok(c.batch_execute("SELECT x FROM t")?)).unwrap();
     }
 
     #[test]
