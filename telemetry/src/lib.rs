@@ -222,13 +222,17 @@ pub fn init(service_name: &str, args: &TelemetryArgs) -> Result<TelemetryGuard, 
         let otel_filter = EnvFilter::new("info,h2=off,hyper=off,tonic=off,tower=off");
         // No per-span source location, thread, target or busy/idle attributes: nobody
         // reads them in a trace of this stack, and the busy/idle bookkeeping takes a
-        // timestamp at every poll of every span (docs/PERFORMANCE.md).
+        // timestamp at every poll of every span (docs/PERFORMANCE.md). No context
+        // activation either: it attaches the span's OpenTelemetry context to the thread
+        // at every poll, and nothing here reads `Context::current()`; propagation takes
+        // the context from the span itself (`OpenTelemetrySpanExt::context`).
         tracing_opentelemetry::layer()
             .with_tracer(p.tracer(service_name.to_owned()))
             .with_location(false)
             .with_threads(false)
             .with_target(false)
             .with_tracked_inactivity(false)
+            .with_context_activation(false)
             .with_filter(otel_filter)
     });
     tracing_subscriber::registry()
