@@ -83,6 +83,10 @@ pub struct RunArgs {
     /// Skip the tracing-on rerun of the lookup scenarios.
     #[arg(long)]
     pub no_tracing: bool,
+    /// How many tracing-off/tracing-on restart pairs the tracing comparison runs; its
+    /// verdict is the median of the pairs' on/off ratios.
+    #[arg(long, default_value_t = 3)]
+    pub tracing_pairs: usize,
     /// Run only these parts (for profiling one of them): get_user, filter_username,
     /// filter_email, page_near_end, walk, post_user, patch_active, put_user,
     /// group_add, token, tracing. The ceilings always run.
@@ -114,6 +118,8 @@ pub struct Plan {
     pub walks: usize,
     /// Whether the tracing-on rerun happens.
     pub tracing: bool,
+    /// Off/on restart pairs of the tracing comparison.
+    pub tracing_pairs: usize,
     /// Whether this is the smoke run.
     pub smoke: bool,
     /// Parts to run; empty means all.
@@ -159,6 +165,11 @@ impl RunArgs {
             group_sizes,
             walks: self.walks.max(1),
             tracing: !self.no_tracing,
+            tracing_pairs: if self.smoke {
+                1
+            } else {
+                self.tracing_pairs.max(1)
+            },
             smoke: self.smoke,
             only: self.only.clone(),
         }
@@ -176,6 +187,9 @@ impl RunArgs {
             let sizes: Vec<String> = self.big_group.iter().map(|s| s.to_string()).collect();
             parts.push(format!("--big-group {}", sizes.join(",")));
             parts.push(format!("--walks {}", self.walks));
+            if !self.no_tracing {
+                parts.push(format!("--tracing-pairs {}", self.tracing_pairs));
+            }
         }
         if self.no_tracing {
             parts.push("--no-tracing".into());

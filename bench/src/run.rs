@@ -316,41 +316,54 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             api,
             ..dataset.clone()
         };
-        eprintln!("restarting without tracing");
-        let (stack, api, _) =
-            start_stack(&bins, data.path(), ports, None, Some((&creds.0, &creds.1))).await?;
-        let mut off = Vec::new();
-        for s in scenarios::lookups(&lookup_dataset(api)) {
-            off.push(timed(&stack, &plan, s).await?);
-        }
-        checkpoints.push(checkpoint("restart, tracing off, lookups", &stack, false));
-        stack.stop().await;
-
-        eprintln!("restarting with tracing to the in-process OTLP sink");
         let sink = OtlpSink::start().await.context("starting the OTLP sink")?;
         let endpoint = sink.endpoint();
-        let (stack, api, _) = start_stack(
-            &bins,
-            data.path(),
-            ports,
-            Some(&endpoint),
-            Some((&creds.0, &creds.1)),
-        )
-        .await?;
-        for (s, off) in scenarios::lookups(&lookup_dataset(api))
-            .into_iter()
-            .zip(off)
-        {
-            let on = timed(&stack, &plan, s).await?;
-            tracing.push(TracingRow {
-                title: on.title,
-                off: off.result,
-                on: on.result,
-            });
+        let mut pairs: Vec<Vec<(LoadResult, LoadResult)>> = Vec::new();
+        for pair in 1..=plan.tracing_pairs {
+            // Memory is reported for the first pair; the later ones repeat it.
+            let first = pair == 1;
+            eprintln!("pair {pair}: restarting without tracing");
+            let (stack, api, _) =
+                start_stack(&bins, data.path(), ports, None, Some((&creds.0, &creds.1))).await?;
+            let mut off = Vec::new();
+            for s in scenarios::lookups(&lookup_dataset(api)) {
+                off.push(timed(&stack, &plan, s).await?);
+            }
+            if first {
+                checkpoints.push(checkpoint("restart, tracing off, lookups", &stack, false));
+            }
+            stack.stop().await;
+
+            eprintln!("pair {pair}: restarting with tracing to the in-process OTLP sink");
+            let (stack, api, _) = start_stack(
+                &bins,
+                data.path(),
+                ports,
+                Some(&endpoint),
+                Some((&creds.0, &creds.1)),
+            )
+            .await?;
+            let lookups = scenarios::lookups(&lookup_dataset(api));
+            pairs.resize_with(lookups.len(), Vec::new);
+            for ((s, off), runs) in lookups.into_iter().zip(off).zip(&mut pairs) {
+                let on = timed(&stack, &plan, s).await?;
+                if first {
+                    tracing.push(TracingRow {
+                        title: on.title,
+                        pairs: Vec::new(),
+                    });
+                }
+                runs.push((off.result, on.result));
+            }
+            if first {
+                checkpoints.push(checkpoint("restart, tracing on, lookups", &stack, false));
+            }
+            // Stopping flushes the exporters, so the counts are complete afterwards.
+            stack.stop().await;
         }
-        checkpoints.push(checkpoint("restart, tracing on, lookups", &stack, false));
-        // Stopping flushes the exporters, so the counts are complete afterwards.
-        stack.stop().await;
+        for (row, runs) in tracing.iter_mut().zip(pairs) {
+            row.pairs = runs;
+        }
         spans = sink.counts.snapshot();
     }
 

@@ -498,8 +498,8 @@ mod tests {
     #[test]
     fn a_read_snapshot_ends_its_transaction_when_the_read_fails_or_panics() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = SqliteConnection::establish(dir.path().join("r.db").to_str().unwrap())
-            .unwrap();
+        let mut conn =
+            SqliteConnection::establish(dir.path().join("r.db").to_str().unwrap()).unwrap();
         conn.batch_execute("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1)")
             .unwrap();
         let in_transaction = |c: &mut SqliteConnection| {
