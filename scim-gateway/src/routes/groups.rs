@@ -23,6 +23,7 @@ use crate::routes::response;
 use crate::routes::users::{Projection, check_body_id};
 use crate::scim::group::GroupJson;
 use crate::scim::list::{ListParams, Resource};
+use crate::scim::projection::Projected;
 use crate::scim::schema::ResourceKind;
 use crate::scim::{group, patch, projection};
 use crate::state::AppState;
@@ -48,18 +49,10 @@ fn render(
     let version = g.meta.as_ref().map_or(0, |m| m.version);
     let location = (status == StatusCode::CREATED)
         .then(|| format!("{}/Groups/{}", state.settings.scim_base, g.id));
-    let base_url = &state.settings.scim_base;
-    if proj.is_empty() {
-        let body = GroupJson::new(g, base_url, members_loaded);
-        return Ok(response::resource(
-            status,
-            &body,
-            version,
-            location.as_deref(),
-        ));
-    }
-    let mut body = group::group_to_json(g, base_url, members_loaded);
-    proj.apply(&mut body, ResourceKind::Group)?;
+    let body = proj.shape(
+        GroupJson::new(g, &state.settings.scim_base, members_loaded),
+        ResourceKind::Group,
+    )?;
     Ok(response::resource(
         status,
         &body,
@@ -76,7 +69,7 @@ pub(crate) async fn query<'s>(
     start_index: i64,
     count: i64,
     proj: &Projection,
-) -> Result<(Vec<Resource<'s>>, i64), ScimError> {
+) -> Result<(Vec<Projected<Resource<'s>>>, i64), ScimError> {
     let include_members = proj.wants_members();
     let req = pb::ListGroupsRequest {
         filter,
@@ -95,20 +88,14 @@ pub(crate) async fn query<'s>(
         .into_inner();
     let total = resp.page.map_or(0, |p| p.total_results);
     let base_url = state.settings.scim_base.as_str();
-    if proj.is_empty() {
-        let resources = resp
-            .groups
-            .into_iter()
-            .map(|g| Resource::Group(g, base_url, include_members))
-            .collect();
-        return Ok((resources, total));
-    }
-    let mut resources = Vec::with_capacity(resp.groups.len());
-    for g in &resp.groups {
-        let mut v = group::group_to_json(g, base_url, include_members);
-        proj.apply(&mut v, ResourceKind::Group)?;
-        resources.push(Resource::Json(v));
-    }
+    let resources = resp
+        .groups
+        .into_iter()
+        .map(|g| {
+            let group = Resource::Group(g, base_url, include_members);
+            proj.shape(group, ResourceKind::Group)
+        })
+        .collect::<Result<_, _>>()?;
     Ok((resources, total))
 }
 

@@ -14,6 +14,7 @@ use crate::routes::response;
 use crate::routes::users::Projection;
 use crate::scim::filter;
 use crate::scim::list::{ListParams, ListResponse, Resource};
+use crate::scim::projection::Projected;
 use crate::scim::schema::ResourceKind;
 
 /// Runs `query` (one page: filter, start index, count, projection → resources and the
@@ -26,7 +27,7 @@ pub(crate) async fn run<'r, F, Fut>(
 ) -> Result<Response, ScimError>
 where
     F: FnOnce(Option<pb::Filter>, i64, i64, Projection) -> Fut,
-    Fut: Future<Output = Result<(Vec<Resource<'r>>, i64), ScimError>>,
+    Fut: Future<Output = Result<(Vec<Projected<Resource<'r>>>, i64), ScimError>>,
 {
     auth.require(SCIM_READ)?;
     let filter = params

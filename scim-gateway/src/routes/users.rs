@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use scim_authn::scopes::{SCIM_READ, SCIM_WRITE};
 use scim_proto::identity::v1 as pb;
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::auth::Authenticated;
@@ -13,6 +14,7 @@ use crate::error::ScimError;
 use crate::extract::{Preconditions, QueryPairs, ScimJson};
 use crate::routes::response;
 use crate::scim::list::{ListParams, Resource};
+use crate::scim::projection::Projected;
 use crate::scim::schema::ResourceKind;
 use crate::scim::user::UserJson;
 use crate::scim::{patch, projection, user};
@@ -39,20 +41,32 @@ impl Projection {
         }
     }
 
-    /// Whether neither parameter names anything, so resources can be written straight
-    /// from their messages.
-    pub(crate) fn is_empty(&self) -> bool {
+    /// Whether neither parameter names anything.
+    fn is_empty(&self) -> bool {
         let blank = |l: &Option<String>| l.as_deref().is_none_or(|l| l.trim().is_empty());
         blank(&self.attributes) && blank(&self.excluded)
     }
 
-    pub(crate) fn apply(&self, v: &mut Value, kind: ResourceKind) -> Result<(), ScimError> {
+    /// `resource` (of type `kind`) as the response carries it: whole when nothing is
+    /// projected, so it is written straight from its message; otherwise rendered to JSON
+    /// and projected.
+    pub(crate) fn shape<T: Serialize>(
+        &self,
+        resource: T,
+        kind: ResourceKind,
+    ) -> Result<Projected<T>, ScimError> {
+        if self.is_empty() {
+            return Ok(Projected::Whole(resource));
+        }
+        let mut v = serde_json::to_value(&resource)
+            .map_err(|e| ScimError::Internal(format!("rendering a resource: {e}")))?;
         projection::project(
-            v,
+            &mut v,
             kind,
             self.attributes.as_deref(),
             self.excluded.as_deref(),
-        )
+        )?;
+        Ok(Projected::Json(v))
     }
 
     /// Whether the users' `groups` must be loaded.
@@ -90,13 +104,10 @@ fn render(
 ) -> Result<Response, ScimError> {
     let version = u.meta.as_ref().map_or(0, |m| m.version);
     let loc = with_location.then(|| location(state, &u.id));
-    let base_url = &state.settings.scim_base;
-    if proj.is_empty() {
-        let body = UserJson::new(u, base_url);
-        return Ok(response::resource(status, &body, version, loc.as_deref()));
-    }
-    let mut body = user::user_to_json(u, base_url);
-    proj.apply(&mut body, ResourceKind::User)?;
+    let body = proj.shape(
+        UserJson::new(u, &state.settings.scim_base),
+        ResourceKind::User,
+    )?;
     Ok(response::resource(status, &body, version, loc.as_deref()))
 }
 
@@ -108,7 +119,7 @@ pub(crate) async fn query<'s>(
     start_index: i64,
     count: i64,
     proj: &Projection,
-) -> Result<(Vec<Resource<'s>>, i64), ScimError> {
+) -> Result<(Vec<Projected<Resource<'s>>>, i64), ScimError> {
     let req = pb::ListUsersRequest {
         filter,
         page: Some(pb::PageRequest {
@@ -126,20 +137,11 @@ pub(crate) async fn query<'s>(
         .into_inner();
     let total = resp.page.map_or(0, |p| p.total_results);
     let base_url = state.settings.scim_base.as_str();
-    if proj.is_empty() {
-        let resources = resp
-            .users
-            .into_iter()
-            .map(|u| Resource::User(u, base_url))
-            .collect();
-        return Ok((resources, total));
-    }
-    let mut resources = Vec::with_capacity(resp.users.len());
-    for u in &resp.users {
-        let mut v = user::user_to_json(u, base_url);
-        proj.apply(&mut v, ResourceKind::User)?;
-        resources.push(Resource::Json(v));
-    }
+    let resources = resp
+        .users
+        .into_iter()
+        .map(|u| proj.shape(Resource::User(u, base_url), ResourceKind::User))
+        .collect::<Result<_, _>>()?;
     Ok((resources, total))
 }
 

@@ -3,13 +3,14 @@
 use std::collections::HashSet;
 
 use scim_proto::identity::v1 as pb;
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
 use crate::error::ScimError;
 use crate::scim::json::Fields;
 use crate::scim::meta::{Location, MetaJson};
 use crate::scim::schema::{GROUP_SCHEMA, ResourceKind};
+use crate::scim::write::Each;
 
 /// Most members one request (POST, PUT or PATCH) may name.
 pub const MAX_MEMBERS_PER_REQUEST: usize = 1000;
@@ -127,9 +128,10 @@ impl Serialize for GroupJson<'_> {
         }
         m.serialize_entry("displayName", &g.display_name)?;
         if self.include_members {
-            let members = Members {
-                members: &g.members,
-                base_url: self.base_url,
+            let base_url = self.base_url;
+            let members = Each {
+                items: &g.members,
+                wrap: |member| MemberEntry { member, base_url },
             };
             m.serialize_entry("members", &members)?;
         }
@@ -144,24 +146,7 @@ impl Serialize for GroupJson<'_> {
     }
 }
 
-struct Members<'a> {
-    members: &'a [pb::Member],
-    base_url: &'a str,
-}
-
-impl Serialize for Members<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.members.len()))?;
-        for member in self.members {
-            seq.serialize_element(&MemberEntry {
-                member,
-                base_url: self.base_url,
-            })?;
-        }
-        seq.end()
-    }
-}
-
+/// One member, with its type and `$ref`.
 struct MemberEntry<'a> {
     member: &'a pb::Member,
     base_url: &'a str,
@@ -191,7 +176,8 @@ impl Serialize for MemberEntry<'_> {
     }
 }
 
-/// Renders a group as a JSON value: the document [`GroupJson`] writes.
+/// Renders a group as a JSON value: the document [`GroupJson`] writes (scimctl prints
+/// it).
 pub fn group_to_json(g: &pb::Group, base_url: &str, include_members: bool) -> Value {
     // Strings and nested maps only: serialising into a `Value` cannot fail.
     serde_json::to_value(GroupJson::new(g, base_url, include_members)).unwrap_or_default()

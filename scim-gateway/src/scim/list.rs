@@ -51,7 +51,7 @@ impl<R: Serialize> Serialize for ListResponse<R> {
     }
 }
 
-/// One resource of a list page.
+/// One resource of a list page, written straight from its message.
 // A page is built once, serialised and dropped; boxing the messages would cost an
 // allocation per resource to save moving them once.
 #[allow(clippy::large_enum_variant)]
@@ -62,8 +62,6 @@ pub enum Resource<'a> {
     /// A group, written straight from its message with links under the base URL; with
     /// its members or not.
     Group(pb::Group, &'a str, bool),
-    /// A resource already rendered as JSON (to apply an attribute projection).
-    Json(Value),
 }
 
 impl Serialize for Resource<'_> {
@@ -73,7 +71,6 @@ impl Serialize for Resource<'_> {
             Resource::Group(g, base_url, members) => {
                 GroupJson::new(g, base_url, *members).serialize(s)
             }
-            Resource::Json(v) => v.serialize(s),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod patch;
 pub mod projection;
 pub mod schema;
 pub mod user;
+pub(crate) mod write;
 
 #[cfg(test)]
 mod test_support;

@@ -7,6 +7,7 @@
 //! attribute we do not have simply does not get it. `id`, `schemas` and `meta` are
 //! always returned.
 
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::error::ScimError;
@@ -40,6 +41,25 @@ fn parse_list(kind: ResourceKind, list: Option<&str>) -> Option<Vec<Sel>> {
         })
         .collect();
     Some(sels)
+}
+
+/// A resource as a response carries it: written whole, straight from its message, when
+/// no projection applies; otherwise as the JSON that remains after the projection.
+#[derive(Debug, Clone)]
+pub enum Projected<T> {
+    /// The whole resource.
+    Whole(T),
+    /// What the projection kept.
+    Json(Value),
+}
+
+impl<T: Serialize> Serialize for Projected<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Projected::Whole(r) => r.serialize(s),
+            Projected::Json(v) => v.serialize(s),
+        }
+    }
 }
 
 /// Applies `attributes` / `excludedAttributes` to a rendered resource in place.

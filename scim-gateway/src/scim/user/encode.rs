@@ -7,11 +7,12 @@
 //! a `Value`, for the paths that edit it (projection, PATCH).
 
 use scim_proto::identity::v1 as pb;
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
 use crate::scim::meta::{Location, MetaJson};
 use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, ResourceKind, USER_SCHEMA};
+use crate::scim::write::Each;
 
 /// A user as SCIM JSON. `base_url` is the SCIM base (e.g. `https://host/scim/v2`) used
 /// for `meta.location` and every `$ref`.
@@ -93,11 +94,15 @@ impl Serialize for UserJson<'_> {
             ("photos", &u.photos),
         ] {
             if !values.is_empty() {
-                m.serialize_entry(key, &Multi(values))?;
+                m.serialize_entry(key, &multi(values))?;
             }
         }
         if !u.addresses.is_empty() {
-            m.serialize_entry("addresses", &Addresses(&u.addresses))?;
+            let addresses = Each {
+                items: &u.addresses,
+                wrap: Address,
+            };
+            m.serialize_entry("addresses", &addresses)?;
         }
         for (key, values) in [
             ("entitlements", &u.entitlements),
@@ -105,13 +110,14 @@ impl Serialize for UserJson<'_> {
             ("x509Certificates", &u.x509_certificates),
         ] {
             if !values.is_empty() {
-                m.serialize_entry(key, &Multi(values))?;
+                m.serialize_entry(key, &multi(values))?;
             }
         }
         if !u.groups.is_empty() {
-            let groups = Groups {
-                groups: &u.groups,
-                base_url: self.base_url,
+            let base_url = self.base_url;
+            let groups = Each {
+                items: &u.groups,
+                wrap: |g| GroupEntry { g, base_url },
             };
             m.serialize_entry("groups", &groups)?;
         }
@@ -160,18 +166,14 @@ impl Serialize for Name<'_> {
 }
 
 /// A multi-valued attribute of value/display/type/primary entries.
-struct Multi<'a>(&'a [pb::MultiValue]);
-
-impl Serialize for Multi<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for v in self.0 {
-            seq.serialize_element(&MultiEntry(v))?;
-        }
-        seq.end()
+fn multi(values: &[pb::MultiValue]) -> impl Serialize + '_ {
+    Each {
+        items: values,
+        wrap: MultiEntry,
     }
 }
 
+/// One value of a multi-valued attribute: value/display/type/primary.
 struct MultiEntry<'a>(&'a pb::MultiValue);
 
 impl Serialize for MultiEntry<'_> {
@@ -185,18 +187,6 @@ impl Serialize for MultiEntry<'_> {
         // wrote (scim2-tester compares the two).
         m.serialize_entry("primary", &v.primary)?;
         m.end()
-    }
-}
-
-struct Addresses<'a>(&'a [pb::Address]);
-
-impl Serialize for Addresses<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for a in self.0 {
-            seq.serialize_element(&Address(a))?;
-        }
-        seq.end()
     }
 }
 
@@ -218,25 +208,7 @@ impl Serialize for Address<'_> {
     }
 }
 
-/// The user's groups, each with its `$ref`.
-struct Groups<'a> {
-    groups: &'a [pb::GroupRef],
-    base_url: &'a str,
-}
-
-impl Serialize for Groups<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.groups.len()))?;
-        for g in self.groups {
-            seq.serialize_element(&GroupEntry {
-                g,
-                base_url: self.base_url,
-            })?;
-        }
-        seq.end()
-    }
-}
-
+/// One of the user's groups, with its `$ref`.
 struct GroupEntry<'a> {
     g: &'a pb::GroupRef,
     base_url: &'a str,
