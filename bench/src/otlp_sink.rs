@@ -91,39 +91,40 @@ struct ScopeSpansHead {
 #[derive(Clone, PartialEq, prost::Message)]
 struct Skipped {}
 
-type ResponseFuture =
-    Pin<Box<dyn Future<Output = Result<http::Response<tonic::body::Body>, Infallible>> + Send>>;
+/// One OTLP export method: the message it reads, its answer, and the gRPC service it is
+/// routed under. [`Served`] turns it into a tonic service.
+trait Export: Clone + Send + Sync + 'static {
+    /// The fully qualified gRPC service name.
+    const SERVICE: &'static str;
+    /// What is decoded of a request.
+    type Request: prost::Message + Default + Send + 'static;
+    /// The answer.
+    type Response: prost::Message + Send + 'static;
+    /// Handles one export.
+    fn export(&self, request: Self::Request) -> Self::Response;
+}
 
-/// `opentelemetry.proto.collector.trace.v1.TraceService`: counts spans per service.
+/// An [`Export`] served as a unary gRPC method with the prost codec.
 #[derive(Debug, Clone)]
-struct TraceSink {
-    counts: Counts,
+struct Served<E>(E);
+
+impl<E: Export> NamedService for Served<E> {
+    const NAME: &'static str = E::SERVICE;
 }
 
-impl NamedService for TraceSink {
-    const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
-}
+impl<E: Export> UnaryService<E::Request> for Served<E> {
+    type Response = E::Response;
+    type Future = Ready<Result<Response<E::Response>, Status>>;
 
-impl UnaryService<TraceExport> for TraceSink {
-    type Response = ExportTraceServiceResponse;
-    type Future = Ready<Result<Response<Self::Response>, Status>>;
-
-    fn call(&mut self, request: Request<TraceExport>) -> Self::Future {
-        for rs in request.into_inner().resource_spans {
-            let spans: usize = rs.scope_spans.iter().map(|s| s.spans.len()).sum();
-            self.counts
-                .add(service_name(rs.resource.as_ref()), spans as u64);
-        }
-        ready(Ok(Response::new(ExportTraceServiceResponse {
-            partial_success: None,
-        })))
+    fn call(&mut self, request: Request<E::Request>) -> Self::Future {
+        ready(Ok(Response::new(self.0.export(request.into_inner()))))
     }
 }
 
-impl Service<http::Request<tonic::body::Body>> for TraceSink {
+impl<E: Export> Service<http::Request<tonic::body::Body>> for Served<E> {
     type Response = http::Response<tonic::body::Body>;
     type Error = Infallible;
-    type Future = ResponseFuture;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
@@ -132,10 +133,32 @@ impl Service<http::Request<tonic::body::Body>> for TraceSink {
     fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
         let method = self.clone();
         Box::pin(async move {
-            let mut grpc =
-                Grpc::new(ProstCodec::<ExportTraceServiceResponse, TraceExport>::default());
+            let mut grpc = Grpc::new(ProstCodec::<E::Response, E::Request>::default());
             Ok(grpc.unary(method, req).await)
         })
+    }
+}
+
+/// `opentelemetry.proto.collector.trace.v1.TraceService`: counts spans per service.
+#[derive(Debug, Clone)]
+struct TraceSink {
+    counts: Counts,
+}
+
+impl Export for TraceSink {
+    const SERVICE: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+    type Request = TraceExport;
+    type Response = ExportTraceServiceResponse;
+
+    fn export(&self, request: TraceExport) -> ExportTraceServiceResponse {
+        for rs in request.resource_spans {
+            let spans: usize = rs.scope_spans.iter().map(|s| s.spans.len()).sum();
+            self.counts
+                .add(service_name(rs.resource.as_ref()), spans as u64);
+        }
+        ExportTraceServiceResponse {
+            partial_success: None,
+        }
     }
 }
 
@@ -144,36 +167,15 @@ impl Service<http::Request<tonic::body::Body>> for TraceSink {
 #[derive(Debug, Clone, Copy)]
 struct MetricsSink;
 
-impl NamedService for MetricsSink {
-    const NAME: &'static str = "opentelemetry.proto.collector.metrics.v1.MetricsService";
-}
-
-impl UnaryService<Skipped> for MetricsSink {
+impl Export for MetricsSink {
+    const SERVICE: &'static str = "opentelemetry.proto.collector.metrics.v1.MetricsService";
+    type Request = Skipped;
     type Response = ExportMetricsServiceResponse;
-    type Future = Ready<Result<Response<Self::Response>, Status>>;
 
-    fn call(&mut self, _: Request<Skipped>) -> Self::Future {
-        ready(Ok(Response::new(ExportMetricsServiceResponse {
+    fn export(&self, _: Skipped) -> ExportMetricsServiceResponse {
+        ExportMetricsServiceResponse {
             partial_success: None,
-        })))
-    }
-}
-
-impl Service<http::Request<tonic::body::Body>> for MetricsSink {
-    type Response = http::Response<tonic::body::Body>;
-    type Error = Infallible;
-    type Future = ResponseFuture;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
-        Box::pin(async move {
-            let mut grpc =
-                Grpc::new(ProstCodec::<ExportMetricsServiceResponse, Skipped>::default());
-            Ok(grpc.unary(MetricsSink, req).await)
-        })
+        }
     }
 }
 
@@ -198,8 +200,8 @@ impl OtlpSink {
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(
             tonic::transport::Server::builder()
-                .add_service(traces)
-                .add_service(MetricsSink)
+                .add_service(Served(traces))
+                .add_service(Served(MetricsSink))
                 .serve_with_incoming_shutdown(
                     tonic::transport::server::TcpIncoming::from(listener),
                     async {

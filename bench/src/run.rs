@@ -318,7 +318,6 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         };
         let sink = OtlpSink::start().await.context("starting the OTLP sink")?;
         let endpoint = sink.endpoint();
-        let mut pairs: Vec<Vec<(LoadResult, LoadResult)>> = Vec::new();
         for pair in 1..=plan.tracing_pairs {
             // Memory is reported for the first pair; the later ones repeat it.
             let first = pair == 1;
@@ -344,8 +343,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             )
             .await?;
             let lookups = scenarios::lookups(&lookup_dataset(api));
-            pairs.resize_with(lookups.len(), Vec::new);
-            for ((s, off), runs) in lookups.into_iter().zip(off).zip(&mut pairs) {
+            for (i, (s, off)) in lookups.into_iter().zip(off).enumerate() {
                 let on = timed(&stack, &plan, s).await?;
                 if first {
                     tracing.push(TracingRow {
@@ -353,16 +351,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                         pairs: Vec::new(),
                     });
                 }
-                runs.push((off.result, on.result));
+                tracing[i].pairs.push((off.result, on.result));
             }
             if first {
                 checkpoints.push(checkpoint("restart, tracing on, lookups", &stack, false));
             }
             // Stopping flushes the exporters, so the counts are complete afterwards.
             stack.stop().await;
-        }
-        for (row, runs) in tracing.iter_mut().zip(pairs) {
-            row.pairs = runs;
         }
         spans = sink.counts.snapshot();
     }
