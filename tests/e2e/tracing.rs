@@ -355,19 +355,47 @@ async fn one_scim_request_is_one_trace_across_every_hop_without_personal_data() 
             .filter(|g| hex(&g.span.trace_id) == trace)
             .collect()
     };
+    // Each service exports a batch every 100 ms, so the spans of one trace arrive in any
+    // order and across batches: wait for every span the assertions below look at.
+    let awaited = [
+        (TRACE_ID, "scim-gateway", "GET /scim/v2/Users/{id}"),
+        (
+            TRACE_ID,
+            "scim-gateway",
+            "identity.v1.IdentityService/GetUser",
+        ),
+        (
+            TRACE_ID,
+            "identity-service",
+            "identity.v1.IdentityService/GetUser",
+        ),
+        (
+            token_trace,
+            "auth-service",
+            "auth.v1.AuthService/IssueToken",
+        ),
+        (token_trace, "scim-gateway", "POST /oauth2/token"),
+        (missing_trace, "scim-gateway", "GET /scim/v2/Users/{id}"),
+        (
+            missing_trace,
+            "scim-gateway",
+            "identity.v1.IdentityService/GetUser",
+        ),
+    ];
     loop {
-        let spans = by_trace(TRACE_ID);
-        let services: std::collections::HashSet<String> =
-            spans.iter().map(|g| g.service.clone()).collect();
-        let token_services: std::collections::HashSet<String> = by_trace(token_trace)
-            .iter()
-            .map(|g| g.service.clone())
-            .collect();
-        if services.contains("identity-service")
-            && services.contains("scim-gateway")
-            && token_services.contains("auth-service")
-            && spans.iter().any(|g| g.attr("db.system.name").is_some())
-            && !by_trace(missing_trace).is_empty()
+        let arrived = |(trace, service, name): &(&str, &str, &str)| {
+            by_trace(trace)
+                .iter()
+                .any(|g| g.service == *service && g.span.name == *name)
+        };
+        if awaited.iter().all(arrived)
+            && by_trace(TRACE_ID)
+                .iter()
+                .any(|g| g.attr("db.system.name").is_some())
+            && sink
+                .spans()
+                .iter()
+                .any(|g| g.span.name == "GET /scim/v2/Users")
         {
             break;
         }
