@@ -23,7 +23,8 @@ ENV RUSTUP_TOOLCHAIN=${RUST_VERSION} \
     CARGO_TERM_COLOR=never
 WORKDIR /src
 # No protoc (the proto crate compiles .proto files with protox) and no system
-# SQLite (libsqlite3-sys is built with `bundled`): the slim image's gcc is enough.
+# SQLite (libsqlite3-sys is built with `bundled`, mimalloc from its C sources): the
+# slim image's gcc is enough.
 COPY . .
 # The cargo registry and target directory are cache mounts so that a rebuild after
 # a source change recompiles only our crates; the binaries are copied out of the

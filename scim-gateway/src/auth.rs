@@ -7,10 +7,10 @@
 //! extensions; handlers forward the token to the identity-service, which verifies it
 //! again (it never trusts the network).
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use scim_authn::{Caller, VerifyError};
 
 use crate::error::ScimError;
@@ -49,12 +49,19 @@ fn token_from_header(value: &str) -> Option<&str> {
     bare.then_some(value)
 }
 
-/// Middleware: verifies the bearer token and applies the per-provider rate limit.
-pub async fn require_token(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Result<Response, ScimError> {
+/// Verifies the request's bearer token and applies the per-provider rate limit, then
+/// runs `next` with the verified caller in the request extensions ([`Authenticated`]).
+///
+/// Called by the SCIM routes' route layer ([`crate::telemetry::scim_route_span`]) inside
+/// the request span, so the caller's tenant and a rejection both land on that span.
+pub async fn authenticated(state: AppState, mut req: Request, next: Next) -> Response {
+    match authenticate(&state, &mut req).await {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn authenticate(state: &AppState, req: &mut Request) -> Result<(), ScimError> {
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -84,7 +91,7 @@ pub async fn require_token(
         caller: claims.into(),
         token,
     });
-    Ok(next.run(req).await)
+    Ok(())
 }
 
 #[cfg(test)]

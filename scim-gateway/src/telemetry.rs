@@ -8,28 +8,32 @@
 //! fallback. Query strings and bodies are never recorded: they carry filter values and
 //! personal data.
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 use tracing::field::Empty;
 
 use crate::error::ErrorKind;
+use crate::state::AppState;
 
-fn request_span(method: &http::Method, name: &str) -> tracing::Span {
+/// The request span; everything known before the handler runs is given here rather
+/// than recorded afterwards, since every `record` goes through each layer again.
+fn request_span(method: &http::Method, name: &str, route: Option<&str>) -> tracing::Span {
+    let (resource, operation) = route.and_then(|r| scim_operation(method, r)).unzip();
     tracing::info_span!(
         "http.server",
         otel.name = %name,
         otel.kind = "server",
         otel.status_code = Empty,
         http.request.method = %method,
-        http.route = Empty,
+        http.route = route,
         http.response.status_code = Empty,
         error.type = Empty,
         tenant = Empty,
         client_id = Empty,
-        scim.resource_type = Empty,
-        scim.operation = Empty,
+        scim.resource_type = resource,
+        scim.operation = operation,
         scim.result_count = Empty,
         scim.patch_ops = Empty,
         scim.filter_shape = Empty,
@@ -63,13 +67,27 @@ fn scim_operation(method: &http::Method, route: &str) -> Option<(&'static str, &
     Some((resource, op))
 }
 
-/// Runs `next` inside `span` and records the outcome on the span and in the metrics.
-async fn run_in_span(span: tracing::Span, route: &str, req: Request, next: Next) -> Response {
+/// Runs `handle` inside `span` and records the outcome on the span and in the metrics.
+async fn run_in_span<F>(span: tracing::Span, route: &str, req: Request, handle: F) -> Response
+where
+    F: AsyncFnOnce(Request) -> Response,
+{
     let method = req.method().clone();
     scim_telemetry::propagation::set_parent_from_headers(&span, req.headers());
     scim_telemetry::grpc::record_trace_id(&span);
     let start = std::time::Instant::now();
-    let response = next.run(req).instrument(span.clone()).await;
+    let response = handle(req).instrument(span.clone()).await;
+    record_outcome(&span, &method, route, &response, start);
+    response
+}
+
+fn record_outcome(
+    span: &tracing::Span,
+    method: &http::Method,
+    route: &str,
+    response: &Response,
+    start: std::time::Instant,
+) {
     let status = response.status();
     span.record("http.response.status_code", status.as_u16());
     if let Some(kind) = response.extensions().get::<ErrorKind>() {
@@ -84,32 +102,38 @@ async fn run_in_span(span: tracing::Span, route: &str, req: Request, next: Next)
         status.as_u16(),
         start.elapsed().as_secs_f64(),
     );
-    response
 }
 
-/// Route layer: the request span of a matched route.
+/// The request span of a matched route, and its route template.
+fn matched_span(req: &Request) -> (tracing::Span, Option<MatchedPath>) {
+    let method = req.method();
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("", MatchedPath::as_str);
+    let span = request_span(method, &format!("{method} {route}"), Some(route));
+    (span, matched)
+}
+
+/// Route layer of the OAuth and health routes: the request span.
 pub async fn route_span(req: Request, next: Next) -> Response {
-    let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_default();
-    let span = request_span(&method, &format!("{method} {route}"));
-    span.record("http.route", route.as_str());
-    if let Some((resource, op)) = scim_operation(&method, &route) {
-        span.record("scim.resource_type", resource);
-        span.record("scim.operation", op);
-    }
-    run_in_span(span, &route, req, next).await
+    let (span, route) = matched_span(&req);
+    let route = route.as_ref().map_or("", MatchedPath::as_str);
+    run_in_span(span, route, req, async |req| next.run(req).await).await
 }
 
-/// Outer middleware: a span named `{method}` for requests no route matched.
-pub async fn unmatched_span(req: Request, next: Next) -> Response {
-    if req.extensions().get::<MatchedPath>().is_some() {
-        return next.run(req).await;
-    }
-    let method = req.method().clone();
-    let span = request_span(&method, method.as_str());
-    run_in_span(span, "", req, next).await
+/// Route layer of the SCIM routes: the request span, and inside it the bearer token
+/// ([`crate::auth::authenticated`]). One layer rather than two: each `from_fn` layer
+/// boxes the request's future and clones the inner service on every request.
+pub async fn scim_route_span(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (span, route) = matched_span(&req);
+    let route = route.as_ref().map_or("", MatchedPath::as_str);
+    run_in_span(span, route, req, async |req| {
+        crate::auth::authenticated(state, req, next).await
+    })
+    .await
+}
+
+/// Answers a request no route matched with `respond`, in a span named `{method}`.
+pub async fn unmatched(req: Request, respond: impl FnOnce() -> Response) -> Response {
+    let span = request_span(req.method(), req.method().as_str(), None);
+    run_in_span(span, "", req, async |_| respond()).await
 }

@@ -38,6 +38,12 @@ enum Command {
     Groups(directory::GroupsCommand),
 }
 
+/// mimalloc (built without transparent huge pages, which had inflated its resident
+/// memory several times over): about a tenth less CPU than glibc's malloc on the
+/// request paths, for the same footprint (docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();

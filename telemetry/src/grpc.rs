@@ -67,6 +67,9 @@ pub fn server_span(req: &http::Request<()>) -> tracing::Span {
 /// Copies the OpenTelemetry trace id into the span's `trace_id` field, so JSON log lines
 /// carry it.
 pub fn record_trace_id(span: &tracing::Span) {
+    if !crate::exporting() {
+        return;
+    }
     let cx = span.context();
     let sc = opentelemetry::trace::TraceContextExt::span(&cx)
         .span_context()
@@ -88,20 +91,19 @@ enum Side {
 struct Recorder {
     span: tracing::Span,
     side: Side,
-    service: String,
-    method: String,
+    /// The call's URI, whose path names the service and method; cloning it shares the
+    /// bytes rather than copying them.
+    uri: http::Uri,
     start: Instant,
     done: bool,
 }
 
 impl Recorder {
-    fn new(span: tracing::Span, side: Side, path: &str) -> Self {
-        let (service, method) = service_and_method(path);
+    fn new(span: tracing::Span, side: Side, uri: http::Uri) -> Self {
         Recorder {
             span,
             side,
-            service: service.to_owned(),
-            method: method.to_owned(),
+            uri,
             start: Instant::now(),
             done: false,
         }
@@ -124,10 +126,14 @@ impl Recorder {
             self.span.record("otel.status_code", "ERROR");
             self.span.record("error.type", code_name(code));
         }
+        if !crate::exporting() {
+            return;
+        }
+        let (service, method) = service_and_method(self.uri.path());
         let attrs = [
             KeyValue::new("rpc.system", "grpc"),
-            KeyValue::new("rpc.service", self.service.clone()),
-            KeyValue::new("rpc.method", self.method.clone()),
+            KeyValue::new("rpc.service", service.to_owned()),
+            KeyValue::new("rpc.method", method.to_owned()),
             KeyValue::new("rpc.grpc.status_code", i64::from(code)),
         ];
         let i = instruments();
@@ -280,12 +286,12 @@ where
     }
 
     fn call(&mut self, req: http::Request<ReqB>) -> Self::Future {
-        let path = req.uri().path().to_owned();
+        let uri = req.uri().clone();
         let fut = self.inner.call(req);
         Box::pin(async move {
             // tonic enters the `trace_fn` span while polling, not while calling: the
             // span is picked up here, inside the future.
-            let recorder = Recorder::new(tracing::Span::current(), Side::Server, &path);
+            let recorder = Recorder::new(tracing::Span::current(), Side::Server, uri);
             fut.await.map(|r| wrap_response(r, recorder))
         })
     }
@@ -326,8 +332,9 @@ where
     }
 
     fn call(&mut self, mut req: http::Request<ReqB>) -> Self::Future {
-        let path = req.uri().path().to_owned();
-        let (service, method) = service_and_method(&path);
+        let uri = req.uri().clone();
+        let path = uri.path();
+        let (service, method) = service_and_method(path);
         let span = tracing::info_span!(
             "grpc.client",
             otel.name = %path.trim_start_matches('/'),
@@ -339,14 +346,16 @@ where
             rpc.grpc.status_code = Empty,
             error.type = Empty,
         );
-        let cx = span.context();
-        opentelemetry::global::get_text_map_propagator(|p| {
-            p.inject_context(
-                &cx,
-                &mut opentelemetry_http::HeaderInjector(req.headers_mut()),
-            )
-        });
-        let recorder = Recorder::new(span.clone(), Side::Client, &path);
+        if crate::exporting() {
+            let cx = span.context();
+            opentelemetry::global::get_text_map_propagator(|p| {
+                p.inject_context(
+                    &cx,
+                    &mut opentelemetry_http::HeaderInjector(req.headers_mut()),
+                )
+            });
+        }
+        let recorder = Recorder::new(span.clone(), Side::Client, uri);
         let fut = self.inner.call(req);
         Box::pin(
             async move {

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod propagation;
 
 use std::io::IsTerminal as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -39,6 +40,16 @@ pub struct TelemetryArgs {
     /// Log line format.
     #[arg(long = "log-format", env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+static EXPORTING: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process exports spans and metrics over OTLP: [`init`] found an endpoint.
+///
+/// Without one, trace context and metrics have nowhere to go, and the per-request work
+/// of propagating, reading and recording them is skipped (docs/PERFORMANCE.md).
+pub fn exporting() -> bool {
+    EXPORTING.load(Ordering::Relaxed)
 }
 
 /// Flushes and shuts down the span and metric exporters when dropped.
@@ -240,6 +251,7 @@ pub fn init(service_name: &str, args: &TelemetryArgs) -> Result<TelemetryGuard, 
         .with(otel_layer)
         .try_init()
         .map_err(|e| InitError(e.to_string()))?;
+    EXPORTING.store(provider.is_some(), Ordering::Relaxed);
     if let Some(p) = &provider {
         opentelemetry::global::set_tracer_provider(p.clone());
     }

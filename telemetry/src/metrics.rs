@@ -2,8 +2,8 @@
 //! counters, per HTTP route and per RPC, exported over OTLP with the spans.
 //!
 //! Instruments come from the global meter, which is a no-op until [`crate::init`]
-//! installs an OTLP meter provider, so recording costs next to nothing without an
-//! endpoint.
+//! installs an OTLP meter provider; without one ([`crate::exporting`]) nothing is
+//! recorded at all, not even the attributes are built.
 
 use std::sync::OnceLock;
 
@@ -59,6 +59,9 @@ pub fn instruments() -> &'static Instruments {
 
 /// Records one HTTP request.
 pub fn record_http(method: &str, route: &str, status: u16, seconds: f64) {
+    if !crate::exporting() {
+        return;
+    }
     let attrs = [
         KeyValue::new("http.request.method", method.to_owned()),
         KeyValue::new("http.route", route.to_owned()),

@@ -346,6 +346,36 @@ async fn one_scim_request_is_one_trace_across_every_hop_without_personal_data() 
         err["detail"].as_str().unwrap().contains(missing_trace),
         "{err}"
     );
+    // A path no route matches, and a SCIM route without a token: each still gets its
+    // request span, continuing the caller's trace.
+    let unmatched_trace = "6bf92f3577b34da6a3ce929d0e0e4738";
+    let r = http
+        .get(format!("{}/scim/v2/Nope", stack.url))
+        .bearer_auth(&token)
+        .header(
+            "traceparent",
+            format!("00-{unmatched_trace}-{PARENT_ID}-01"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let err: Value = r.json().await.unwrap();
+    assert!(
+        err["detail"].as_str().unwrap().contains(unmatched_trace),
+        "{err}"
+    );
+    let anonymous_trace = "7bf92f3577b34da6a3ce929d0e0e4739";
+    let r = http
+        .get(format!("{}/scim/v2/Users", stack.url))
+        .header(
+            "traceparent",
+            format!("00-{anonymous_trace}-{PARENT_ID}-01"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
 
     // Wait for the batches.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -381,6 +411,8 @@ async fn one_scim_request_is_one_trace_across_every_hop_without_personal_data() 
             "scim-gateway",
             "identity.v1.IdentityService/GetUser",
         ),
+        (unmatched_trace, "scim-gateway", "GET"),
+        (anonymous_trace, "scim-gateway", "GET /scim/v2/Users"),
     ];
     loop {
         let arrived = |(trace, service, name): &(&str, &str, &str)| {
@@ -555,6 +587,37 @@ async fn one_scim_request_is_one_trace_across_every_hop_without_personal_data() 
         Some("404")
     );
     assert_eq!(failed_http.attr("error.type").as_deref(), Some("notFound"));
+
+    // No route matched: a span named after the method alone, with no route.
+    let unmatched = by_trace(unmatched_trace);
+    let [unmatched_http] = unmatched.as_slice() else {
+        panic!("one span for the unmatched request: {unmatched:?}");
+    };
+    assert_eq!(unmatched_http.span.name, "GET");
+    assert_eq!(hex(&unmatched_http.span.parent_span_id), PARENT_ID);
+    assert_eq!(unmatched_http.attr("http.route"), None);
+    assert_eq!(
+        unmatched_http.attr("http.response.status_code").as_deref(),
+        Some("404")
+    );
+    assert_eq!(
+        unmatched_http.attr("error.type").as_deref(),
+        Some("notFound")
+    );
+    // Rejected for want of a token, inside the route's span.
+    let anonymous = by_trace(anonymous_trace);
+    let [anonymous_http] = anonymous.as_slice() else {
+        panic!("one span for the unauthenticated request: {anonymous:?}");
+    };
+    assert_eq!(
+        anonymous_http.attr("http.response.status_code").as_deref(),
+        Some("401")
+    );
+    assert_eq!(
+        anonymous_http.attr("error.type").as_deref(),
+        Some("unauthorized")
+    );
+    assert_eq!(anonymous_http.attr("tenant"), None);
 
     // The filter's shape, never its value.
     let list = sink

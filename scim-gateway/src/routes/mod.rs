@@ -10,8 +10,10 @@ pub mod search;
 pub mod users;
 
 use axum::Router;
+use axum::extract::Request;
 use axum::http::Method;
 use axum::middleware;
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::{any, get, post};
 
 use crate::error::ScimError;
@@ -31,9 +33,13 @@ fn check_id(id: &str, detail: &str) -> Result<(), ScimError> {
     Ok(())
 }
 
-/// 404 for every unknown path, as a SCIM error.
-async fn not_found() -> ScimError {
-    ScimError::NotFound("no such endpoint".into())
+/// 404 for every path no route matches, as a SCIM error, in a request span of its own
+/// (routes get theirs from their route layer).
+async fn not_found(req: Request) -> Response {
+    crate::telemetry::unmatched(req, || {
+        ScimError::NotFound("no such endpoint".into()).into_response()
+    })
+    .await
 }
 
 /// 405 for a known path with an unsupported method.
@@ -41,51 +47,62 @@ async fn method_not_allowed(method: Method) -> ScimError {
     ScimError::MethodNotAllowed(format!("{method} is not supported on this endpoint"))
 }
 
+/// `path` under [`SCIM_PREFIX`]. The SCIM routes carry the prefix themselves rather than
+/// being nested under it: a nested router rewrites every request's URI on the way in.
+fn scim_path(path: &str) -> String {
+    format!("{SCIM_PREFIX}{path}")
+}
+
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    let scim = Router::new()
-        .route("/Users", get(users::list).post(users::create))
+    // One route layer per request: the request span, then (on SCIM routes) the token.
+    let directory = Router::new()
+        .route(&scim_path("/Users"), get(users::list).post(users::create))
         .route(
-            "/Users/{id}",
+            &scim_path("/Users/{id}"),
             get(users::get)
                 .put(users::replace)
                 .patch(users::patch)
                 .delete(users::delete),
         )
-        .route("/Users/.search", post(search::users))
-        .route("/Groups", get(groups::list).post(groups::create))
+        .route(&scim_path("/Users/.search"), post(search::users))
         .route(
-            "/Groups/{id}",
+            &scim_path("/Groups"),
+            get(groups::list).post(groups::create),
+        )
+        .route(
+            &scim_path("/Groups/{id}"),
             get(groups::get)
                 .put(groups::replace)
                 .patch(groups::patch)
                 .delete(groups::delete),
         )
-        .route("/Groups/.search", post(search::groups))
-        .route("/.search", post(search::root))
+        .route(&scim_path("/Groups/.search"), post(search::groups))
+        .route(&scim_path("/.search"), post(search::root))
         .route(
-            "/ServiceProviderConfig",
+            &scim_path("/ServiceProviderConfig"),
             get(discovery::service_provider_config),
         )
-        .route("/Schemas", get(discovery::schemas))
-        .route("/Schemas/{id}", get(discovery::schema))
-        .route("/ResourceTypes", get(discovery::resource_types))
-        .route("/ResourceTypes/{id}", get(discovery::resource_type))
+        .route(&scim_path("/Schemas"), get(discovery::schemas))
+        .route(&scim_path("/Schemas/{id}"), get(discovery::schema))
+        .route(&scim_path("/ResourceTypes"), get(discovery::resource_types))
         .route(
-            "/Bulk",
+            &scim_path("/ResourceTypes/{id}"),
+            get(discovery::resource_type),
+        )
+        .route(
+            &scim_path("/Bulk"),
             any(|| async { ScimError::NotImplemented("bulk operations are not supported".into()) }),
         )
         .route(
-            "/Me",
+            &scim_path("/Me"),
             any(|| async { ScimError::NotImplemented("/Me is not supported".into()) }),
         )
         .method_not_allowed_fallback(method_not_allowed)
-        .fallback(not_found)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
-            crate::auth::require_token,
-        ))
-        .route_layer(middleware::from_fn(crate::telemetry::route_span));
+            crate::telemetry::scim_route_span,
+        ));
 
     let oauth = Router::new()
         .route("/oauth2/token", post(oauth::token))
@@ -102,12 +119,11 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn(crate::telemetry::route_span));
 
     Router::new()
-        .nest(SCIM_PREFIX, scim)
+        .merge(directory)
         .merge(oauth)
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(
             state.settings.max_body_bytes,
         ))
-        .layer(middleware::from_fn(crate::telemetry::unmatched_span))
         .with_state(state)
 }
