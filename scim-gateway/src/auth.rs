@@ -7,8 +7,9 @@
 //! extensions; handlers forward the token to the identity-service, which verifies it
 //! again (it never trusts the network).
 
-use axum::extract::Request;
+use axum::extract::{FromRequestParts, Request};
 use axum::http::header;
+use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 use scim_authn::{Caller, VerifyError};
@@ -35,6 +36,19 @@ impl Authenticated {
                 "the access token lacks the `{scope}` scope"
             )))
         }
+    }
+}
+
+/// Handlers take the verified caller out of the request: moved rather than cloned (its
+/// token alone is hundreds of bytes), since one handler runs per request.
+impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .remove::<Authenticated>()
+            .ok_or_else(|| ScimError::Unauthorized("a bearer access token is required".into()))
     }
 }
 

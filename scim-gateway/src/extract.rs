@@ -81,6 +81,35 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
     }
 }
 
+/// A request's `If-Match` and `If-None-Match` headers, parsed into [`Preconditions`] by
+/// the handler once it has checked the caller's scope.
+///
+/// Its own extractor so that a handler does not copy the whole header map (axum's
+/// `HeaderMap` extractor clones it) to read two headers that are usually absent.
+#[derive(Debug, Default)]
+pub struct ConditionalHeaders(HeaderMap);
+
+impl ConditionalHeaders {
+    /// The preconditions these headers state; see [`Preconditions::from_headers`].
+    pub fn preconditions(&self) -> Result<Preconditions, ScimError> {
+        Preconditions::from_headers(&self.0)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ConditionalHeaders {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let mut headers = HeaderMap::new();
+        for name in [header::IF_MATCH, header::IF_NONE_MATCH] {
+            for value in parts.headers.get_all(&name) {
+                headers.append(name.clone(), value.clone());
+            }
+        }
+        Ok(ConditionalHeaders(headers))
+    }
+}
+
 /// The precondition headers of a request.
 #[derive(Debug, Default, Clone)]
 pub struct Preconditions {

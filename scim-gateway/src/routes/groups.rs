@@ -9,16 +9,15 @@
 //! failing the request: ids are server-assigned, so such a member can never exist, and
 //! refusing the request would lose the valid changes an IdP sent with it.
 
-use axum::Extension;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use scim_authn::scopes::{SCIM_READ, SCIM_WRITE};
 use scim_proto::identity::v1 as pb;
 
 use crate::auth::Authenticated;
 use crate::error::ScimError;
-use crate::extract::{Preconditions, QueryPairs, ScimJson};
+use crate::extract::{ConditionalHeaders, QueryPairs, ScimJson};
 use crate::routes::response;
 use crate::routes::users::{Projection, check_body_id};
 use crate::scim::group::GroupJson;
@@ -119,7 +118,7 @@ pub(crate) async fn run_list(
 /// `GET /Groups`.
 pub async fn list(
     State(state): State<AppState>,
-    Extension(auth): Extension<Authenticated>,
+    auth: Authenticated,
     query: QueryPairs,
 ) -> Result<Response, ScimError> {
     let params = ListParams::from_query(
@@ -154,13 +153,13 @@ async fn fetch(
 /// `GET /Groups/{id}`.
 pub async fn get(
     State(state): State<AppState>,
-    Extension(auth): Extension<Authenticated>,
+    auth: Authenticated,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    conditions: ConditionalHeaders,
     query: QueryPairs,
 ) -> Result<Response, ScimError> {
     auth.require(SCIM_READ)?;
-    let pre = Preconditions::from_headers(&headers)?;
+    let pre = conditions.preconditions()?;
     let proj = Projection::from_query(&query);
     let include = proj.wants_members();
     let g = fetch(&state, &auth, &id, include).await?;
@@ -174,7 +173,7 @@ pub async fn get(
 /// `POST /Groups`: with or without initial members.
 pub async fn create(
     State(state): State<AppState>,
-    Extension(auth): Extension<Authenticated>,
+    auth: Authenticated,
     query: QueryPairs,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
@@ -205,15 +204,15 @@ pub async fn create(
 /// `PUT /Groups/{id}`: replaces the name and the whole member list.
 pub async fn replace(
     State(state): State<AppState>,
-    Extension(auth): Extension<Authenticated>,
+    auth: Authenticated,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    conditions: ConditionalHeaders,
     query: QueryPairs,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     auth.require(SCIM_WRITE)?;
     check_id(&id)?;
-    let pre = Preconditions::from_headers(&headers)?;
+    let pre = conditions.preconditions()?;
     check_body_id(&body, &id)?;
     let mut g = group::group_from_json(&body)?;
     g.id = id;
@@ -243,15 +242,15 @@ pub async fn replace(
 /// `PATCH /Groups/{id}`: rename and membership changes in one atomic call.
 pub async fn patch(
     State(state): State<AppState>,
-    Extension(auth): Extension<Authenticated>,
+    auth: Authenticated,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    conditions: ConditionalHeaders,
     query: QueryPairs,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     auth.require(SCIM_WRITE)?;
     check_id(&id)?;
-    let pre = Preconditions::from_headers(&headers)?;
+    let pre = conditions.preconditions()?;
     let ops = patch::parse_patch_request(&body)?;
     tracing::Span::current().record("scim.patch_ops", ops.len());
     let change = patch::group_patch(&ops, &id)?;
@@ -292,13 +291,13 @@ pub async fn patch(
 /// `DELETE /Groups/{id}`: removes the group and its membership rows; users stay.
 pub async fn delete(
     State(state): State<AppState>,
-    Extension(auth): Extension<Authenticated>,
+    auth: Authenticated,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    conditions: ConditionalHeaders,
 ) -> Result<StatusCode, ScimError> {
     auth.require(SCIM_WRITE)?;
     check_id(&id)?;
-    let pre = Preconditions::from_headers(&headers)?;
+    let pre = conditions.preconditions()?;
     state
         .identity
         .clone()

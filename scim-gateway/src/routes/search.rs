@@ -1,6 +1,5 @@
 //! `POST /.search` on the root and on each resource type (RFC 7644 §3.4.3).
 
-use axum::Extension;
 use axum::extract::State;
 use axum::response::Response;
 use serde_json::Value;
@@ -28,7 +27,7 @@ fn params(state: &AppState, body: &Value) -> Result<ListParams, ScimError> {
 /// `POST /Users/.search`.
 pub async fn users(
     State(state): State<AppState>,
-    Extension(auth): Extension<Authenticated>,
+    auth: Authenticated,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     let p = params(&state, &body)?;
@@ -38,7 +37,7 @@ pub async fn users(
 /// `POST /Groups/.search`.
 pub async fn groups(
     State(state): State<AppState>,
-    Extension(auth): Extension<Authenticated>,
+    auth: Authenticated,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     let p = params(&state, &body)?;
@@ -51,7 +50,7 @@ pub async fn groups(
 /// type whose attributes it names; one that names neither's is `invalidFilter`.
 pub async fn root(
     State(state): State<AppState>,
-    Extension(auth): Extension<Authenticated>,
+    auth: Authenticated,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     auth.require(SCIM_READ)?;

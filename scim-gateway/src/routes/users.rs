@@ -1,8 +1,7 @@
 //! `/Users`: list, create, read, replace, patch, delete.
 
-use axum::Extension;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use scim_authn::scopes::{SCIM_READ, SCIM_WRITE};
 use scim_proto::identity::v1 as pb;
@@ -11,7 +10,7 @@ use serde_json::Value;
 
 use crate::auth::Authenticated;
 use crate::error::ScimError;
-use crate::extract::{Preconditions, QueryPairs, ScimJson};
+use crate::extract::{ConditionalHeaders, QueryPairs, ScimJson};
 use crate::routes::response;
 use crate::scim::list::{ListParams, Resource};
 use crate::scim::projection::Projected;
@@ -165,7 +164,7 @@ pub(crate) async fn run_list(
 /// `GET /Users`.
 pub async fn list(
     State(state): State<AppState>,
-    Extension(auth): Extension<Authenticated>,
+    auth: Authenticated,
     query: QueryPairs,
 ) -> Result<Response, ScimError> {
     let params = ListParams::from_query(
@@ -193,13 +192,13 @@ async fn fetch(state: &AppState, auth: &Authenticated, id: &str) -> Result<pb::U
 /// `GET /Users/{id}`.
 pub async fn get(
     State(state): State<AppState>,
-    Extension(auth): Extension<Authenticated>,
+    auth: Authenticated,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    conditions: ConditionalHeaders,
     query: QueryPairs,
 ) -> Result<Response, ScimError> {
     auth.require(SCIM_READ)?;
-    let pre = Preconditions::from_headers(&headers)?;
+    let pre = conditions.preconditions()?;
     let u = fetch(&state, &auth, &id).await?;
     let version = u.meta.as_ref().map_or(0, |m| m.version);
     if pre.not_modified(version) {
@@ -217,7 +216,7 @@ pub async fn get(
 /// `POST /Users`.
 pub async fn create(
     State(state): State<AppState>,
-    Extension(auth): Extension<Authenticated>,
+    auth: Authenticated,
     query: QueryPairs,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
@@ -262,15 +261,15 @@ pub(crate) fn check_body_id(body: &Value, id: &str) -> Result<(), ScimError> {
 /// `PUT /Users/{id}`: full replace; `active` is kept when omitted, `password` too.
 pub async fn replace(
     State(state): State<AppState>,
-    Extension(auth): Extension<Authenticated>,
+    auth: Authenticated,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    conditions: ConditionalHeaders,
     query: QueryPairs,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     auth.require(SCIM_WRITE)?;
     check_id(&id)?;
-    let pre = Preconditions::from_headers(&headers)?;
+    let pre = conditions.preconditions()?;
     check_body_id(&body, &id)?;
     let mut u = user::user_from_json(&body)?;
     u.id = id;
@@ -414,14 +413,14 @@ fn blind_update(ops: &[patch::PatchOp]) -> Option<(pb::User, Vec<String>)> {
 /// PATCH is atomic and a concurrent change is never overwritten.
 pub async fn patch(
     State(state): State<AppState>,
-    Extension(auth): Extension<Authenticated>,
+    auth: Authenticated,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    conditions: ConditionalHeaders,
     query: QueryPairs,
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     auth.require(SCIM_WRITE)?;
-    let pre = Preconditions::from_headers(&headers)?;
+    let pre = conditions.preconditions()?;
     let ops = patch::parse_patch_request(&body)?;
     tracing::Span::current().record("scim.patch_ops", ops.len());
     let proj = Projection::from_query(&query);
@@ -465,13 +464,13 @@ pub async fn patch(
 /// `DELETE /Users/{id}`: removes the user and its memberships.
 pub async fn delete(
     State(state): State<AppState>,
-    Extension(auth): Extension<Authenticated>,
+    auth: Authenticated,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    conditions: ConditionalHeaders,
 ) -> Result<StatusCode, ScimError> {
     auth.require(SCIM_WRITE)?;
     check_id(&id)?;
-    let pre = Preconditions::from_headers(&headers)?;
+    let pre = conditions.preconditions()?;
     state
         .identity
         .clone()
