@@ -331,50 +331,32 @@ async fn one_scim_request_is_one_trace_across_every_hop_without_personal_data() 
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    // Requests in a trace of the test's choosing.
+    let traced_get = async |path: &str, trace: &str, token: Option<&str>| {
+        let mut req = http
+            .get(format!("{}{path}", stack.url))
+            .header("traceparent", format!("00-{trace}-{PARENT_ID}-01"));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.unwrap()
+    };
+    let not_found_naming = async |r: reqwest::Response, trace: &str| {
+        assert_eq!(r.status(), 404);
+        let err: Value = r.json().await.unwrap();
+        assert!(err["detail"].as_str().unwrap().contains(trace), "{err}");
+    };
     // A failing request: the error detail carries its trace id.
     let missing_trace = "5bf92f3577b34da6a3ce929d0e0e4737";
-    let r = http
-        .get(format!("{}/scim/v2/Users/does-not-exist", stack.url))
-        .bearer_auth(&token)
-        .header("traceparent", format!("00-{missing_trace}-{PARENT_ID}-01"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-    let err: Value = r.json().await.unwrap();
-    assert!(
-        err["detail"].as_str().unwrap().contains(missing_trace),
-        "{err}"
-    );
+    let r = traced_get("/scim/v2/Users/does-not-exist", missing_trace, Some(&token)).await;
+    not_found_naming(r, missing_trace).await;
     // A path no route matches, and a SCIM route without a token: each still gets its
     // request span, continuing the caller's trace.
     let unmatched_trace = "6bf92f3577b34da6a3ce929d0e0e4738";
-    let r = http
-        .get(format!("{}/scim/v2/Nope", stack.url))
-        .bearer_auth(&token)
-        .header(
-            "traceparent",
-            format!("00-{unmatched_trace}-{PARENT_ID}-01"),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-    let err: Value = r.json().await.unwrap();
-    assert!(
-        err["detail"].as_str().unwrap().contains(unmatched_trace),
-        "{err}"
-    );
+    let r = traced_get("/scim/v2/Nope", unmatched_trace, Some(&token)).await;
+    not_found_naming(r, unmatched_trace).await;
     let anonymous_trace = "7bf92f3577b34da6a3ce929d0e0e4739";
-    let r = http
-        .get(format!("{}/scim/v2/Users", stack.url))
-        .header(
-            "traceparent",
-            format!("00-{anonymous_trace}-{PARENT_ID}-01"),
-        )
-        .send()
-        .await
-        .unwrap();
+    let r = traced_get("/scim/v2/Users", anonymous_trace, None).await;
     assert_eq!(r.status(), 401);
 
     // Wait for the batches.
