@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
 
 use super::schema::{groups, memberships};
-use super::sql::first_rows;
+use super::sql::{first_rows, nth_row};
 use super::users::CHUNK;
 use crate::filter::plan::IndexKey;
 
@@ -216,16 +216,13 @@ pub fn skip_from(
 ) -> QueryResult<Vec<GroupRow>> {
     // The skipped rows are stepped over in the `(tenant, seq)` index alone; only the
     // page's rows are read from the table.
-    let skip = usize::try_from(offset).unwrap_or(0);
-    let start = groups::table
+    let seqs = groups::table
         .filter(groups::tenant.eq(tenant))
         .filter(groups::seq.ge(from_seq))
         .order(groups::seq.asc())
         .select(groups::seq)
-        .load_iter::<i64, DefaultLoadingMode>(conn)?
-        .nth(skip)
-        .transpose()?;
-    match start {
+        .load_iter::<i64, DefaultLoadingMode>(conn)?;
+    match nth_row(seqs, offset)? {
         Some(start) => after(conn, tenant, start - 1, limit),
         None => Ok(Vec::new()),
     }

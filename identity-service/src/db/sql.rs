@@ -70,6 +70,15 @@ pub fn first_rows<T>(
     rows.take(limit).collect()
 }
 
+/// The row at position `offset` (0-based) of a query that was run without `OFFSET`;
+/// the rows before it are stepped over, and reading stops there.
+pub fn nth_row<T>(
+    mut rows: impl Iterator<Item = QueryResult<T>>,
+    offset: i64,
+) -> QueryResult<Option<T>> {
+    rows.nth(usize::try_from(offset).unwrap_or(0)).transpose()
+}
+
 /// Statements whose whole text is fixed: a type each, so diesel caches each one's
 /// prepared statement by type (`Connection::transaction` sends its `BEGIN` and `COMMIT`
 /// through `sqlite3_exec`, which parses them on every call: 4% of a lookup's CPU).

@@ -10,7 +10,7 @@ use diesel::sqlite::SqliteConnection;
 use scim_proto::identity::v1 as pb;
 
 use super::schema::{groups, memberships, user_emails, users};
-use super::sql::first_rows;
+use super::sql::{first_rows, nth_row};
 use crate::filter::plan::IndexKey;
 use crate::model::{UserValues, fold};
 
@@ -321,16 +321,13 @@ pub fn skip_from(
 ) -> QueryResult<Vec<UserRow>> {
     // The skipped rows are stepped over in the `(tenant, seq)` index alone; only the
     // page's rows are read from the table.
-    let skip = usize::try_from(offset).unwrap_or(0);
-    let start = users::table
+    let seqs = users::table
         .filter(users::tenant.eq(tenant))
         .filter(users::seq.ge(from_seq))
         .order(users::seq.asc())
         .select(users::seq)
-        .load_iter::<i64, DefaultLoadingMode>(conn)?
-        .nth(skip)
-        .transpose()?;
-    match start {
+        .load_iter::<i64, DefaultLoadingMode>(conn)?;
+    match nth_row(seqs, offset)? {
         Some(start) => after(conn, tenant, start - 1, limit),
         None => Ok(Vec::new()),
     }
