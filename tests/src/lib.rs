@@ -64,12 +64,24 @@ impl TestStack {
     /// Starts the stack; `tune` may change the gateway's configuration.
     pub async fn spawn_with(tune: impl FnOnce(&mut scim_gateway::Config)) -> Self {
         scim_telemetry::init_for_tests();
+        let mut gw_config = scim_gateway::Config::for_tests(String::new(), String::new());
+        tune(&mut gw_config);
+        // The gateway's port is chosen before it binds (the issuer names it), so another
+        // test's service may take it in between; the stack then starts again elsewhere.
+        for _ in 0..5 {
+            if let Some(stack) = Self::try_spawn(gw_config.clone()).await {
+                return stack;
+            }
+        }
+        panic!("the gateway's port was taken by someone else five times in a row");
+    }
+
+    /// Starts the stack, or `None` when the gateway's chosen port was taken meanwhile.
+    async fn try_spawn(mut gw_config: scim_gateway::Config) -> Option<Self> {
         let dir = tempfile::tempdir().expect("tempdir");
         let (stop, rx) = tokio::sync::watch::channel(false);
 
-        // The gateway's port decides the issuer, so bind it first.
-        let mut gw_config = scim_gateway::Config::for_tests(String::new(), String::new());
-        tune(&mut gw_config);
+        // The gateway's port decides the issuer, so choose it first.
         let probe = std::net::TcpListener::bind(gw_config.listen).expect("bind probe");
         let gw_addr = probe.local_addr().expect("addr");
         drop(probe);
@@ -127,16 +139,22 @@ impl TestStack {
         gw_config.auth_url = auth_url.clone();
         gw_config.jwt_issuer = Some(issuer.clone());
         gw_config.jwt_audience = AUDIENCE.to_owned();
-        let gateway = scim_gateway::Server::build(&gw_config, verifier())
-            .await
-            .expect("gateway starts");
+        let gateway = match scim_gateway::Server::build(&gw_config, verifier()).await {
+            Ok(gateway) => gateway,
+            Err(scim_gateway::server::StartError::Bind { source, .. })
+                if source.kind() == std::io::ErrorKind::AddrInUse =>
+            {
+                return None;
+            }
+            Err(e) => panic!("gateway starts: {e:?}"),
+        };
         let url = gateway.public_url().to_owned();
 
         tokio::spawn(auth.run_until(stopped(&rx)));
         tokio::spawn(identity.run_until(stopped(&rx)));
         tokio::spawn(gateway.run_until(stopped(&rx)));
 
-        TestStack {
+        Some(TestStack {
             http: reqwest::Client::new(),
             scim: format!("{url}/scim/v2"),
             url,
@@ -144,7 +162,7 @@ impl TestStack {
             identity_addr,
             dir,
             stop,
-        }
+        })
     }
 
     /// A connected auth.v1 client.
