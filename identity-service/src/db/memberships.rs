@@ -371,16 +371,45 @@ pub fn groups_of(
         }
         return Ok(out);
     }
-    // One statement for the whole page, prepared once per connection (see `db::sql`).
-    let rows: Vec<(String, String, String)> = memberships::table
-        .inner_join(groups::table.on(groups::id.eq(memberships::group_id)))
+    // Two statements for the whole page, each prepared once per connection (see
+    // `db::sql`). A join would seek each membership's group, twice (its id, then its
+    // row), and sort the lot by group; a page's members mostly share a few groups, so
+    // the memberships come from the `(tenant, member_value, group_id)` index alone and
+    // each distinct group is read once.
+    let pairs: Vec<(String, String)> = memberships::table
         .filter(memberships::tenant.eq(tenant))
         .filter(in_json_array(memberships::member_value, member_ids))
-        .order(groups::seq.asc())
-        .select((memberships::member_value, groups::id, groups::display_name))
+        .select((memberships::member_value, memberships::group_id))
         .load(conn)?;
-    for (m, id, display) in rows {
-        out.entry(m).or_default().push(direct(id, display));
+    if pairs.is_empty() {
+        return Ok(out);
+    }
+    let mut group_ids: Vec<&str> = pairs.iter().map(|(_, g)| g.as_str()).collect();
+    group_ids.sort_unstable();
+    group_ids.dedup();
+    let found: Vec<(String, i64, String)> = groups::table
+        .filter(groups::tenant.eq(tenant))
+        .filter(in_json_array(groups::id, &group_ids))
+        .select((groups::id, groups::seq, groups::display_name))
+        .load(conn)?;
+    let by_id: HashMap<&str, (i64, &str)> = found
+        .iter()
+        .map(|(id, seq, display)| (id.as_str(), (*seq, display.as_str())))
+        .collect();
+    let mut ordered: HashMap<String, Vec<(i64, pb::GroupRef)>> = HashMap::new();
+    for (member, group_id) in pairs {
+        // `group_id` cascades on delete, so every group is found; a miss is skipped
+        // rather than unwrapped.
+        if let Some(&(seq, display)) = by_id.get(group_id.as_str()) {
+            ordered
+                .entry(member)
+                .or_default()
+                .push((seq, direct(group_id, display.to_owned())));
+        }
+    }
+    for (member, mut refs) in ordered {
+        refs.sort_unstable_by_key(|(seq, _)| *seq);
+        out.insert(member, refs.into_iter().map(|(_, r)| r).collect());
     }
     Ok(out)
 }

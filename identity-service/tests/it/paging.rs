@@ -402,4 +402,41 @@ async fn a_page_reads_its_users_groups_with_statements_that_stay_prepared() {
         sql.iter().any(|q| q.contains("json_each(")),
         "memberships of the page in one statement: {sql:?}"
     );
+    // The page's memberships come from an index alone, and nothing is sorted in a
+    // temporary B-tree: SQLite's own plan for each recorded statement.
+    let mut db = open_db(&srv.db_path);
+    let membership_plans: Vec<Vec<String>> = sql
+        .iter()
+        .filter(|q| q.contains("`memberships`") && q.contains("json_each("))
+        .map(|q| query_plan(&mut db, q))
+        .collect();
+    assert!(!membership_plans.is_empty(), "{sql:?}");
+    for plan in membership_plans {
+        assert!(
+            plan.iter().any(|step| step.contains("memberships")
+                && step.contains("COVERING INDEX memberships_tenant_member_group")),
+            "memberships not read from the covering index: {plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+            "the page's groups are sorted in SQLite: {plan:?}"
+        );
+    }
+}
+
+/// SQLite's plan for a recorded statement (its binds left unset).
+fn query_plan(db: &mut diesel::SqliteConnection, recorded: &str) -> Vec<String> {
+    use diesel::RunQueryDsl as _;
+    #[derive(diesel::QueryableByName)]
+    struct Step {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        detail: String,
+    }
+    let text = recorded.split(" -- binds:").next().unwrap_or(recorded);
+    diesel::sql_query(format!("EXPLAIN QUERY PLAN {text}"))
+        .load::<Step>(db)
+        .expect("plan")
+        .into_iter()
+        .map(|s| s.detail)
+        .collect()
 }
