@@ -17,6 +17,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use opentelemetry::KeyValue;
+use opentelemetry::propagation::TextMapPropagator as _;
 use tracing::Instrument as _;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
@@ -348,12 +349,10 @@ where
         );
         if crate::exporting() {
             let cx = span.context();
-            opentelemetry::global::get_text_map_propagator(|p| {
-                p.inject_context(
-                    &cx,
-                    &mut opentelemetry_http::HeaderInjector(req.headers_mut()),
-                )
-            });
+            crate::propagation::propagator().inject_context(
+                &cx,
+                &mut opentelemetry_http::HeaderInjector(req.headers_mut()),
+            );
         }
         let recorder = Recorder::new(span.clone(), Side::Client, uri);
         let fut = self.inner.call(req);

@@ -17,7 +17,6 @@ use std::io::IsTerminal as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::filter::FilterExt as _;
 use tracing_subscriber::layer::SubscriberExt;
@@ -203,7 +202,7 @@ impl<S> tracing_subscriber::layer::Filter<S> for RequestSpansOnly {
 ///
 /// Call once, early in `main`, inside the Tokio runtime.
 pub fn init(service_name: &str, args: &TelemetryArgs) -> Result<TelemetryGuard, InitError> {
-    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    opentelemetry::global::set_text_map_propagator(propagation::propagator());
     let provider = otlp_provider(service_name)?;
     let meters = otlp_meters(service_name)?;
 
@@ -264,7 +263,7 @@ pub fn init(service_name: &str, args: &TelemetryArgs) -> Result<TelemetryGuard, 
 /// Installs a quiet subscriber for tests: output goes through the test harness and only
 /// shows with `TEST_LOG=1`. Safe to call many times.
 pub fn init_for_tests() {
-    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    opentelemetry::global::set_text_map_propagator(propagation::propagator());
     let level = if std::env::var_os("TEST_LOG").is_some() {
         "debug"
     } else {
