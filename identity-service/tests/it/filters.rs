@@ -457,3 +457,55 @@ async fn group_filters() {
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
 }
+
+#[tokio::test]
+async fn an_email_lookup_reads_ids_from_the_email_index_alone() {
+    let srv = TestServer::start().await;
+    let mut c = srv.client("t", RW);
+    seed(&mut c).await;
+    // One user with the same address twice: the index holds two rows for her.
+    create_user(
+        &mut c,
+        pb::User {
+            user_name: "dora".into(),
+            emails: vec![
+                mv("dora@example.test", "work", true),
+                mv("DORA@example.test", "home", false),
+            ],
+            ..Default::default()
+        },
+    )
+    .await;
+    let log = srv.record_queries();
+    let work = vpath(
+        "emails",
+        and(vec![eq("type", "work"), eq("value", "Dora@Example.test")]),
+    );
+    assert_eq!(names(&mut c, work).await.unwrap(), v(&["dora"]));
+    assert_eq!(
+        names(&mut c, eq("emails.value", "dora@example.test"))
+            .await
+            .unwrap(),
+        v(&["dora"])
+    );
+    srv.stop_recording();
+    let sql = log.lock().unwrap().clone();
+    let mut db = open_db(&srv.db_path);
+    let plans: Vec<Vec<String>> = sql
+        .iter()
+        .filter(|q| q.contains("FROM `user_emails`"))
+        .map(|q| query_plan(&mut db, q))
+        .collect();
+    assert_eq!(plans.len(), 2, "{sql:?}");
+    for plan in plans {
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("COVERING INDEX user_emails_tenant_value_user")),
+            "e-mail rows sought one by one: {plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+            "distinct ids sorted in SQLite: {plan:?}"
+        );
+    }
+}

@@ -255,3 +255,20 @@ pub fn open_db(path: &std::path::Path) -> diesel::SqliteConnection {
         .expect("pragma");
     conn
 }
+
+/// SQLite's plan for a recorded statement (its binds left unset).
+pub fn query_plan(db: &mut diesel::SqliteConnection, recorded: &str) -> Vec<String> {
+    use diesel::RunQueryDsl as _;
+    #[derive(diesel::QueryableByName)]
+    struct Step {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        detail: String,
+    }
+    let text = recorded.split(" -- binds:").next().unwrap_or(recorded);
+    diesel::sql_query(format!("EXPLAIN QUERY PLAN {text}"))
+        .load::<Step>(db)
+        .expect("plan")
+        .into_iter()
+        .map(|s| s.detail)
+        .collect()
+}

@@ -423,20 +423,3 @@ async fn a_page_reads_its_users_groups_with_statements_that_stay_prepared() {
         );
     }
 }
-
-/// SQLite's plan for a recorded statement (its binds left unset).
-fn query_plan(db: &mut diesel::SqliteConnection, recorded: &str) -> Vec<String> {
-    use diesel::RunQueryDsl as _;
-    #[derive(diesel::QueryableByName)]
-    struct Step {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        detail: String,
-    }
-    let text = recorded.split(" -- binds:").next().unwrap_or(recorded);
-    diesel::sql_query(format!("EXPLAIN QUERY PLAN {text}"))
-        .load::<Step>(db)
-        .expect("plan")
-        .into_iter()
-        .map(|s| s.detail)
-        .collect()
-}
