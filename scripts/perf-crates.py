@@ -30,18 +30,15 @@ def samples(path):
     """Yields each sample's frames, innermost first."""
     frames = []
     for line in path.read_text(errors="replace").splitlines():
-        if not line.strip():
-            if frames:
-                yield frames
-            frames = []
-        elif line[0] in " \t":
+        if line[:1] in (" ", "\t"):
             parts = line.strip().split(" ", 1)
             if len(parts) == 2:
                 frames.append(re.sub(r"\+0x[0-9a-f]+ \(.*\)$| \(.*\)$", "", parts[1]))
-        else:
-            if frames:
-                yield frames
-            frames = []
+            continue
+        # A blank line or the next sample's header ends the current sample.
+        if frames:
+            yield frames
+        frames = []
     if frames:
         yield frames
 
@@ -74,6 +71,8 @@ def cpu_per_request(progress):
 
 
 def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: perf-crates.py <directory left by scripts/profile-vs-ceiling>")
     work = Path(sys.argv[1])
     progress = (work / "progress.txt").read_text()
     cpu = cpu_per_request(progress)

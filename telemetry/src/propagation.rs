@@ -10,8 +10,8 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 /// The stack's one propagation format, W3C Trace Context.
 ///
 /// Used directly rather than through OpenTelemetry's global propagator, which takes a
-/// lock and a dynamic call on every request (1.3–1.6% of a service's CPU with tracing
-/// on); `init` still installs the same propagator globally for any library that asks.
+/// lock and a dynamic call on every request (measured in docs/PERFORMANCE.md); `init`
+/// still installs the same propagator globally for any library that asks.
 pub fn propagator() -> TraceContextPropagator {
     TraceContextPropagator::new()
 }

@@ -376,7 +376,7 @@ pub fn groups_of(
     // row), and sort the lot by group; a page's members mostly share a few groups, so
     // the memberships come from the `(tenant, member_value, group_id)` index alone and
     // each distinct group is read once.
-    let pairs: Vec<(String, String)> = memberships::table
+    let mut pairs: Vec<(String, String)> = memberships::table
         .filter(memberships::tenant.eq(tenant))
         .filter(in_json_array(memberships::member_value, member_ids))
         .select((memberships::member_value, memberships::group_id))
@@ -396,20 +396,16 @@ pub fn groups_of(
         .iter()
         .map(|(id, seq, display)| (id.as_str(), (*seq, display.as_str())))
         .collect();
-    let mut ordered: HashMap<String, Vec<(i64, pb::GroupRef)>> = HashMap::new();
+    // In group creation order, so each member's list comes out in that order.
+    pairs.sort_by_key(|(_, g)| by_id.get(g.as_str()).map(|&(seq, _)| seq));
     for (member, group_id) in pairs {
         // `group_id` cascades on delete, so every group is found; a miss is skipped
         // rather than unwrapped.
-        if let Some(&(seq, display)) = by_id.get(group_id.as_str()) {
-            ordered
-                .entry(member)
+        if let Some(&(_, display)) = by_id.get(group_id.as_str()) {
+            out.entry(member)
                 .or_default()
-                .push((seq, direct(group_id, display.to_owned())));
+                .push(direct(group_id, display.to_owned()));
         }
-    }
-    for (member, mut refs) in ordered {
-        refs.sort_unstable_by_key(|(seq, _)| *seq);
-        out.insert(member, refs.into_iter().map(|(_, r)| r).collect());
     }
     Ok(out)
 }
