@@ -244,11 +244,8 @@ impl IntoResponse for ScimError {
 
 /// The OpenTelemetry trace id of the current span, when there is one.
 fn current_trace_id() -> Option<String> {
-    use opentelemetry::trace::TraceContextExt as _;
-    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-    let cx = tracing::Span::current().context();
-    let sc = cx.span().span_context().clone();
-    sc.is_valid().then(|| sc.trace_id().to_string())
+    scim_telemetry::traces::span_context(&tracing::Span::current())
+        .map(|sc| sc.trace_id().to_string())
 }
 
 /// A short, data-free name of an error, left in response extensions for telemetry.

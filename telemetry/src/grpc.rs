@@ -17,10 +17,8 @@ use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use opentelemetry::KeyValue;
-use opentelemetry::propagation::TextMapPropagator as _;
 use tracing::Instrument as _;
 use tracing::field::Empty;
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::metrics::instruments;
 use crate::propagation::set_parent_from_headers;
@@ -71,11 +69,7 @@ pub fn record_trace_id(span: &tracing::Span) {
     if !crate::exporting() {
         return;
     }
-    let cx = span.context();
-    let sc = opentelemetry::trace::TraceContextExt::span(&cx)
-        .span_context()
-        .clone();
-    if sc.is_valid() {
+    if let Some(sc) = crate::traces::span_context(span) {
         span.record("trace_id", sc.trace_id().to_string().as_str());
     }
 }
@@ -347,12 +341,10 @@ where
             rpc.grpc.status_code = Empty,
             error.type = Empty,
         );
-        if crate::exporting() {
-            let cx = span.context();
-            crate::propagation::propagator().inject_context(
-                &cx,
-                &mut opentelemetry_http::HeaderInjector(req.headers_mut()),
-            );
+        if crate::exporting()
+            && let Some(sc) = crate::traces::span_context(&span)
+        {
+            crate::propagation::inject(&sc, req.headers_mut());
         }
         let recorder = Recorder::new(span.clone(), Side::Client, uri);
         let fut = self.inner.call(req);

@@ -2,22 +2,22 @@
 //!
 //! * [`init`] installs the global `tracing` subscriber: an `EnvFilter` (`RUST_LOG`,
 //!   default `info`), a human or JSON log formatter ([`LogFormat`]), and, when an OTLP
-//!   endpoint is configured through the standard `OTEL_*` variables, an OpenTelemetry
-//!   layer exporting spans over OTLP/gRPC in batches. It returns a [`TelemetryGuard`]
+//!   endpoint is configured through the standard `OTEL_*` variables, a span layer
+//!   exporting over OTLP/gRPC in batches ([`traces`]). It returns a [`TelemetryGuard`]
 //!   that flushes and shuts the exporter down when dropped.
 //! * [`propagation`] carries W3C trace context across gRPC metadata and HTTP headers.
 //! * [`grpc`] holds the span factory every tonic server uses, so the context of an
 //!   incoming call is picked up in one place rather than in handlers.
 
 pub mod grpc;
+pub mod log_fields;
 pub mod metrics;
 pub mod propagation;
+pub mod traces;
 
 use std::io::IsTerminal as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::filter::FilterExt as _;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -54,24 +54,23 @@ pub fn exporting() -> bool {
 /// Flushes and shuts down the span and metric exporters when dropped.
 #[derive(Debug, Default)]
 pub struct TelemetryGuard {
-    provider: Option<SdkTracerProvider>,
+    spans: Option<traces::Exporting>,
     meters: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
 }
 
 impl TelemetryGuard {
     /// Whether spans are exported over OTLP.
     pub fn exporting(&self) -> bool {
-        self.provider.is_some()
+        self.spans.is_some()
     }
 }
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
-        if let Some(provider) = self.provider.take() {
-            // The batch processor runs on its own thread, but the tonic exporter needs
-            // the runtime to be alive: shutting down here (before the runtime drops)
-            // delivers what is still buffered.
-            let _ = provider.shutdown();
+        if let Some(mut spans) = self.spans.take() {
+            // The export thread drives the tonic exporter on the runtime: shutting down
+            // here (before the runtime drops) delivers what is still queued.
+            spans.shutdown();
         }
         if let Some(meters) = self.meters.take() {
             let _ = meters.shutdown();
@@ -102,23 +101,45 @@ impl std::fmt::Display for InitError {
 
 impl std::error::Error for InitError {}
 
-/// Builds the tracer provider that exports to the configured OTLP endpoint.
+/// Starts the span export pipeline to the configured OTLP endpoint: the layer that
+/// records spans, and the thread that exports them.
 ///
-/// Must run inside a Tokio runtime: the tonic exporter spawns its connection there.
-fn otlp_provider(service_name: &str) -> Result<Option<SdkTracerProvider>, InitError> {
+/// Must run inside a multi-threaded Tokio runtime: the tonic exporter's connection
+/// lives there.
+fn otlp_spans(
+    service_name: &str,
+) -> Result<Option<(traces::SpanLayer, traces::Exporting)>, InitError> {
     if otlp_endpoint().is_none() {
         return Ok(None);
     }
-    // The exporter reads OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT itself.
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
+    // The exporter reads OTEL_EXPORTER_OTLP_(TRACES_)* itself: endpoint, headers, TLS,
+    // timeout, compression.
+    let mut exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_tonic()
         .build()
         .map_err(|e| InitError(e.to_string()))?;
-    let provider = SdkTracerProvider::builder()
-        .with_resource(resource(service_name))
-        .with_batch_exporter(exporter)
-        .build();
-    Ok(Some(provider))
+    opentelemetry_sdk::trace::SpanExporter::set_resource(&mut exporter, &resource(service_name));
+    let sampler = traces::Sampler::from_env().unwrap_or_else(|e| {
+        // Logging is not up yet; this is the one line an operator needs.
+        eprintln!("{e}");
+        traces::Sampler::default()
+    });
+    let runtime = tokio::runtime::Handle::try_current().map_err(|e| InitError(e.to_string()))?;
+    // The export thread drives the exporter with `Handle::block_on`, which on a
+    // current-thread runtime makes no progress on I/O while that thread is busy, as it
+    // is when the guard's drop waits for the last batch.
+    if runtime.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+        return Err(InitError(
+            "exporting spans needs Tokio's multi-threaded runtime".into(),
+        ));
+    }
+    let (batcher, exporting) =
+        traces::start_export(exporter, traces::BatchConfig::from_env(), runtime)
+            .map_err(|e| InitError(e.to_string()))?;
+    Ok(Some((
+        traces::SpanLayer::new(sampler, batcher, service_name),
+        exporting,
+    )))
 }
 
 /// The service's OpenTelemetry resource: `OTEL_SERVICE_NAME` wins over the binary's own
@@ -200,10 +221,11 @@ impl<S> tracing_subscriber::layer::Filter<S> for RequestSpansOnly {
 
 /// Installs the global subscriber and propagator for a service.
 ///
-/// Call once, early in `main`, inside the Tokio runtime.
+/// Call once, early in `main`, inside the Tokio runtime (multi-threaded, when an OTLP
+/// endpoint is configured).
 pub fn init(service_name: &str, args: &TelemetryArgs) -> Result<TelemetryGuard, InitError> {
     opentelemetry::global::set_text_map_propagator(propagation::propagator());
-    let provider = otlp_provider(service_name)?;
+    let spans = otlp_spans(service_name)?;
     let meters = otlp_meters(service_name)?;
 
     let filter = || {
@@ -215,6 +237,7 @@ pub fn init(service_name: &str, args: &TelemetryArgs) -> Result<TelemetryGuard, 
     let fmt_layer = match args.log_format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .compact()
+            .fmt_fields(log_fields::TextFields)
             .with_ansi(ansi)
             .with_writer(std::io::stderr)
             .with_filter(filter())
@@ -227,37 +250,19 @@ pub fn init(service_name: &str, args: &TelemetryArgs) -> Result<TelemetryGuard, 
             .with_filter(filter())
             .boxed(),
     };
-    let otel_layer = provider.as_ref().map(|p| {
-        // The exporter's own transport is not traced back into itself.
-        let otel_filter = EnvFilter::new("info,h2=off,hyper=off,tonic=off,tower=off");
-        // No per-span source location, thread, target or busy/idle attributes: nobody
-        // reads them in a trace of this stack, and the busy/idle bookkeeping takes a
-        // timestamp at every poll of every span (docs/PERFORMANCE.md). No context
-        // activation either: it attaches the span's OpenTelemetry context to the thread
-        // at every poll, and nothing here reads `Context::current()`; propagation takes
-        // the context from the span itself (`OpenTelemetrySpanExt::context`).
-        tracing_opentelemetry::layer()
-            .with_tracer(p.tracer(service_name.to_owned()))
-            .with_location(false)
-            .with_threads(false)
-            .with_target(false)
-            .with_tracked_inactivity(false)
-            .with_context_activation(false)
-            .with_filter(otel_filter)
-    });
+    // The span layer leaves out the exporter's own transport by itself
+    // (`traces::SpanLayer`), without a per-layer filter.
+    let (span_layer, spans) = spans.unzip();
     tracing_subscriber::registry()
         .with(fmt_layer)
-        .with(otel_layer)
+        .with(span_layer)
         .try_init()
         .map_err(|e| InitError(e.to_string()))?;
-    EXPORTING.store(provider.is_some(), Ordering::Relaxed);
-    if let Some(p) = &provider {
-        opentelemetry::global::set_tracer_provider(p.clone());
-    }
+    EXPORTING.store(spans.is_some(), Ordering::Relaxed);
     if let Some(m) = &meters {
         opentelemetry::global::set_meter_provider(m.clone());
     }
-    Ok(TelemetryGuard { provider, meters })
+    Ok(TelemetryGuard { spans, meters })
 }
 
 /// Installs a quiet subscriber for tests: output goes through the test harness and only
