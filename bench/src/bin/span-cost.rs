@@ -1,0 +1,186 @@
+//! The telemetry work of one service's share of a lookup, in one process, without the
+//! network: a deterministic gauge for changes to the span layer and the log layer, which
+//! end-to-end runs on a shared machine cannot resolve.
+//!
+//! Each "request" is what `grpc.server` and its database span go through in
+//! identity-service: the server span with the service's fields, the caller's
+//! `traceparent` continued and the trace id recorded (tracing on), a child span whose
+//! context is read as for injection, three polls of each, and five fields recorded.
+//! `off` has the log layer only (tracing off: no child span exists); `on` adds the span
+//! layer, exporting to an exporter that only counts. `--default-fields` formats the log
+//! layer's fields with tracing-subscriber's `DefaultFields` instead of ours.
+//!
+//! ```sh
+//! span-cost on 200000                # CPU µs per request
+//! valgrind --tool=callgrind span-cost on 20000   # instructions: "Collected" / 20000
+//! ```
+//! `scripts/span-cost` runs every mode both ways. Method and results: docs/PERFORMANCE.md.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use scim_telemetry::traces;
+use tracing::field::Empty;
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::filter::FilterExt as _;
+use tracing_subscriber::layer::SubscriberExt as _;
+
+/// Counts the spans it is given.
+#[derive(Debug, Clone, Default)]
+struct Counting(Arc<AtomicUsize>);
+
+impl SpanExporter for Counting {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.0.fetch_add(batch.len(), Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+type Boxed<S> = Box<dyn tracing_subscriber::Layer<S> + Send + Sync>;
+
+/// The services' text log layer (colours off, as under a supervisor), writing nowhere.
+fn log_layer<S>(default_fields: bool) -> Boxed<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a> + Send + Sync,
+{
+    let filter = tracing_subscriber::EnvFilter::new("info").and(
+        tracing_subscriber::filter::filter_fn(|m| {
+            m.is_event() || scim_telemetry::LOGGED_SPANS.contains(&m.name())
+        }),
+    );
+    let layer = tracing_subscriber::fmt::layer()
+        .compact()
+        .with_ansi(false)
+        .with_writer(std::io::sink);
+    if default_fields {
+        layer.with_filter(filter).boxed()
+    } else {
+        layer
+            .fmt_fields(scim_telemetry::log_fields::TextFields)
+            .with_filter(filter)
+            .boxed()
+    }
+}
+
+fn request(headers: &http::HeaderMap, traced: bool) {
+    let server = tracing::info_span!(
+        "grpc.server",
+        otel.name = "identity.v1.IdentityService/GetUser",
+        otel.kind = "server",
+        otel.status_code = Empty,
+        rpc.system = "grpc",
+        rpc.service = "identity.v1.IdentityService",
+        rpc.method = "GetUser",
+        rpc.grpc.status_code = Empty,
+        error.type = Empty,
+        tenant = Empty,
+        client_id = Empty,
+        trace_id = Empty,
+        scim.resource_type = Empty,
+        scim.operation = Empty,
+        scim.filter_shape = Empty,
+        scim.result_count = Empty,
+        db.index = Empty,
+    );
+    if traced {
+        if let Some(parent) = scim_telemetry::propagation::extract(headers) {
+            traces::set_remote_parent(&server, &parent);
+        }
+        if let Some(sc) = traces::span_context(&server) {
+            server.record("trace_id", sc.trace_id().to_string().as_str());
+        }
+    }
+    let child = server.in_scope(|| {
+        tracing::info_span!(
+            "db",
+            db.system.name = "sqlite",
+            db.operation.name = "SELECT",
+            db.collection.name = "users",
+            rows = Empty
+        )
+    });
+    if traced {
+        std::hint::black_box(traces::span_context(&child));
+    }
+    for _ in 0..3 {
+        let _polled = server.enter();
+    }
+    server.record("tenant", "default");
+    server.record("client_id", "okta-provisioning");
+    server.record("scim.resource_type", "User");
+    server.record("scim.operation", "get");
+    for _ in 0..3 {
+        let _polled = child.enter();
+    }
+    child.record("rows", 1u64);
+    drop(child);
+    server.record("rpc.grpc.status_code", 0i64);
+}
+
+fn cpu_seconds() -> f64 {
+    // utime and stime, fields 14 and 15 of /proc/self/stat, in clock ticks (100 per
+    // second on Linux).
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let tick = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let usage = "usage: span-cost <off|on> <requests> [--default-fields]";
+    let traced = match args.first().map(String::as_str) {
+        Some("on") => true,
+        Some("off") => false,
+        _ => anyhow::bail!(usage),
+    };
+    let requests: usize = args.get(1).and_then(|n| n.parse().ok()).ok_or_else(|| anyhow::anyhow!(usage))?;
+    let default_fields = args.iter().any(|a| a == "--default-fields");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "traceparent",
+        http::HeaderValue::from_static("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+    );
+    let exported = Counting::default();
+    // Room for every span, so that none is dropped when the export thread is starved
+    // (as under callgrind, which runs one thread at a time).
+    let config = traces::BatchConfig {
+        max_queue: 2 * requests + 1,
+        ..traces::BatchConfig::default()
+    };
+    let (batcher, mut exporting) =
+        traces::start_export(exported.clone(), config, runtime.handle().clone())?;
+    let span_layer = traced.then(|| traces::SpanLayer::new(traces::Sampler::default(), batcher, "span-cost"));
+    let subscriber = tracing_subscriber::registry()
+        .with(log_layer(default_fields))
+        .with(span_layer);
+
+    let start = cpu_seconds();
+    tracing::subscriber::with_default(subscriber, || {
+        for _ in 0..requests {
+            request(&headers, traced);
+        }
+    });
+    exporting.shutdown();
+    let cpu = cpu_seconds() - start;
+    println!(
+        "{} {}: {:.2} µs of CPU per request, {} spans exported",
+        if traced { "on" } else { "off" },
+        if default_fields { "DefaultFields" } else { "TextFields" },
+        cpu * 1e6 / requests as f64,
+        exported.0.load(Ordering::Relaxed),
+    );
+    Ok(())
+}
