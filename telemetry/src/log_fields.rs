@@ -57,7 +57,7 @@ fn needs_no_escaping(s: &str) -> bool {
 impl TextVisitor<'_> {
     /// Whether this field is written here rather than by `DefaultVisitor`.
     fn direct(&self, name: &str) -> bool {
-        self.plain && name != "message" && !name.starts_with("r#") && !name.starts_with("log.")
+        self.plain && name != "message" && !name.starts_with("r#")
     }
 
     /// `DefaultVisitor` writes this field, continuing where this visitor is.
@@ -91,8 +91,9 @@ impl TextVisitor<'_> {
         }
         let name = field.name();
         // `DefaultVisitor` leaves out `log.*` fields (the `log` crate's metadata, which
-        // the line already shows) without writing a separator.
-        if self.plain && name.starts_with("log.") {
+        // the line already shows) without writing a separator; skipping them here keeps
+        // the separator right when later fields are delegated.
+        if name.starts_with("log.") {
             return;
         }
         if !self.direct(name) {

@@ -45,11 +45,10 @@ fn log_layer<S>(default_fields: bool) -> Boxed<S>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a> + Send + Sync,
 {
-    let filter = tracing_subscriber::EnvFilter::new("info").and(
-        tracing_subscriber::filter::filter_fn(|m| {
-            m.is_event() || scim_telemetry::LOGGED_SPANS.contains(&m.name())
-        }),
-    );
+    let filter =
+        tracing_subscriber::EnvFilter::new("info").and(tracing_subscriber::filter::filter_fn(
+            |m| m.is_event() || scim_telemetry::LOGGED_SPANS.contains(&m.name()),
+        ));
     let layer = tracing_subscriber::fmt::layer()
         .compact()
         .with_ansi(false)
@@ -129,7 +128,12 @@ fn cpu_seconds() -> f64 {
         .unwrap_or("")
         .split_whitespace()
         .collect();
-    let tick = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (tick(11) + tick(12)) / 100.0
 }
 
@@ -141,7 +145,10 @@ fn main() -> anyhow::Result<()> {
         Some("off") => false,
         _ => anyhow::bail!(usage),
     };
-    let requests: usize = args.get(1).and_then(|n| n.parse().ok()).ok_or_else(|| anyhow::anyhow!(usage))?;
+    let requests: usize = args
+        .get(1)
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!(usage))?;
     let default_fields = args.iter().any(|a| a == "--default-fields");
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -162,7 +169,8 @@ fn main() -> anyhow::Result<()> {
     };
     let (batcher, mut exporting) =
         traces::start_export(exported.clone(), config, runtime.handle().clone())?;
-    let span_layer = traced.then(|| traces::SpanLayer::new(traces::Sampler::default(), batcher, "span-cost"));
+    let span_layer =
+        traced.then(|| traces::SpanLayer::new(traces::Sampler::default(), batcher, "span-cost"));
     let subscriber = tracing_subscriber::registry()
         .with(log_layer(default_fields))
         .with(span_layer);
@@ -178,7 +186,11 @@ fn main() -> anyhow::Result<()> {
     println!(
         "{} {}: {:.2} µs of CPU per request, {} spans exported",
         if traced { "on" } else { "off" },
-        if default_fields { "DefaultFields" } else { "TextFields" },
+        if default_fields {
+            "DefaultFields"
+        } else {
+            "TextFields"
+        },
         cpu * 1e6 / requests as f64,
         exported.0.load(Ordering::Relaxed),
     );
