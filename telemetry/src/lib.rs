@@ -112,8 +112,9 @@ fn otlp_spans(
     if otlp_endpoint().is_none() {
         return Ok(None);
     }
-    // The exporter reads OTEL_EXPORTER_OTLP_(TRACES_)* itself: endpoint, headers, TLS,
-    // timeout, compression.
+    // The exporter reads OTEL_EXPORTER_OTLP_(TRACES_)* itself: endpoint, headers and
+    // timeout (TLS and compression are opentelemetry-otlp features this build leaves
+    // off).
     let mut exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_tonic()
         .build()

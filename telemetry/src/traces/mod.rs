@@ -6,8 +6,8 @@
 //! closes, the exported span data after), keep an OpenTelemetry `Context` per span and
 //! send each finished span through a channel; here a span's ids, attributes and events
 //! are written once into the data the exporter takes (docs/PERFORMANCE.md). The OTLP
-//! exporter itself is still opentelemetry-otlp's, so its endpoint, headers, TLS,
-//! timeout and compression come from the same `OTEL_EXPORTER_OTLP_*` variables.
+//! exporter itself is still opentelemetry-otlp's, so its endpoint, headers and timeout
+//! come from the same `OTEL_EXPORTER_OTLP_*` variables.
 //!
 //! The mapping of `tracing` to OpenTelemetry is the usual one: the span's name (or an
 //! `otel.name` field) is its name; `otel.kind` and `otel.status_code` (`ok`/`error`)
