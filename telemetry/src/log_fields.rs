@@ -107,23 +107,19 @@ impl TextVisitor<'_> {
 
 impl Visit for TextVisitor<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if needs_no_escaping(value) {
-            self.field(
-                field,
-                |w| {
+        self.field(
+            field,
+            |w| {
+                if needs_no_escaping(value) {
                     w.write_char('"')?;
                     w.write_str(value)?;
                     w.write_char('"')
-                },
-                |v| v.record_str(field, value),
-            );
-        } else {
-            self.field(
-                field,
-                |w| write!(w, "{value:?}"),
-                |v| v.record_str(field, value),
-            );
-        }
+                } else {
+                    write!(w, "{value:?}")
+                }
+            },
+            |v| v.record_str(field, value),
+        );
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {

@@ -3,7 +3,6 @@
 //! gRPC metadata travels as HTTP/2 headers, so one extractor serves HTTP requests and gRPC
 //! calls alike; outgoing calls are injected by [`crate::grpc::ClientLayer`].
 
-use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 
@@ -14,19 +13,6 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 /// still installs the same propagator globally for any library that asks.
 pub fn propagator() -> TraceContextPropagator {
     TraceContextPropagator::new()
-}
-
-/// Reads propagation fields from HTTP headers.
-pub struct HeaderExtractor<'a>(pub &'a http::HeaderMap);
-
-impl Extractor for HeaderExtractor<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(|k| k.as_str()).collect()
-    }
 }
 
 /// The remote span context `headers` carry, if they carry a valid one.
@@ -122,8 +108,21 @@ pub fn set_parent_from_headers(span: &tracing::Span, headers: &http::HeaderMap) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry::propagation::TextMapPropagator as _;
+    use opentelemetry::propagation::{Extractor, TextMapPropagator as _};
     use opentelemetry::trace::TraceContextExt as _;
+
+    /// Lets the SDK's propagator read HTTP headers.
+    struct HeaderExtractor<'a>(&'a http::HeaderMap);
+
+    impl Extractor for HeaderExtractor<'_> {
+        fn get(&self, key: &str) -> Option<&str> {
+            self.0.get(key).and_then(|v| v.to_str().ok())
+        }
+
+        fn keys(&self) -> Vec<&str> {
+            self.0.keys().map(|k| k.as_str()).collect()
+        }
+    }
 
     /// What OpenTelemetry's own propagator makes of the same headers.
     fn by_the_sdk(headers: &http::HeaderMap) -> Option<SpanContext> {

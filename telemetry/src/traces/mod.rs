@@ -173,6 +173,11 @@ fn span_kind(value: &str) -> Option<SpanKind> {
     })
 }
 
+/// OTLP has no unsigned integers; values beyond `i64` keep their digits as text.
+fn unsigned(value: u64) -> Value {
+    i64::try_from(value).map_or_else(|_| Value::from(value.to_string()), Value::I64)
+}
+
 /// Writes a span's fields into its recorded data.
 struct FieldVisitor<'a>(&'a mut Recorded);
 
@@ -242,11 +247,7 @@ impl Visit for FieldVisitor<'_> {
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        // OTLP has no unsigned integers; values beyond i64 keep their digits as text.
-        match i64::try_from(value) {
-            Ok(v) => self.set(field.name(), Value::I64(v)),
-            Err(_) => self.set(field.name(), Value::from(value.to_string())),
-        }
+        self.set(field.name(), unsigned(value));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
@@ -289,12 +290,8 @@ impl Visit for EventVisitor {
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        match i64::try_from(value) {
-            Ok(v) => self.attributes.push(KeyValue::new(field.name(), v)),
-            Err(_) => self
-                .attributes
-                .push(KeyValue::new(field.name(), value.to_string())),
-        }
+        self.attributes
+            .push(KeyValue::new(field.name(), unsigned(value)));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
@@ -503,6 +500,16 @@ mod tests {
         (batcher, tracing::Dispatch::new(subscriber))
     }
 
+    /// A caller's span context, as `traceparent` would carry it.
+    fn remote(trace_id: TraceId, span_id: SpanId, sampled: bool) -> SpanContext {
+        let flags = if sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        };
+        SpanContext::new(trace_id, span_id, flags, true, TraceState::NONE)
+    }
+
     fn attr<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
         span.attributes
             .iter()
@@ -598,12 +605,10 @@ mod tests {
     #[test]
     fn a_remote_parent_is_continued_and_given_to_children_and_callees() {
         let (batcher, dispatch) = recording(Sampler::default());
-        let remote = SpanContext::new(
+        let remote = remote(
             TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736),
             SpanId::from(0x00f0_67aa_0ba9_02b7),
-            TraceFlags::SAMPLED,
             true,
-            TraceState::NONE,
         );
         let mut seen = None;
         tracing::dispatcher::with_default(&dispatch, || {
@@ -629,13 +634,7 @@ mod tests {
     #[test]
     fn an_unsampled_caller_makes_an_unsampled_trace_that_still_propagates() {
         let (batcher, dispatch) = recording(Sampler::default());
-        let remote = SpanContext::new(
-            TraceId::from(7),
-            SpanId::from(9),
-            TraceFlags::default(),
-            true,
-            TraceState::NONE,
-        );
+        let remote = remote(TraceId::from(7), SpanId::from(9), false);
         let mut seen = None;
         tracing::dispatcher::with_default(&dispatch, || {
             let server = tracing::info_span!("grpc.server");
@@ -654,13 +653,7 @@ mod tests {
     #[test]
     fn a_sampled_caller_is_followed_even_when_roots_are_not_sampled() {
         let (batcher, dispatch) = recording(Sampler::ParentBased(Box::new(Sampler::AlwaysOff)));
-        let remote = SpanContext::new(
-            TraceId::from(7),
-            SpanId::from(9),
-            TraceFlags::SAMPLED,
-            true,
-            TraceState::NONE,
-        );
+        let remote = remote(TraceId::from(7), SpanId::from(9), true);
         tracing::dispatcher::with_default(&dispatch, || {
             tracing::info_span!("own root", tenant = "t").in_scope(|| {});
             let server = tracing::info_span!("grpc.server", tenant = "t");
