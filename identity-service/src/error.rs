@@ -3,7 +3,7 @@
 //! Messages name attributes and fields, never their values: they reach logs and span
 //! events, and values such as user names and e-mails are personal data.
 
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::result::Error as DieselError;
 
 /// Everything a directory operation can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,10 @@ pub enum IdentityError {
     /// Storage is temporarily unavailable (pool exhausted, database busy); retry.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// A concurrent write won (a PostgreSQL deadlock or serialization failure); the
+    /// write may succeed when sent again. Writes retry this themselves a few times.
+    #[error("write conflict: {0}")]
+    Contended(String),
     /// A bug or an unexpected storage failure. The detail is logged, never returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -54,20 +58,36 @@ impl IdentityError {
 
 impl From<DieselError> for IdentityError {
     fn from(err: DieselError) -> Self {
+        if let Some(rule) = scim_storage::errors::unique_violation(&err) {
+            // Uniqueness is checked before every write, so reaching the index means a
+            // concurrent write (another replica, on PostgreSQL) took the value first;
+            // say which rule, not which value.
+            return IdentityError::AlreadyExists {
+                attribute: unique_attribute(&rule),
+            };
+        }
+        if scim_storage::errors::is_retryable(&err) {
+            return IdentityError::Contended(err.to_string());
+        }
+        if scim_storage::errors::is_unavailable(&err) {
+            return IdentityError::Unavailable(err.to_string());
+        }
         match err {
             DieselError::NotFound => IdentityError::NotFound("resource"),
-            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-                // Uniqueness is checked explicitly before every write, so reaching the
-                // index means a race with another process; say which rule, not which value.
-                IdentityError::AlreadyExists {
-                    attribute: "a unique attribute",
-                }
-            }
-            DieselError::DatabaseError(_, info) if is_busy(info.message()) => {
-                IdentityError::Unavailable(info.message().to_owned())
-            }
             other => IdentityError::Internal(other.to_string()),
         }
+    }
+}
+
+/// The SCIM attribute a unique index enforces, from its PostgreSQL name or the columns
+/// SQLite names.
+fn unique_attribute(rule: &str) -> &'static str {
+    if rule.contains("user_name") {
+        "userName"
+    } else if rule.contains("groups_tenant_display_name") || rule.contains("groups.display_name") {
+        "displayName"
+    } else {
+        "a unique attribute"
     }
 }
 
@@ -84,10 +104,6 @@ impl From<tokio::task::JoinError> for IdentityError {
 }
 
 /// SQLite reports lock contention that outlasted `busy_timeout` this way.
-fn is_busy(message: &str) -> bool {
-    message.contains("database is locked") || message.contains("database is busy")
-}
-
 impl From<IdentityError> for tonic::Status {
     fn from(err: IdentityError) -> Self {
         match err {
@@ -100,6 +116,10 @@ impl From<IdentityError> for tonic::Status {
             IdentityError::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "storage unavailable");
                 tonic::Status::unavailable("storage is temporarily unavailable; retry")
+            }
+            IdentityError::Contended(detail) => {
+                tracing::warn!(error = %detail, "write conflict persisted");
+                tonic::Status::aborted("the write met concurrent writes; retry")
             }
             IdentityError::Internal(detail) => {
                 // Logged once here, at the edge; the client learns nothing internal.

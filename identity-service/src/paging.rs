@@ -19,12 +19,14 @@
 //!   [`ORDER_SAMPLE`], and unfiltered totals need no `COUNT`. It holds one number per
 //!   [`ORDER_SAMPLE`] rows (about 12 KiB per 100,000).
 //!
-//! Cache validity: every cursor records a per-tenant generation. Creates and deletes bump
-//! the *order* generation (positions may shift), every write bumps the *content*
-//! generation (a filtered result may change). Unfiltered cursors check the first,
-//! filtered ones the second. The cache lives in the process: with several replicas
-//! writing one database a cursor may be stale, which costs at most a repeated or skipped
-//! row for a client paging by index during concurrent deletes; tokens are always exact.
+//! Cache validity: every cursor records the generation it was read under, and a list
+//! reads the current generations in its own snapshot, from the database
+//! ([`crate::db::counts`]): the *order* generation of a kind changes with every create
+//! and delete of that kind (positions may shift), the *content* generation with every
+//! write in the tenant (a filtered result may change). Unfiltered cursors check the
+//! first, filtered ones the second. The cache lives in the process, but its validity
+//! does not: a replica sees every other replica's writes the moment they commit, and
+//! a stale entry is never used.
 //!
 //! A request without a `page` message gets the first page of the maximum size. `count`
 //! is capped at the configured maximum ([`DEFAULT_MAX_PAGE_SIZE`] by default), negative
@@ -37,6 +39,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use scim_proto::identity::v1 as pb;
 
+use crate::db::counts::{Kind, TenantCounts};
 use crate::error::IdentityError;
 
 /// The default cap on `count`.
@@ -122,13 +125,26 @@ pub fn decode_token(token: &str, kind: &str, fingerprint: &str) -> Result<i64, I
     Ok(seq)
 }
 
-/// Per-tenant write generations; see the module doc.
+/// The write generations a list is read under; see the module doc.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Generations {
-    /// Bumped by creates and deletes.
+    /// Changes with every create and delete of the listed kind.
     pub order: u64,
-    /// Bumped by every write.
+    /// Changes with every write in the tenant.
     pub content: u64,
+}
+
+impl Generations {
+    /// The generations of a list of `kind` under `counts`.
+    pub fn of(counts: &TenantCounts, kind: Kind) -> Self {
+        let k = counts.of(kind);
+        let all = |k: crate::db::counts::KindCounts| k.created + k.deleted + k.changed;
+        // Counters never decrease, so each sum grows with every change it covers.
+        Generations {
+            order: (k.created + k.deleted) as u64,
+            content: (all(counts.users) + all(counts.groups)) as u64,
+        }
+    }
 }
 
 /// A remembered position: the last seq served before some start index.
@@ -174,7 +190,6 @@ impl OrderIndex {
 
 #[derive(Debug, Default)]
 struct Inner {
-    generations: HashMap<String, Generations>,
     cursors: HashMap<CursorKey, Cursor>,
     orders: HashMap<(String, &'static str), Arc<OrderIndex>>,
 }
@@ -218,25 +233,6 @@ impl ListKey {
 impl CursorCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The tenant's generations now. Read them before reading the database.
-    pub fn generations(&self, tenant: &str) -> Generations {
-        self.lock()
-            .generations
-            .get(tenant)
-            .copied()
-            .unwrap_or_default()
-    }
-
-    /// Records a committed write; `reorders` for creates and deletes.
-    pub fn note_write(&self, tenant: &str, reorders: bool) {
-        let mut inner = self.lock();
-        let g = inner.generations.entry(tenant.to_owned()).or_default();
-        g.content += 1;
-        if reorders {
-            g.order += 1;
-        }
     }
 
     /// The cursor for `start_index`, if still valid under `generations`.
@@ -314,12 +310,25 @@ impl CursorCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::counts::KindCounts;
 
     fn list(fp: &str) -> ListKey {
         ListKey {
             tenant: "t".into(),
             kind: "users",
             fingerprint: fp.into(),
+        }
+    }
+
+    fn counts(users: (i64, i64, i64), groups: (i64, i64, i64)) -> TenantCounts {
+        let k = |(created, deleted, changed)| KindCounts {
+            created,
+            deleted,
+            changed,
+        };
+        TenantCounts {
+            users: k(users),
+            groups: k(groups),
         }
     }
 
@@ -348,40 +357,50 @@ mod tests {
     }
 
     #[test]
+    fn generations_follow_the_counters() {
+        let start = counts((10, 2, 5), (3, 0, 1));
+        let g = Generations::of(&start, Kind::Users);
+        let updated = Generations::of(&counts((10, 2, 6), (3, 0, 1)), Kind::Users);
+        assert_eq!(updated.order, g.order, "an update keeps positions");
+        assert_ne!(updated.content, g.content);
+        // A create and a delete leave the total alone but both move the order.
+        let churned = Generations::of(&counts((11, 3, 5), (3, 0, 1)), Kind::Users);
+        assert_ne!(churned.order, g.order);
+        let other_kind = Generations::of(&counts((10, 2, 5), (4, 0, 1)), Kind::Users);
+        assert_eq!(other_kind.order, g.order, "groups do not move users");
+        assert_ne!(
+            other_kind.content, g.content,
+            "but may change a filtered result"
+        );
+    }
+
+    #[test]
     fn unfiltered_cursors_survive_updates_but_not_deletes() {
         let cache = CursorCache::default();
-        let g = cache.generations("t");
+        let g = Generations::of(&counts((5, 0, 0), (0, 0, 0)), Kind::Users);
         cache.store(&list(""), 101, g, 7, None);
-        cache.note_write("t", false);
-        let g2 = cache.generations("t");
+        let g2 = Generations::of(&counts((5, 0, 1), (0, 0, 0)), Kind::Users);
         assert_eq!(
             cache.lookup(&list(""), 101, g2).map(|c| c.last_seq),
             Some(7)
         );
-        cache.note_write("t", true);
-        assert!(
-            cache
-                .lookup(&list(""), 101, cache.generations("t"))
-                .is_none()
-        );
+        let g3 = Generations::of(&counts((5, 1, 1), (0, 0, 0)), Kind::Users);
+        assert!(cache.lookup(&list(""), 101, g3).is_none());
     }
 
     #[test]
     fn filtered_cursors_do_not_survive_updates() {
         let cache = CursorCache::default();
-        cache.store(&list("f"), 101, cache.generations("t"), 7, Some(300));
-        cache.note_write("t", false);
-        assert!(
-            cache
-                .lookup(&list("f"), 101, cache.generations("t"))
-                .is_none()
-        );
+        let g = Generations::of(&counts((5, 0, 0), (0, 0, 0)), Kind::Users);
+        cache.store(&list("f"), 101, g, 7, Some(300));
+        let g2 = Generations::of(&counts((5, 0, 1), (0, 0, 0)), Kind::Users);
+        assert!(cache.lookup(&list("f"), 101, g2).is_none());
     }
 
     #[test]
     fn order_index_locates_positions_and_dies_with_creates_and_deletes() {
         let cache = CursorCache::default();
-        let g = cache.generations("t");
+        let g = Generations::of(&counts((150, 0, 0), (0, 0, 0)), Kind::Users);
         // 150 rows with seqs 10, 20, …: samples at positions 0, 64, 128.
         let samples = vec![10, 650, 1290];
         cache.store_order_index("t", "users", g, 150, samples);
@@ -393,29 +412,15 @@ mod tests {
         assert_eq!(index.locate(150), None);
         assert_eq!(index.locate(-1), None);
         assert!(cache.order_index("t", "groups", g).is_none());
-        cache.note_write("t", false);
-        let g = cache.generations("t");
+        let updated = Generations::of(&counts((150, 0, 9), (0, 0, 0)), Kind::Users);
         assert!(
-            cache.order_index("t", "users", g).is_some(),
+            cache.order_index("t", "users", updated).is_some(),
             "updates keep the order"
         );
-        cache.note_write("t", true);
-        let g = cache.generations("t");
+        let created = Generations::of(&counts((151, 0, 9), (0, 0, 0)), Kind::Users);
         assert!(
-            cache.order_index("t", "users", g).is_none(),
+            cache.order_index("t", "users", created).is_none(),
             "a create moves positions"
-        );
-    }
-
-    #[test]
-    fn other_tenants_writes_do_not_invalidate() {
-        let cache = CursorCache::default();
-        cache.store(&list(""), 101, cache.generations("t"), 7, None);
-        cache.note_write("other", true);
-        assert!(
-            cache
-                .lookup(&list(""), 101, cache.generations("t"))
-                .is_some()
         );
     }
 }

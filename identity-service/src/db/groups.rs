@@ -6,7 +6,7 @@
 use chrono::NaiveDateTime;
 use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
+use scim_storage::{Conn, DbTime, with_conn};
 
 use super::schema::{groups, memberships};
 use super::sql::{first_rows, nth_row};
@@ -15,7 +15,7 @@ use crate::filter::plan::IndexKey;
 
 /// A group row.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
-#[diesel(table_name = groups, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = groups, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct GroupRow {
     /// Creation order; the listing order.
     pub seq: i64,
@@ -32,10 +32,10 @@ pub struct GroupRow {
     /// The version, 1 on creation.
     pub version: i64,
     /// When the group was created (UTC).
-    #[diesel(deserialize_as = super::timestamp::StoredTimestamp)]
+    #[diesel(deserialize_as = DbTime)]
     pub created_at: NaiveDateTime,
     /// When the group last changed (UTC).
-    #[diesel(deserialize_as = super::timestamp::StoredTimestamp)]
+    #[diesel(deserialize_as = DbTime)]
     pub updated_at: NaiveDateTime,
 }
 
@@ -49,8 +49,8 @@ struct NewGroup<'a> {
     external_id: Option<&'a str>,
     member_count: i64,
     version: i64,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    created_at: DbTime,
+    updated_at: DbTime,
 }
 
 /// The attributes of a group a write sets.
@@ -63,152 +63,183 @@ pub struct GroupValues {
 }
 
 /// The group `id` of `tenant`.
-pub fn find(conn: &mut SqliteConnection, tenant: &str, id: &str) -> QueryResult<Option<GroupRow>> {
-    groups::table
+pub fn find(conn: &mut Conn<'_>, tenant: &str, id: &str) -> QueryResult<Option<GroupRow>> {
+    // `id` is unique; no `LIMIT ?` (see `users::find`).
+    with_conn!(conn, |c| groups::table
         .filter(groups::tenant.eq(tenant))
         .filter(groups::id.eq(id))
         .select(GroupRow::as_select())
-        // `id` is unique; no `LIMIT ?` (see `users::find`).
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
+}
+
+/// The group `id` of `tenant`, locked until the transaction ends (see
+/// [`super::users::find_for_update`]): changes of one group's attributes and members
+/// take turns on PostgreSQL, so `member_count` and the version stay exact.
+pub fn find_for_update(
+    conn: &mut Conn<'_>,
+    tenant: &str,
+    id: &str,
+) -> QueryResult<Option<GroupRow>> {
+    // The same query for each backend; only PostgreSQL has (and needs) the lock.
+    macro_rules! by_id {
+        () => {
+            groups::table
+                .filter(groups::tenant.eq(tenant))
+                .filter(groups::id.eq(id))
+                .select(GroupRow::as_select())
+        };
+    }
+    match conn {
+        Conn::Sqlite(c) => by_id!().get_result(&mut **c).optional(),
+        Conn::Pg(c) => by_id!().for_update().get_result(&mut **c).optional(),
+    }
 }
 
 /// Whether another group of `tenant` has this folded `displayName`.
 pub fn display_name_taken(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     display_name_norm: &str,
     except_id: Option<&str>,
 ) -> QueryResult<bool> {
     // (tenant, display_name_norm) is unique: at most one row. A static query, so that
     // diesel caches its prepared statement.
-    let holder: Option<String> = groups::table
+    let query = groups::table
         .filter(groups::tenant.eq(tenant))
         .filter(groups::display_name_norm.eq(display_name_norm))
-        .select(groups::id)
-        .get_result(conn)
-        .optional()?;
+        .select(groups::id);
+    let holder: Option<String> = with_conn!(conn, |c| query.get_result(c).optional())?;
     Ok(holder.is_some_and(|h| Some(h.as_str()) != except_id))
 }
 
 /// Inserts a new group without members.
 pub fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     id: &str,
     values: &GroupValues,
     now: NaiveDateTime,
 ) -> QueryResult<GroupRow> {
-    diesel::insert_into(groups::table)
-        .values(NewGroup {
-            id,
-            tenant,
-            display_name: &values.display_name,
-            display_name_norm: crate::model::fold(&values.display_name),
-            external_id: values.external_id.as_deref(),
-            member_count: 0,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        })
+    let new = NewGroup {
+        id,
+        tenant,
+        display_name: &values.display_name,
+        display_name_norm: crate::model::fold(&values.display_name),
+        external_id: values.external_id.as_deref(),
+        member_count: 0,
+        version: 1,
+        created_at: DbTime(now),
+        updated_at: DbTime(now),
+    };
+    with_conn!(conn, |c| diesel::insert_into(groups::table)
+        .values(&new)
         .returning(GroupRow::as_returning())
-        .get_result(conn)
+        .get_result(c))
 }
 
 /// Stores a group's new attributes, member count and version in one statement.
 pub fn update(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     row: &GroupRow,
     values: &GroupValues,
     member_count: i64,
     now: NaiveDateTime,
 ) -> QueryResult<GroupRow> {
-    diesel::update(groups::table.filter(groups::seq.eq(row.seq)))
-        .set((
-            groups::display_name.eq(&values.display_name),
-            groups::display_name_norm.eq(crate::model::fold(&values.display_name)),
-            groups::external_id.eq(values.external_id.as_deref()),
-            groups::member_count.eq(member_count),
-            groups::version.eq(row.version + 1),
-            groups::updated_at.eq(now),
-        ))
+    let query = diesel::update(groups::table.filter(groups::seq.eq(row.seq))).set((
+        groups::display_name.eq(&values.display_name),
+        groups::display_name_norm.eq(crate::model::fold(&values.display_name)),
+        groups::external_id.eq(values.external_id.as_deref()),
+        groups::member_count.eq(member_count),
+        groups::version.eq(row.version + 1),
+        groups::updated_at.eq(DbTime(now)),
+    ));
+    with_conn!(conn, |c| query
         .returning(GroupRow::as_returning())
-        .get_result(conn)
+        .get_result(c))
 }
 
 /// Sets the member count alone (used right after creation, which is one change).
 pub fn set_member_count(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     row: &GroupRow,
     member_count: i64,
 ) -> QueryResult<GroupRow> {
-    diesel::update(groups::table.filter(groups::seq.eq(row.seq)))
-        .set(groups::member_count.eq(member_count))
+    let query = diesel::update(groups::table.filter(groups::seq.eq(row.seq)))
+        .set(groups::member_count.eq(member_count));
+    with_conn!(conn, |c| query
         .returning(GroupRow::as_returning())
-        .get_result(conn)
+        .get_result(c))
 }
 
 /// Deletes a group with its member rows, and removes it from every group it is a member
 /// of (those lose one member and gain a version).
-pub fn delete(conn: &mut SqliteConnection, row: &GroupRow, now: NaiveDateTime) -> QueryResult<()> {
-    diesel::delete(memberships::table.filter(memberships::group_id.eq(&row.id))).execute(conn)?;
+pub fn delete(conn: &mut Conn<'_>, row: &GroupRow, now: NaiveDateTime) -> QueryResult<()> {
+    with_conn!(conn, |c| diesel::delete(
+        memberships::table.filter(memberships::group_id.eq(&row.id))
+    )
+    .execute(c))?;
     let naming = memberships::table
         .filter(memberships::tenant.eq(&row.tenant))
         .filter(memberships::member_value.eq(&row.id));
-    let parents: Vec<String> = naming.select(memberships::group_id).load(conn)?;
-    diesel::delete(naming).execute(conn)?;
-    for chunk in parents.chunks(CHUNK) {
-        diesel::update(groups::table.filter(groups::id.eq_any(chunk)))
-            .set((
-                groups::member_count.eq(groups::member_count - 1),
-                groups::version.eq(groups::version + 1),
-                groups::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-    }
-    diesel::delete(groups::table.filter(groups::seq.eq(row.seq))).execute(conn)?;
+    // The parents whose rows this statement deleted (see `users::delete`).
+    let parents: Vec<String> = with_conn!(conn, |c| diesel::delete(naming)
+        .returning(memberships::group_id)
+        .get_results(c))?;
+    super::users::lose_member(conn, &parents, now)?;
+    with_conn!(conn, |c| diesel::delete(
+        groups::table.filter(groups::seq.eq(row.seq))
+    )
+    .execute(c))?;
     Ok(())
 }
 
 /// Number of groups of `tenant`.
-pub fn count(conn: &mut SqliteConnection, tenant: &str) -> QueryResult<i64> {
-    groups::table
-        .filter(groups::tenant.eq(tenant))
-        .count()
-        .get_result(conn)
+pub fn count(conn: &mut Conn<'_>, tenant: &str) -> QueryResult<i64> {
+    let query = groups::table.filter(groups::tenant.eq(tenant)).count();
+    with_conn!(conn, |c| query.get_result(c))
 }
 
 /// Number of groups of `tenant` with `seq <= through`.
-pub fn count_through(conn: &mut SqliteConnection, tenant: &str, through: i64) -> QueryResult<i64> {
-    groups::table
+pub fn count_through(conn: &mut Conn<'_>, tenant: &str, through: i64) -> QueryResult<i64> {
+    let query = groups::table
         .filter(groups::tenant.eq(tenant))
         .filter(groups::seq.le(through))
-        .count()
-        .get_result(conn)
+        .count();
+    with_conn!(conn, |c| query.get_result(c))
 }
 
 /// Up to `limit` groups after `seq`, in order.
 pub fn after(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     seq: i64,
     limit: i64,
 ) -> QueryResult<Vec<GroupRow>> {
-    // No `LIMIT`: it would make SQLite prepare the statement again on every call
-    // (see `db::sql`).
-    let rows = groups::table
-        .filter(groups::tenant.eq(tenant))
-        .filter(groups::seq.gt(seq))
-        .order(groups::seq.asc())
-        .select(GroupRow::as_select())
-        .load_iter::<GroupRow, DefaultLoadingMode>(conn)?;
-    first_rows(rows, limit)
+    macro_rules! page {
+        () => {
+            groups::table
+                .filter(groups::tenant.eq(tenant))
+                .filter(groups::seq.gt(seq))
+                .order(groups::seq.asc())
+                .select(GroupRow::as_select())
+        };
+    }
+    match conn {
+        // No `LIMIT`: it would make SQLite prepare the statement again on every call
+        // (see `db::sql`).
+        Conn::Sqlite(c) => first_rows(
+            page!().load_iter::<GroupRow, DefaultLoadingMode>(&mut **c)?,
+            limit,
+        ),
+        Conn::Pg(c) => page!().limit(limit).load(&mut **c),
+    }
 }
 
 /// Up to `limit` groups with `seq >= from_seq`, skipping the first `offset` of them, in
 /// order.
 pub fn skip_from(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     from_seq: i64,
     offset: i64,
@@ -220,9 +251,16 @@ pub fn skip_from(
         .filter(groups::tenant.eq(tenant))
         .filter(groups::seq.ge(from_seq))
         .order(groups::seq.asc())
-        .select(groups::seq)
-        .load_iter::<i64, DefaultLoadingMode>(conn)?;
-    match nth_row(seqs, offset)? {
+        .select(groups::seq);
+    let start = match conn {
+        Conn::Sqlite(c) => nth_row(seqs.load_iter::<i64, DefaultLoadingMode>(&mut **c)?, offset)?,
+        Conn::Pg(c) => seqs
+            .offset(offset)
+            .limit(1)
+            .get_result(&mut **c)
+            .optional()?,
+    };
+    match start {
         Some(start) => after(conn, tenant, start - 1, limit),
         None => Ok(Vec::new()),
     }
@@ -231,74 +269,93 @@ pub fn skip_from(
 /// The number of groups of `tenant`, and the seq at every `every`-th position
 /// (0, `every`, 2 × `every`, …), from one walk of the `(tenant, seq)` index.
 pub fn sample_seqs(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     every: usize,
 ) -> QueryResult<(i64, Vec<i64>)> {
     let seqs = groups::table
         .filter(groups::tenant.eq(tenant))
         .order(groups::seq.asc())
-        .select(groups::seq)
-        .load_iter::<i64, diesel::connection::DefaultLoadingMode>(conn)?;
-    super::sample_every(seqs, every)
+        .select(groups::seq);
+    with_conn!(conn, |c| super::sample_every(
+        seqs.load_iter::<i64, DefaultLoadingMode>(c)?,
+        every
+    ))
 }
 
 /// The groups an index lookup yields, in order. Keys that do not apply to groups yield
 /// nothing.
-pub fn lookup(
-    conn: &mut SqliteConnection,
-    tenant: &str,
-    key: &IndexKey,
-) -> QueryResult<Vec<GroupRow>> {
+pub fn lookup(conn: &mut Conn<'_>, tenant: &str, key: &IndexKey) -> QueryResult<Vec<GroupRow>> {
     // One static query per key, so that diesel caches each prepared statement.
-    let of_tenant = groups::table
-        .filter(groups::tenant.eq(tenant))
-        .order(groups::seq.asc())
-        .select(GroupRow::as_select());
+    macro_rules! of_tenant {
+        () => {
+            groups::table
+                .filter(groups::tenant.eq(tenant))
+                .order(groups::seq.asc())
+                .select(GroupRow::as_select())
+        };
+    }
     match key {
         IndexKey::Id(v) => Ok(find(conn, tenant, v)?.into_iter().collect()),
-        IndexKey::ExternalId(v) => of_tenant.filter(groups::external_id.eq(v)).load(conn),
-        IndexKey::DisplayName(v) => of_tenant.filter(groups::display_name_norm.eq(v)).load(conn),
-        IndexKey::MemberValue(v) => of_tenant
-            .filter(
-                groups::id.eq_any(
-                    memberships::table
-                        .filter(memberships::tenant.eq(tenant))
-                        .filter(memberships::member_value.eq(v))
-                        .select(memberships::group_id),
-                ),
-            )
-            .load(conn),
+        IndexKey::ExternalId(v) => {
+            with_conn!(conn, |c| of_tenant!()
+                .filter(groups::external_id.eq(v))
+                .load(c))
+        }
+        IndexKey::DisplayName(v) => {
+            with_conn!(conn, |c| of_tenant!()
+                .filter(groups::display_name_norm.eq(v))
+                .load(c))
+        }
+        IndexKey::MemberValue(v) => {
+            with_conn!(conn, |c| of_tenant!()
+                .filter(
+                    groups::id.eq_any(
+                        memberships::table
+                            .filter(memberships::tenant.eq(tenant))
+                            .filter(memberships::member_value.eq(v))
+                            .select(memberships::group_id),
+                    ),
+                )
+                .load(c))
+        }
         IndexKey::UserName(_) | IndexKey::EmailValue(_) => Ok(Vec::new()),
     }
 }
 
-/// How many of `ids` are groups of `tenant`.
-pub fn count_existing(conn: &mut SqliteConnection, tenant: &str, ids: &[&str]) -> QueryResult<i64> {
+/// How many of `ids` are groups of `tenant`; share-locked on PostgreSQL, as in
+/// [`super::users::count_existing`].
+pub fn count_existing(conn: &mut Conn<'_>, tenant: &str, ids: &[&str]) -> QueryResult<i64> {
     let mut n = 0;
     for chunk in ids.chunks(CHUNK) {
-        n += groups::table
+        let of = groups::table
             .filter(groups::tenant.eq(tenant))
-            .filter(groups::id.eq_any(chunk))
-            .count()
-            .get_result::<i64>(conn)?;
+            .filter(groups::id.eq_any(chunk));
+        n += match conn {
+            Conn::Sqlite(c) => of.count().get_result::<i64>(&mut **c)?,
+            Conn::Pg(c) => of
+                .select(groups::seq)
+                .for_share()
+                .load::<i64>(&mut **c)?
+                .len() as i64,
+        };
     }
     Ok(n)
 }
 
 /// The ids among `ids` that name a group of `tenant`.
 pub fn existing_ids(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     ids: &[&str],
 ) -> QueryResult<std::collections::HashSet<String>> {
     let mut found = std::collections::HashSet::new();
     for chunk in ids.chunks(CHUNK) {
-        let rows: Vec<String> = groups::table
+        let query = groups::table
             .filter(groups::tenant.eq(tenant))
             .filter(groups::id.eq_any(chunk))
-            .select(groups::id)
-            .load(conn)?;
+            .select(groups::id);
+        let rows: Vec<String> = with_conn!(conn, |c| query.load(c))?;
         found.extend(rows);
     }
     Ok(found)

@@ -9,11 +9,11 @@
 use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
 use scim_proto::identity::v1 as pb;
+use scim_storage::{Conn, with_conn};
 
 use super::schema::{groups, memberships};
-use super::sql::in_json_array;
+use super::sql::in_set;
 use super::users::CHUNK;
 use crate::error::IdentityError;
 use crate::members::{Change, MemberInput, MemberKind, dedup};
@@ -58,7 +58,7 @@ impl Unknown {
 
 /// Applies `changes` in order to the member list of `group_id` (of `tenant`).
 pub fn apply(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     group_id: &str,
     changes: &[Change],
@@ -77,9 +77,10 @@ pub fn apply(
                 replace(conn, tenant, group_id, &members, &mut out)?
             }
             Change::RemoveAll => {
-                let n =
-                    diesel::delete(memberships::table.filter(memberships::group_id.eq(group_id)))
-                        .execute(conn)?;
+                let n = with_conn!(conn, |c| diesel::delete(
+                    memberships::table.filter(memberships::group_id.eq(group_id))
+                )
+                .execute(c))?;
                 out.removed += n as i64;
             }
         }
@@ -92,7 +93,7 @@ pub fn apply(
 /// [`Unknown::Skip`], members that name nothing are left out; the common case (all
 /// exist) costs one count per kind either way.
 fn validate(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     group_id: &str,
     members: Vec<MemberInput>,
@@ -154,35 +155,35 @@ fn new_row<'a>(tenant: &'a str, group_id: &'a str, m: &'a MemberInput) -> NewMem
     }
 }
 
-fn insert(conn: &mut SqliteConnection, rows: &[NewMembership<'_>]) -> QueryResult<i64> {
+fn insert(conn: &mut Conn<'_>, rows: &[NewMembership<'_>]) -> QueryResult<i64> {
     let mut n = 0;
     for chunk in rows.chunks(CHUNK) {
-        n += diesel::insert_into(memberships::table)
+        n += with_conn!(conn, |c| diesel::insert_into(memberships::table)
             .values(chunk)
             .on_conflict((memberships::group_id, memberships::member_value))
             .do_nothing()
-            .execute(conn)? as i64;
+            .execute(c))? as i64;
     }
     Ok(n)
 }
 
 fn set_display(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     group_id: &str,
     value: &str,
     display: Option<&str>,
 ) -> QueryResult<usize> {
-    diesel::update(
+    let query = diesel::update(
         memberships::table
             .filter(memberships::group_id.eq(group_id))
             .filter(memberships::member_value.eq(value)),
     )
-    .set(memberships::display.eq(display))
-    .execute(conn)
+    .set(memberships::display.eq(display));
+    with_conn!(conn, |c| query.execute(c))
 }
 
 fn add(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     group_id: &str,
     members: &[MemberInput],
@@ -194,11 +195,11 @@ fn add(
     let values: Vec<&str> = members.iter().map(|m| m.value.as_str()).collect();
     let mut existing: HashMap<String, Option<String>> = HashMap::new();
     for chunk in values.chunks(CHUNK) {
-        let rows: Vec<(String, Option<String>)> = memberships::table
+        let query = memberships::table
             .filter(memberships::group_id.eq(group_id))
             .filter(memberships::member_value.eq_any(chunk))
-            .select((memberships::member_value, memberships::display))
-            .load(conn)?;
+            .select((memberships::member_value, memberships::display));
+        let rows: Vec<(String, Option<String>)> = with_conn!(conn, |c| query.load(c))?;
         existing.extend(rows);
     }
     let fresh: Vec<NewMembership<'_>> = members
@@ -220,7 +221,7 @@ fn add(
 }
 
 fn remove(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     group_id: &str,
     values: &[String],
     out: &mut Outcome,
@@ -232,30 +233,31 @@ fn remove(
         .into_iter()
         .collect();
     for chunk in unique.chunks(CHUNK) {
-        out.removed += diesel::delete(
+        let query = diesel::delete(
             memberships::table
                 .filter(memberships::group_id.eq(group_id))
                 .filter(memberships::member_value.eq_any(chunk)),
-        )
-        .execute(conn)? as i64;
+        );
+        out.removed += with_conn!(conn, |c| query.execute(c))? as i64;
     }
     Ok(())
 }
 
 fn replace(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     group_id: &str,
     members: &[MemberInput],
     out: &mut Outcome,
 ) -> Result<(), IdentityError> {
     // Replacing is O(group) by nature: the old list decides what changes.
-    let old: HashMap<String, Option<String>> = memberships::table
+    let query = memberships::table
         .filter(memberships::group_id.eq(group_id))
-        .select((memberships::member_value, memberships::display))
-        .load::<(String, Option<String>)>(conn)?
-        .into_iter()
-        .collect();
+        .select((memberships::member_value, memberships::display));
+    let old: HashMap<String, Option<String>> = with_conn!(conn, |c| query
+        .load::<(String, Option<String>)>(c))?
+    .into_iter()
+    .collect();
     let wanted: HashSet<&str> = members.iter().map(|m| m.value.as_str()).collect();
     let gone: Vec<String> = old
         .keys()
@@ -289,27 +291,27 @@ fn member(value: String, kind: String, display: Option<String>) -> pb::Member {
 }
 
 /// The members of one group, ordered by value.
-pub fn list(conn: &mut SqliteConnection, group_id: &str) -> QueryResult<Vec<pb::Member>> {
-    let rows: Vec<(String, String, Option<String>)> = memberships::table
+pub fn list(conn: &mut Conn<'_>, group_id: &str) -> QueryResult<Vec<pb::Member>> {
+    let query = memberships::table
         .filter(memberships::group_id.eq(group_id))
         .order(memberships::member_value.asc())
         .select((
             memberships::member_value,
             memberships::member_type,
             memberships::display,
-        ))
-        .load(conn)?;
+        ));
+    let rows: Vec<(String, String, Option<String>)> = with_conn!(conn, |c| query.load(c))?;
     Ok(rows.into_iter().map(|(v, t, d)| member(v, t, d)).collect())
 }
 
 /// The members of several groups, keyed by group id.
 pub fn members_of(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     group_ids: &[&str],
 ) -> QueryResult<HashMap<String, Vec<pb::Member>>> {
     let mut out: HashMap<String, Vec<pb::Member>> = HashMap::new();
     for chunk in group_ids.chunks(CHUNK) {
-        let rows: Vec<(String, String, String, Option<String>)> = memberships::table
+        let query = memberships::table
             .filter(memberships::group_id.eq_any(chunk))
             .order((memberships::group_id.asc(), memberships::member_value.asc()))
             .select((
@@ -317,8 +319,9 @@ pub fn members_of(
                 memberships::member_value,
                 memberships::member_type,
                 memberships::display,
-            ))
-            .load(conn)?;
+            ));
+        let rows: Vec<(String, String, String, Option<String>)> =
+            with_conn!(conn, |c| query.load(c))?;
         for (g, v, t, d) in rows {
             out.entry(g).or_default().push(member(v, t, d));
         }
@@ -337,17 +340,17 @@ fn direct(value: String, display: String) -> pb::GroupRef {
 
 /// The groups `member_id` belongs to directly, in group creation order.
 pub fn groups_of_one(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     member_id: &str,
 ) -> QueryResult<Vec<pb::GroupRef>> {
-    let rows: Vec<(String, String)> = memberships::table
+    let query = memberships::table
         .inner_join(groups::table.on(groups::id.eq(memberships::group_id)))
         .filter(memberships::tenant.eq(tenant))
         .filter(memberships::member_value.eq(member_id))
         .order(groups::seq.asc())
-        .select((groups::id, groups::display_name))
-        .load(conn)?;
+        .select((groups::id, groups::display_name));
+    let rows: Vec<(String, String)> = with_conn!(conn, |c| query.load(c))?;
     Ok(rows
         .into_iter()
         .map(|(value, display)| direct(value, display))
@@ -357,7 +360,7 @@ pub fn groups_of_one(
 /// The groups each of `member_ids` belongs to directly, keyed by member id, in group
 /// creation order.
 pub fn groups_of(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     member_ids: &[&str],
 ) -> QueryResult<HashMap<String, Vec<pb::GroupRef>>> {
@@ -376,22 +379,23 @@ pub fn groups_of(
     // row), and sort the lot by group; a page's members mostly share a few groups, so
     // the memberships come from the `(tenant, member_value, group_id)` index alone and
     // each distinct group is read once.
-    let mut pairs: Vec<(String, String)> = memberships::table
+    let backend = conn.backend();
+    let query = memberships::table
         .filter(memberships::tenant.eq(tenant))
-        .filter(in_json_array(memberships::member_value, member_ids))
-        .select((memberships::member_value, memberships::group_id))
-        .load(conn)?;
+        .filter(in_set(backend, memberships::member_value, member_ids))
+        .select((memberships::member_value, memberships::group_id));
+    let mut pairs: Vec<(String, String)> = with_conn!(conn, |c| query.load(c))?;
     if pairs.is_empty() {
         return Ok(out);
     }
     let mut group_ids: Vec<&str> = pairs.iter().map(|(_, g)| g.as_str()).collect();
     group_ids.sort_unstable();
     group_ids.dedup();
-    let found: Vec<(String, i64, String)> = groups::table
+    let query = groups::table
         .filter(groups::tenant.eq(tenant))
-        .filter(in_json_array(groups::id, &group_ids))
-        .select((groups::id, groups::seq, groups::display_name))
-        .load(conn)?;
+        .filter(in_set(backend, groups::id, &group_ids))
+        .select((groups::id, groups::seq, groups::display_name));
+    let found: Vec<(String, i64, String)> = with_conn!(conn, |c| query.load(c))?;
     let by_id: HashMap<&str, (i64, &str)> = found
         .iter()
         .map(|(id, seq, display)| (id.as_str(), (*seq, display.as_str())))

@@ -1,9 +1,12 @@
 //! Table definitions, in the shape `diesel print-schema` produces for the migrations.
 //!
-//! One deliberate difference: the `seq` columns are declared `BigInt` because SQLite's
-//! `INTEGER PRIMARY KEY` is the 64-bit rowid, while print-schema would say `Integer`.
+//! Two deliberate differences from what print-schema would say for SQLite:
+//! * the `seq` columns are `BigInt`: SQLite's `INTEGER PRIMARY KEY` is the 64-bit rowid
+//!   (PostgreSQL: `BIGINT GENERATED ALWAYS AS IDENTITY`);
+//! * timestamps are `Text` on both backends ([`scim_storage::time`]); SQLite's columns
+//!   are declared `TIMESTAMP` and have always held that text.
 
-// @generated shape; see the module doc for the one hand edit.
+// @generated shape; see the module doc for the hand edits.
 
 diesel::table! {
     groups (seq) {
@@ -15,8 +18,8 @@ diesel::table! {
         external_id -> Nullable<Text>,
         member_count -> BigInt,
         version -> BigInt,
-        created_at -> Timestamp,
-        updated_at -> Timestamp,
+        created_at -> Text,
+        updated_at -> Text,
     }
 }
 
@@ -54,10 +57,21 @@ diesel::table! {
         active -> Nullable<Bool>,
         password_hash -> Nullable<Text>,
         version -> BigInt,
-        created_at -> Timestamp,
-        updated_at -> Timestamp,
+        created_at -> Text,
+        updated_at -> Text,
         attributes -> Binary,
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(groups, memberships, user_emails, users);
+diesel::table! {
+    list_counts (tenant, kind, slot) {
+        tenant -> Text,
+        kind -> Text,
+        slot -> Integer,
+        created -> BigInt,
+        deleted -> BigInt,
+        changed -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(groups, list_counts, memberships, user_emails, users);

@@ -6,54 +6,90 @@
 //! prepares it again whenever a bound `LIMIT` or `OFFSET` is bound anew (the plan may
 //! depend on its value). Parsing and planning was a large share of identity-service's
 //! CPU on a 100-user page (docs/PERFORMANCE.md), so page queries are written without
-//! either: a set of values is one bound JSON array, and a page stops reading rows
-//! instead of asking SQLite to.
+//! either: a set of values is one bound parameter ([`in_set`]), and on SQLite a page
+//! stops reading rows instead of asking SQLite to ([`first_rows`], [`nth_row`]).
+//! PostgreSQL plans a bound `LIMIT` once and must be told where to stop (it sends every
+//! row of a result otherwise), so its queries keep `LIMIT` and `OFFSET`.
 
 use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
+use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::result::QueryResult;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{Array, Bool, Text};
 use diesel::sqlite::Sqlite;
+use scim_storage::Backend;
 
-/// `column IN (SELECT value FROM json_each(?))`: membership in a set of text values
-/// bound as one JSON array, so the statement text is the same for any number of values.
+/// `column` is one of a set of text values bound as one parameter, so the statement
+/// text is the same for any number of values: `IN (SELECT value FROM json_each(?))` on
+/// SQLite, `= ANY(?)` with a text array on PostgreSQL.
 #[derive(Debug, Clone)]
-pub struct InJsonArray<C> {
+pub struct InSet<C> {
     column: C,
-    values: String,
+    values: SetValues,
 }
 
-/// `column` is one of `values`.
-pub fn in_json_array<C>(column: C, values: &[&str]) -> InJsonArray<C> {
-    // A JSON array of strings cannot fail to serialise.
-    let values = serde_json::to_string(values).unwrap_or_else(|_| "[]".to_owned());
-    InJsonArray { column, values }
+#[derive(Debug, Clone)]
+enum SetValues {
+    Json(String),
+    Array(Vec<String>),
 }
 
-impl<C> Expression for InJsonArray<C> {
+/// `column` is one of `values`, in the spelling of `backend`.
+pub fn in_set<C>(backend: Backend, column: C, values: &[&str]) -> InSet<C> {
+    let values = match backend {
+        // A JSON array of strings cannot fail to serialise.
+        Backend::Sqlite => {
+            SetValues::Json(serde_json::to_string(values).unwrap_or_else(|_| "[]".to_owned()))
+        }
+        Backend::Postgres => SetValues::Array(values.iter().map(|v| (*v).to_owned()).collect()),
+    };
+    InSet { column, values }
+}
+
+impl<C> Expression for InSet<C> {
     type SqlType = Bool;
 }
 
-impl<C: QueryFragment<Sqlite>> QueryFragment<Sqlite> for InJsonArray<C> {
+fn wrong_backend() -> diesel::result::Error {
+    diesel::result::Error::QueryBuilderError("a value set built for the other backend".into())
+}
+
+impl<C: QueryFragment<Sqlite>> QueryFragment<Sqlite> for InSet<C> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        let SetValues::Json(json) = &self.values else {
+            return Err(wrong_backend());
+        };
         self.column.walk_ast(out.reborrow())?;
         out.push_sql(" IN (SELECT value FROM json_each(");
-        out.push_bind_param::<Text, String>(&self.values)?;
+        out.push_bind_param::<Text, String>(json)?;
         out.push_sql("))");
         Ok(())
     }
 }
 
-impl<C: QueryId> QueryId for InJsonArray<C> {
-    type QueryId = InJsonArray<C::QueryId>;
+impl<C: QueryFragment<Pg>> QueryFragment<Pg> for InSet<C> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let SetValues::Array(values) = &self.values else {
+            return Err(wrong_backend());
+        };
+        self.column.walk_ast(out.reborrow())?;
+        out.push_sql(" = ANY(");
+        out.push_bind_param::<Array<Text>, Vec<String>>(values)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl<C: QueryId> QueryId for InSet<C> {
+    type QueryId = InSet<C::QueryId>;
     const HAS_STATIC_QUERY_ID: bool = C::HAS_STATIC_QUERY_ID;
 }
 
-impl<C, QS> AppearsOnTable<QS> for InJsonArray<C> where C: AppearsOnTable<QS> {}
+impl<C, QS> AppearsOnTable<QS> for InSet<C> where C: AppearsOnTable<QS> {}
 
-impl<C, QS> SelectableExpression<QS> for InJsonArray<C> where C: SelectableExpression<QS> {}
+impl<C, QS> SelectableExpression<QS> for InSet<C> where C: SelectableExpression<QS> {}
 
-impl<C, GB> ValidGrouping<GB> for InJsonArray<C>
+impl<C, GB> ValidGrouping<GB> for InSet<C>
 where
     C: ValidGrouping<GB>,
 {
@@ -79,7 +115,7 @@ pub fn nth_row<T>(
     rows.nth(usize::try_from(offset).unwrap_or(0)).transpose()
 }
 
-/// Statements whose whole text is fixed: a type each, so diesel caches each one's
+/// SQLite statements whose whole text is fixed: a type each, so diesel caches each one's
 /// prepared statement by type (`Connection::transaction` sends its `BEGIN` and `COMMIT`
 /// through `sqlite3_exec`, which parses them on every call: 4% of a lookup's CPU).
 macro_rules! fixed_statement {

@@ -6,20 +6,20 @@
 use chrono::NaiveDateTime;
 use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
 use scim_proto::identity::v1 as pb;
+use scim_storage::{Conn, DbTime, with_conn};
 
 use super::schema::{groups, memberships, user_emails, users};
 use super::sql::{first_rows, nth_row};
 use crate::filter::plan::IndexKey;
 use crate::model::{UserValues, fold};
 
-/// SQLite allows a bounded number of bound parameters per statement; lists are chunked.
+/// Backends bound the parameters of one statement; lists are chunked.
 pub const CHUNK: usize = 500;
 
 /// A user row, without the normalised columns and the password hash.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
-#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = users, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct UserRow {
     /// Creation order; the listing order.
     pub seq: i64,
@@ -38,10 +38,10 @@ pub struct UserRow {
     /// The version, 1 on creation.
     pub version: i64,
     /// When the user was created (UTC).
-    #[diesel(deserialize_as = super::timestamp::StoredTimestamp)]
+    #[diesel(deserialize_as = DbTime)]
     pub created_at: NaiveDateTime,
     /// When the user last changed (UTC).
-    #[diesel(deserialize_as = super::timestamp::StoredTimestamp)]
+    #[diesel(deserialize_as = DbTime)]
     pub updated_at: NaiveDateTime,
     /// The encoded attributes.
     pub attributes: Vec<u8>,
@@ -60,8 +60,8 @@ struct NewUser<'a> {
     active: Option<bool>,
     password_hash: Option<&'a str>,
     version: i64,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    created_at: DbTime,
+    updated_at: DbTime,
     attributes: &'a [u8],
 }
 
@@ -75,7 +75,7 @@ struct UserChanges<'a> {
     display_name_norm: Option<&'a str>,
     active: Option<bool>,
     version: i64,
-    updated_at: NaiveDateTime,
+    updated_at: DbTime,
     attributes: &'a [u8],
 }
 
@@ -105,20 +105,43 @@ pub enum PasswordChange {
 /// `id` is unique, so there is no `LIMIT`: SQLite re-prepares a statement whose
 /// `LIMIT ?` parameter is bound again, which would defeat diesel's statement cache on
 /// the hottest query there is (see docs/PERFORMANCE.md).
-pub fn find(conn: &mut SqliteConnection, tenant: &str, id: &str) -> QueryResult<Option<UserRow>> {
-    users::table
+pub fn find(conn: &mut Conn<'_>, tenant: &str, id: &str) -> QueryResult<Option<UserRow>> {
+    with_conn!(conn, |c| users::table
         .filter(users::tenant.eq(tenant))
         .filter(users::id.eq(id))
         .select(UserRow::as_select())
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
+}
+
+/// The user `id` of `tenant`, locked until the transaction ends: concurrent writers of
+/// one user on PostgreSQL take turns, and each sees the version the last one committed
+/// (SQLite's single writer needs no lock).
+pub fn find_for_update(
+    conn: &mut Conn<'_>,
+    tenant: &str,
+    id: &str,
+) -> QueryResult<Option<UserRow>> {
+    // The same query for each backend; only PostgreSQL has (and needs) the lock.
+    macro_rules! by_id {
+        () => {
+            users::table
+                .filter(users::tenant.eq(tenant))
+                .filter(users::id.eq(id))
+                .select(UserRow::as_select())
+        };
+    }
+    match conn {
+        Conn::Sqlite(c) => by_id!().get_result(&mut **c).optional(),
+        Conn::Pg(c) => by_id!().for_update().get_result(&mut **c).optional(),
+    }
 }
 
 /// Whether another user of `tenant` has this folded `userName`.
 ///
 /// Static queries (no `into_boxed`) so that diesel caches the prepared statements.
 pub fn user_name_taken(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     user_name_norm: &str,
     except_id: Option<&str>,
@@ -128,13 +151,13 @@ pub fn user_name_taken(
         .filter(users::user_name_norm.eq(user_name_norm))
         .select(users::id);
     // (tenant, user_name_norm) is unique: at most one row.
-    let holder: Option<String> = by_name.get_result(conn).optional()?;
+    let holder: Option<String> = with_conn!(conn, |c| by_name.get_result(c).optional())?;
     Ok(holder.is_some_and(|h| Some(h.as_str()) != except_id))
 }
 
 /// Inserts a new user with its e-mail index rows.
 pub fn insert(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     id: &str,
     values: &UserValues,
@@ -142,24 +165,25 @@ pub fn insert(
     password_hash: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<UserRow> {
-    let row = diesel::insert_into(users::table)
-        .values(NewUser {
-            id,
-            tenant,
-            user_name: &values.user_name,
-            user_name_norm: &values.user_name_norm,
-            external_id: values.external_id.as_deref(),
-            display_name: values.display_name.as_deref(),
-            display_name_norm: values.display_name_norm.as_deref(),
-            active: values.active,
-            password_hash,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-            attributes: &values.attributes,
-        })
+    let new = NewUser {
+        id,
+        tenant,
+        user_name: &values.user_name,
+        user_name_norm: &values.user_name_norm,
+        external_id: values.external_id.as_deref(),
+        display_name: values.display_name.as_deref(),
+        display_name_norm: values.display_name_norm.as_deref(),
+        active: values.active,
+        password_hash,
+        version: 1,
+        created_at: DbTime(now),
+        updated_at: DbTime(now),
+        attributes: &values.attributes,
+    };
+    let row = with_conn!(conn, |c| diesel::insert_into(users::table)
+        .values(&new)
         .returning(UserRow::as_returning())
-        .get_result(conn)?;
+        .get_result(c))?;
     insert_emails(conn, tenant, id, emails)?;
     Ok(row)
 }
@@ -167,7 +191,7 @@ pub fn insert(
 /// Stores new values for `row`, bumping its version. `emails` replaces the e-mail index
 /// when given.
 pub fn update(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     row: &UserRow,
     values: &UserValues,
     emails: Option<&[pb::MultiValue]>,
@@ -178,40 +202,43 @@ pub fn update(
     match password {
         PasswordChange::Keep => {}
         PasswordChange::Clear => {
-            diesel::update(target)
+            with_conn!(conn, |c| diesel::update(target)
                 .set(users::password_hash.eq(None::<String>))
-                .execute(conn)?;
+                .execute(c))?;
         }
         PasswordChange::Set(hash) => {
-            diesel::update(target)
+            with_conn!(conn, |c| diesel::update(target)
                 .set(users::password_hash.eq(hash))
-                .execute(conn)?;
+                .execute(c))?;
         }
     }
-    let updated = diesel::update(target)
-        .set(UserChanges {
-            user_name: &values.user_name,
-            user_name_norm: &values.user_name_norm,
-            external_id: values.external_id.as_deref(),
-            display_name: values.display_name.as_deref(),
-            display_name_norm: values.display_name_norm.as_deref(),
-            active: values.active,
-            version: row.version + 1,
-            updated_at: now,
-            attributes: &values.attributes,
-        })
+    let changes = UserChanges {
+        user_name: &values.user_name,
+        user_name_norm: &values.user_name_norm,
+        external_id: values.external_id.as_deref(),
+        display_name: values.display_name.as_deref(),
+        display_name_norm: values.display_name_norm.as_deref(),
+        active: values.active,
+        version: row.version + 1,
+        updated_at: DbTime(now),
+        attributes: &values.attributes,
+    };
+    let updated = with_conn!(conn, |c| diesel::update(target)
+        .set(&changes)
         .returning(UserRow::as_returning())
-        .get_result(conn)?;
+        .get_result(c))?;
     if let Some(emails) = emails {
-        diesel::delete(user_emails::table.filter(user_emails::user_id.eq(&row.id)))
-            .execute(conn)?;
+        with_conn!(conn, |c| diesel::delete(
+            user_emails::table.filter(user_emails::user_id.eq(&row.id))
+        )
+        .execute(c))?;
         insert_emails(conn, &row.tenant, &row.id, emails)?;
     }
     Ok(updated)
 }
 
 fn insert_emails(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     user_id: &str,
     emails: &[pb::MultiValue],
@@ -231,89 +258,108 @@ fn insert_emails(
     // One row per statement: a single-row insert is a statement diesel caches, where a
     // multi-row insert is prepared again for every distinct row count.
     for row in &rows {
-        diesel::insert_into(user_emails::table)
+        with_conn!(conn, |c| diesel::insert_into(user_emails::table)
             .values(row)
-            .execute(conn)?;
+            .execute(c))?;
     }
     Ok(())
 }
 
 /// Deletes a user, its e-mail rows, and every membership naming it; each affected group
 /// loses one member and gains a version.
-pub fn delete(conn: &mut SqliteConnection, row: &UserRow, now: NaiveDateTime) -> QueryResult<()> {
+///
+/// The groups are the ones whose rows this statement deleted (`RETURNING`), not ones
+/// read beforehand: on PostgreSQL a concurrent change of a group may remove the same
+/// membership first, and its group must not lose the member twice.
+pub fn delete(conn: &mut Conn<'_>, row: &UserRow, now: NaiveDateTime) -> QueryResult<()> {
     let naming = memberships::table
         .filter(memberships::tenant.eq(&row.tenant))
         .filter(memberships::member_value.eq(&row.id));
-    let group_ids: Vec<String> = naming.select(memberships::group_id).load(conn)?;
-    diesel::delete(naming).execute(conn)?;
+    let group_ids: Vec<String> = with_conn!(conn, |c| diesel::delete(naming)
+        .returning(memberships::group_id)
+        .get_results(c))?;
+    lose_member(conn, &group_ids, now)?;
+    with_conn!(conn, |c| diesel::delete(
+        user_emails::table.filter(user_emails::user_id.eq(&row.id))
+    )
+    .execute(c))?;
+    with_conn!(conn, |c| diesel::delete(
+        users::table.filter(users::seq.eq(row.seq))
+    )
+    .execute(c))?;
+    Ok(())
+}
+
+/// Each of `group_ids` loses one member and gains a version.
+pub fn lose_member(
+    conn: &mut Conn<'_>,
+    group_ids: &[String],
+    now: NaiveDateTime,
+) -> QueryResult<()> {
     for chunk in group_ids.chunks(CHUNK) {
-        diesel::update(groups::table.filter(groups::id.eq_any(chunk)))
-            .set((
-                groups::member_count.eq(groups::member_count - 1),
-                groups::version.eq(groups::version + 1),
-                groups::updated_at.eq(now),
-            ))
-            .execute(conn)?;
+        with_conn!(conn, |c| diesel::update(
+            groups::table.filter(groups::id.eq_any(chunk))
+        )
+        .set((
+            groups::member_count.eq(groups::member_count - 1),
+            groups::version.eq(groups::version + 1),
+            groups::updated_at.eq(DbTime(now)),
+        ))
+        .execute(c))?;
     }
-    diesel::delete(user_emails::table.filter(user_emails::user_id.eq(&row.id))).execute(conn)?;
-    diesel::delete(users::table.filter(users::seq.eq(row.seq))).execute(conn)?;
     Ok(())
 }
 
 /// The stored password hash of a user (for verification and tests of storage).
-pub fn password_hash(
-    conn: &mut SqliteConnection,
-    tenant: &str,
-    id: &str,
-) -> QueryResult<Option<String>> {
-    users::table
+pub fn password_hash(conn: &mut Conn<'_>, tenant: &str, id: &str) -> QueryResult<Option<String>> {
+    let query = users::table
         .filter(users::tenant.eq(tenant))
         .filter(users::id.eq(id))
-        .select(users::password_hash)
-        .first::<Option<String>>(conn)
-        .optional()
-        .map(Option::flatten)
+        .select(users::password_hash);
+    with_conn!(conn, |c| query.first::<Option<String>>(c).optional()).map(Option::flatten)
 }
 
 /// Number of users of `tenant`.
-pub fn count(conn: &mut SqliteConnection, tenant: &str) -> QueryResult<i64> {
-    users::table
-        .filter(users::tenant.eq(tenant))
-        .count()
-        .get_result(conn)
+pub fn count(conn: &mut Conn<'_>, tenant: &str) -> QueryResult<i64> {
+    let query = users::table.filter(users::tenant.eq(tenant)).count();
+    with_conn!(conn, |c| query.get_result(c))
 }
 
 /// Number of users of `tenant` with `seq <= through`.
-pub fn count_through(conn: &mut SqliteConnection, tenant: &str, through: i64) -> QueryResult<i64> {
-    users::table
+pub fn count_through(conn: &mut Conn<'_>, tenant: &str, through: i64) -> QueryResult<i64> {
+    let query = users::table
         .filter(users::tenant.eq(tenant))
         .filter(users::seq.le(through))
-        .count()
-        .get_result(conn)
+        .count();
+    with_conn!(conn, |c| query.get_result(c))
 }
 
 /// Up to `limit` users after `seq`, in order.
-pub fn after(
-    conn: &mut SqliteConnection,
-    tenant: &str,
-    seq: i64,
-    limit: i64,
-) -> QueryResult<Vec<UserRow>> {
-    // No `LIMIT`: it would make SQLite prepare the statement again on every call
-    // (see `db::sql`).
-    let rows = users::table
-        .filter(users::tenant.eq(tenant))
-        .filter(users::seq.gt(seq))
-        .order(users::seq.asc())
-        .select(UserRow::as_select())
-        .load_iter::<UserRow, DefaultLoadingMode>(conn)?;
-    first_rows(rows, limit)
+pub fn after(conn: &mut Conn<'_>, tenant: &str, seq: i64, limit: i64) -> QueryResult<Vec<UserRow>> {
+    macro_rules! page {
+        () => {
+            users::table
+                .filter(users::tenant.eq(tenant))
+                .filter(users::seq.gt(seq))
+                .order(users::seq.asc())
+                .select(UserRow::as_select())
+        };
+    }
+    match conn {
+        // No `LIMIT`: it would make SQLite prepare the statement again on every call
+        // (see `db::sql`).
+        Conn::Sqlite(c) => first_rows(
+            page!().load_iter::<UserRow, DefaultLoadingMode>(&mut **c)?,
+            limit,
+        ),
+        Conn::Pg(c) => page!().limit(limit).load(&mut **c),
+    }
 }
 
 /// Up to `limit` users with `seq >= from_seq`, skipping the first `offset` of them, in
 /// order.
 pub fn skip_from(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     from_seq: i64,
     offset: i64,
@@ -325,9 +371,16 @@ pub fn skip_from(
         .filter(users::tenant.eq(tenant))
         .filter(users::seq.ge(from_seq))
         .order(users::seq.asc())
-        .select(users::seq)
-        .load_iter::<i64, DefaultLoadingMode>(conn)?;
-    match nth_row(seqs, offset)? {
+        .select(users::seq);
+    let start = match conn {
+        Conn::Sqlite(c) => nth_row(seqs.load_iter::<i64, DefaultLoadingMode>(&mut **c)?, offset)?,
+        Conn::Pg(c) => seqs
+            .offset(offset)
+            .limit(1)
+            .get_result(&mut **c)
+            .optional()?,
+    };
+    match start {
         Some(start) => after(conn, tenant, start - 1, limit),
         None => Ok(Vec::new()),
     }
@@ -336,16 +389,18 @@ pub fn skip_from(
 /// The number of users of `tenant`, and the seq at every `every`-th position
 /// (0, `every`, 2 × `every`, …), from one walk of the `(tenant, seq)` index.
 pub fn sample_seqs(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     every: usize,
 ) -> QueryResult<(i64, Vec<i64>)> {
     let seqs = users::table
         .filter(users::tenant.eq(tenant))
         .order(users::seq.asc())
-        .select(users::seq)
-        .load_iter::<i64, diesel::connection::DefaultLoadingMode>(conn)?;
-    super::sample_every(seqs, every)
+        .select(users::seq);
+    with_conn!(conn, |c| super::sample_every(
+        seqs.load_iter::<i64, DefaultLoadingMode>(c)?,
+        every
+    ))
 }
 
 /// The users an index lookup yields, in order. Keys that do not apply to users yield
@@ -353,30 +408,42 @@ pub fn sample_seqs(
 ///
 /// One static query per key rather than one boxed query: diesel caches the prepared
 /// statement of a static query, and parsing the SQL again cost more than running it.
-pub fn lookup(
-    conn: &mut SqliteConnection,
-    tenant: &str,
-    key: &IndexKey,
-) -> QueryResult<Vec<UserRow>> {
-    let of_tenant = users::table
-        .filter(users::tenant.eq(tenant))
-        .order(users::seq.asc())
-        .select(UserRow::as_select());
+pub fn lookup(conn: &mut Conn<'_>, tenant: &str, key: &IndexKey) -> QueryResult<Vec<UserRow>> {
+    macro_rules! of_tenant {
+        () => {
+            users::table
+                .filter(users::tenant.eq(tenant))
+                .order(users::seq.asc())
+                .select(UserRow::as_select())
+        };
+    }
     match key {
         IndexKey::Id(v) => Ok(find(conn, tenant, v)?.into_iter().collect()),
-        IndexKey::UserName(v) => of_tenant.filter(users::user_name_norm.eq(v)).load(conn),
-        IndexKey::ExternalId(v) => of_tenant.filter(users::external_id.eq(v)).load(conn),
-        IndexKey::DisplayName(v) => of_tenant.filter(users::display_name_norm.eq(v)).load(conn),
+        IndexKey::UserName(v) => {
+            with_conn!(conn, |c| of_tenant!()
+                .filter(users::user_name_norm.eq(v))
+                .load(c))
+        }
+        IndexKey::ExternalId(v) => {
+            with_conn!(conn, |c| of_tenant!()
+                .filter(users::external_id.eq(v))
+                .load(c))
+        }
+        IndexKey::DisplayName(v) => {
+            with_conn!(conn, |c| of_tenant!()
+                .filter(users::display_name_norm.eq(v))
+                .load(c))
+        }
         IndexKey::EmailValue(v) => {
             // Two steps on purpose: with `id IN (subquery)` next to `ORDER BY seq`,
             // SQLite walks the (tenant, seq) index and probes every user instead of
             // starting from the e-mail index.
-            let ids: Vec<String> = user_emails::table
+            let query = user_emails::table
                 .filter(user_emails::tenant.eq(tenant))
                 .filter(user_emails::value_norm.eq(v))
                 .select(user_emails::user_id)
-                .distinct()
-                .load(conn)?;
+                .distinct();
+            let ids: Vec<String> = with_conn!(conn, |c| query.load(c))?;
             let mut rows = Vec::with_capacity(ids.len());
             for id in &ids {
                 rows.extend(find(conn, tenant, id)?);
@@ -389,31 +456,41 @@ pub fn lookup(
 }
 
 /// How many of `ids` are users of `tenant`.
-pub fn count_existing(conn: &mut SqliteConnection, tenant: &str, ids: &[&str]) -> QueryResult<i64> {
+///
+/// On PostgreSQL the users found stay share-locked until the transaction ends, so that
+/// a concurrent delete of one of them waits for the membership change that names it
+/// (and then removes the new membership too) instead of leaving it dangling.
+pub fn count_existing(conn: &mut Conn<'_>, tenant: &str, ids: &[&str]) -> QueryResult<i64> {
     let mut n = 0;
     for chunk in ids.chunks(CHUNK) {
-        n += users::table
+        let of = users::table
             .filter(users::tenant.eq(tenant))
-            .filter(users::id.eq_any(chunk))
-            .count()
-            .get_result::<i64>(conn)?;
+            .filter(users::id.eq_any(chunk));
+        n += match conn {
+            Conn::Sqlite(c) => of.count().get_result::<i64>(&mut **c)?,
+            Conn::Pg(c) => of
+                .select(users::seq)
+                .for_share()
+                .load::<i64>(&mut **c)?
+                .len() as i64,
+        };
     }
     Ok(n)
 }
 
 /// The ids among `ids` that name a user of `tenant`.
 pub fn existing_ids(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     ids: &[&str],
 ) -> QueryResult<std::collections::HashSet<String>> {
     let mut found = std::collections::HashSet::new();
     for chunk in ids.chunks(CHUNK) {
-        let rows: Vec<String> = users::table
+        let query = users::table
             .filter(users::tenant.eq(tenant))
             .filter(users::id.eq_any(chunk))
-            .select(users::id)
-            .load(conn)?;
+            .select(users::id);
+        let rows: Vec<String> = with_conn!(conn, |c| query.load(c))?;
         found.extend(rows);
     }
     Ok(found)

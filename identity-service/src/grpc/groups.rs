@@ -36,15 +36,13 @@ pub(super) async fn create(
     let members = member_inputs(&group.members)?;
     let include = req.include_members;
     let unknown = Unknown::from_skip(req.skip_unknown_members);
-    let t = tenant.clone();
     let created = api
         .db
         .write(DbOp::new("INSERT", "groups"), move |conn| {
-            let row = ops::create(conn, &t, &group, members, unknown)?;
+            let row = ops::create(conn, &tenant, &group, members.clone(), unknown)?;
             ops::view(conn, &row, include)
         })
         .await?;
-    api.cursors.note_write(&tenant, true);
     Ok(created)
 }
 
@@ -90,7 +88,6 @@ pub(super) async fn list(
         span.record("scim.filter_shape", f.shape().as_str());
     }
     let list_req = ListRequest {
-        generations: api.cursors.generations(&tenant),
         tenant,
         filter: compiled,
         fingerprint,
@@ -128,15 +125,13 @@ async fn edit_group(
     edit: GroupEdit,
     include_members: bool,
 ) -> Result<pb::Group, Status> {
-    let t = tenant.clone();
     let group = api
         .db
         .write(DbOp::new("UPDATE", "groups"), move |conn| {
-            let (row, _) = ops::modify(conn, &t, &id, expected_version, edit)?;
+            let (row, _) = ops::modify(conn, &tenant, &id, expected_version, &edit)?;
             ops::view(conn, &row, include_members)
         })
         .await?;
-    api.cursors.note_write(&tenant, false);
     Ok(group)
 }
 
@@ -207,13 +202,11 @@ pub(super) async fn delete(
     if req.id.is_empty() {
         return Err(required("id"));
     }
-    let t = tenant.clone();
     api.db
         .write(DbOp::new("DELETE", "groups"), move |conn| {
-            ops::delete(conn, &t, &req.id, req.expected_version)
+            ops::delete(conn, &tenant, &req.id, req.expected_version)
         })
         .await?;
-    api.cursors.note_write(&tenant, true);
     Ok(pb::DeleteGroupResponse {})
 }
 
@@ -232,14 +225,12 @@ pub(super) async fn modify_members(
         skip_unknown_members: req.skip_unknown_members,
         ..GroupEdit::default()
     };
-    let t = tenant.clone();
     let (row, outcome) = api
         .db
         .write(DbOp::new("UPDATE", "memberships"), move |conn| {
-            ops::modify(conn, &t, &req.group_id, req.expected_version, edit)
+            ops::modify(conn, &tenant, &req.group_id, req.expected_version, &edit)
         })
         .await?;
-    api.cursors.note_write(&tenant, false);
     let span = tracing::Span::current();
     span.record("scim.members_added", outcome.added);
     span.record("scim.members_removed", outcome.removed);

@@ -34,14 +34,12 @@ pub(super) async fn create(
         Some(p) => Some(password::hash_blocking(p).await?),
         None => None,
     };
-    let t = tenant.clone();
     let created = api
         .db
         .write(DbOp::new("INSERT", "users"), move |conn| {
-            ops::create(conn, &t, &user, hash.as_deref())
+            ops::create(conn, &tenant, &user, hash.as_deref())
         })
         .await?;
-    api.cursors.note_write(&tenant, true);
     Ok(created)
 }
 
@@ -90,7 +88,6 @@ pub(super) async fn list(
         .as_ref()
         .is_some_and(|f| filter::plan::index_key(f).is_some());
     let list_req = ListRequest {
-        generations: api.cursors.generations(&tenant),
         tenant,
         filter: compiled,
         fingerprint,
@@ -99,7 +96,8 @@ pub(super) async fn list(
     };
     let cursors = api.cursors.clone();
     let op = DbOp::new("SELECT", "users");
-    let read = move |conn: &mut _| listing::list::<Users>(conn, &cursors, &list_req);
+    let read =
+        move |conn: &mut scim_storage::Conn<'_>| listing::list::<Users>(conn, &cursors, &list_req);
     // An index lookup reads a few rows; a page may scan many.
     let result = if is_lookup {
         api.db.read_point(op, read).await?
@@ -141,14 +139,12 @@ pub(super) async fn replace(
         user,
         keep_active_if_unset: req.keep_active_if_unset,
     };
-    let t = tenant.clone();
     let replaced = api
         .db
         .write(DbOp::new("UPDATE", "users"), move |conn| {
-            ops::modify(conn, &t, &id, req.expected_version, edit, change)
+            ops::modify(conn, &tenant, &id, req.expected_version, &edit, &change)
         })
         .await?;
-    api.cursors.note_write(&tenant, false);
     Ok(replaced)
 }
 
@@ -170,14 +166,12 @@ pub(super) async fn update(
         (true, Some(p)) => PasswordChange::Set(password::hash_blocking(p).await?),
     };
     let edit = Edit::Update { user, mask };
-    let t = tenant.clone();
     let updated = api
         .db
         .write(DbOp::new("UPDATE", "users"), move |conn| {
-            ops::modify(conn, &t, &id, req.expected_version, edit, change)
+            ops::modify(conn, &tenant, &id, req.expected_version, &edit, &change)
         })
         .await?;
-    api.cursors.note_write(&tenant, false);
     Ok(updated)
 }
 
@@ -191,12 +185,10 @@ pub(super) async fn delete(
     if req.id.is_empty() {
         return Err(required("id"));
     }
-    let t = tenant.clone();
     api.db
         .write(DbOp::new("DELETE", "users"), move |conn| {
-            ops::delete(conn, &t, &req.id, req.expected_version)
+            ops::delete(conn, &tenant, &req.id, req.expected_version)
         })
         .await?;
-    api.cursors.note_write(&tenant, true);
     Ok(pb::DeleteUserResponse {})
 }

@@ -2,9 +2,10 @@
 //! related data (a user's `groups`, a group's `members`).
 
 use diesel::QueryResult;
-use diesel::sqlite::SqliteConnection;
 use scim_proto::identity::v1 as pb;
+use scim_storage::Conn;
 
+use crate::db::counts::Kind;
 use crate::db::groups::{self, GroupRow};
 use crate::db::memberships;
 use crate::db::users::{self, UserRow};
@@ -21,45 +22,38 @@ pub trait ListKind {
     type Item: Target;
     /// `users` or `groups`: names the list in tokens and cache keys.
     const NAME: &'static str;
+    /// The kind's counters in [`crate::db::counts`].
+    const KIND: Kind;
 
     /// The row's seq.
     fn seq(row: &Self::Row) -> i64;
-    /// Number of rows of the tenant.
-    fn count(conn: &mut SqliteConnection, tenant: &str) -> QueryResult<i64>;
     /// Number of rows of the tenant with `seq <= through`.
-    fn count_through(conn: &mut SqliteConnection, tenant: &str, through: i64) -> QueryResult<i64>;
+    fn count_through(conn: &mut Conn<'_>, tenant: &str, through: i64) -> QueryResult<i64>;
     /// Rows after a seq, in order.
     fn after(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn<'_>,
         tenant: &str,
         seq: i64,
         limit: i64,
     ) -> QueryResult<Vec<Self::Row>>;
     /// Rows with `seq >= from_seq` after skipping `offset` of them, in order.
     fn skip_from(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn<'_>,
         tenant: &str,
         from_seq: i64,
         offset: i64,
         limit: i64,
     ) -> QueryResult<Vec<Self::Row>>;
     /// The number of rows of the tenant and the seq at every `every`-th position.
-    fn sample_seqs(
-        conn: &mut SqliteConnection,
-        tenant: &str,
-        every: usize,
-    ) -> QueryResult<(i64, Vec<i64>)>;
+    fn sample_seqs(conn: &mut Conn<'_>, tenant: &str, every: usize)
+    -> QueryResult<(i64, Vec<i64>)>;
     /// Rows an index lookup yields, in order.
-    fn lookup(
-        conn: &mut SqliteConnection,
-        tenant: &str,
-        key: &IndexKey,
-    ) -> QueryResult<Vec<Self::Row>>;
+    fn lookup(conn: &mut Conn<'_>, tenant: &str, key: &IndexKey) -> QueryResult<Vec<Self::Row>>;
     /// Rows as items, without related data.
     fn decode(row: &Self::Row) -> Result<Self::Item, IdentityError>;
     /// Fills a user's `groups` or a group's `members`.
     fn attach_related(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn<'_>,
         tenant: &str,
         items: &mut [(i64, Self::Item)],
     ) -> Result<(), IdentityError>;
@@ -74,27 +68,20 @@ pub struct Users;
 impl ListKind for Users {
     type Row = UserRow;
     type Item = pb::User;
-    const NAME: &'static str = "users";
+    const NAME: &'static str = Kind::Users.as_str();
+    const KIND: Kind = Kind::Users;
 
     fn seq(row: &UserRow) -> i64 {
         row.seq
     }
-    fn count(conn: &mut SqliteConnection, tenant: &str) -> QueryResult<i64> {
-        users::count(conn, tenant)
-    }
-    fn count_through(conn: &mut SqliteConnection, tenant: &str, through: i64) -> QueryResult<i64> {
+    fn count_through(conn: &mut Conn<'_>, tenant: &str, through: i64) -> QueryResult<i64> {
         users::count_through(conn, tenant, through)
     }
-    fn after(
-        conn: &mut SqliteConnection,
-        tenant: &str,
-        seq: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<UserRow>> {
+    fn after(conn: &mut Conn<'_>, tenant: &str, seq: i64, limit: i64) -> QueryResult<Vec<UserRow>> {
         users::after(conn, tenant, seq, limit)
     }
     fn skip_from(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn<'_>,
         tenant: &str,
         from_seq: i64,
         offset: i64,
@@ -103,24 +90,20 @@ impl ListKind for Users {
         users::skip_from(conn, tenant, from_seq, offset, limit)
     }
     fn sample_seqs(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn<'_>,
         tenant: &str,
         every: usize,
     ) -> QueryResult<(i64, Vec<i64>)> {
         users::sample_seqs(conn, tenant, every)
     }
-    fn lookup(
-        conn: &mut SqliteConnection,
-        tenant: &str,
-        key: &IndexKey,
-    ) -> QueryResult<Vec<UserRow>> {
+    fn lookup(conn: &mut Conn<'_>, tenant: &str, key: &IndexKey) -> QueryResult<Vec<UserRow>> {
         users::lookup(conn, tenant, key)
     }
     fn decode(row: &UserRow) -> Result<pb::User, IdentityError> {
         model::user_from_row(row)
     }
     fn attach_related(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn<'_>,
         tenant: &str,
         items: &mut [(i64, pb::User)],
     ) -> Result<(), IdentityError> {
@@ -143,19 +126,17 @@ pub struct Groups;
 impl ListKind for Groups {
     type Row = GroupRow;
     type Item = pb::Group;
-    const NAME: &'static str = "groups";
+    const NAME: &'static str = Kind::Groups.as_str();
+    const KIND: Kind = Kind::Groups;
 
     fn seq(row: &GroupRow) -> i64 {
         row.seq
     }
-    fn count(conn: &mut SqliteConnection, tenant: &str) -> QueryResult<i64> {
-        groups::count(conn, tenant)
-    }
-    fn count_through(conn: &mut SqliteConnection, tenant: &str, through: i64) -> QueryResult<i64> {
+    fn count_through(conn: &mut Conn<'_>, tenant: &str, through: i64) -> QueryResult<i64> {
         groups::count_through(conn, tenant, through)
     }
     fn after(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn<'_>,
         tenant: &str,
         seq: i64,
         limit: i64,
@@ -163,7 +144,7 @@ impl ListKind for Groups {
         groups::after(conn, tenant, seq, limit)
     }
     fn skip_from(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn<'_>,
         tenant: &str,
         from_seq: i64,
         offset: i64,
@@ -172,24 +153,20 @@ impl ListKind for Groups {
         groups::skip_from(conn, tenant, from_seq, offset, limit)
     }
     fn sample_seqs(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn<'_>,
         tenant: &str,
         every: usize,
     ) -> QueryResult<(i64, Vec<i64>)> {
         groups::sample_seqs(conn, tenant, every)
     }
-    fn lookup(
-        conn: &mut SqliteConnection,
-        tenant: &str,
-        key: &IndexKey,
-    ) -> QueryResult<Vec<GroupRow>> {
+    fn lookup(conn: &mut Conn<'_>, tenant: &str, key: &IndexKey) -> QueryResult<Vec<GroupRow>> {
         groups::lookup(conn, tenant, key)
     }
     fn decode(row: &GroupRow) -> Result<pb::Group, IdentityError> {
         Ok(model::group_from_row(row))
     }
     fn attach_related(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn<'_>,
         _tenant: &str,
         items: &mut [(i64, pb::Group)],
     ) -> Result<(), IdentityError> {

@@ -2,22 +2,24 @@
 //!
 //! * Unfiltered: the page is `seq > cursor LIMIT count` when the [`CursorCache`] or a
 //!   token knows the position; otherwise a seek through the cache's order index (built
-//!   by one walk of the `(tenant, seq)` index when missing or outdated). The total comes
-//!   from a valid order index, or `COUNT(*)` on the `(tenant, seq)` index.
+//!   by one walk of the `(tenant, seq)` index when missing or outdated). The total is
+//!   the tenant's live count from [`crate::db::counts`], read in the same snapshot.
 //! * Filtered with an index key (see [`crate::filter::plan`]): the candidates are loaded,
 //!   evaluated and paged in memory.
 //! * Filtered otherwise: the tenant's rows are scanned in `seq` order in batches of
 //!   [`SCAN_BATCH`]; every match is counted for the total, and only the page is kept.
 //!   Sequential index paging reuses the cached total and resumes at the cached cursor.
 //!
-//! Everything runs inside one read transaction, so a page and its total agree.
+//! Everything runs inside one read transaction, so a page, its total and the
+//! generations that validate cached positions agree.
 
 mod kinds;
 
-use diesel::sqlite::SqliteConnection;
+use scim_storage::Conn;
 
 pub use kinds::{Groups, ListKind, Users};
 
+use crate::db::counts;
 use crate::error::IdentityError;
 use crate::filter::CompiledFilter;
 use crate::filter::plan;
@@ -41,8 +43,13 @@ pub struct ListRequest {
     pub page: PageSpec,
     /// Whether items carry `groups` / `members`.
     pub include_related: bool,
-    /// The tenant's write generations, read before the transaction.
-    pub generations: Generations,
+}
+
+/// What a list reads about its tenant before its rows.
+struct Snapshot {
+    generations: Generations,
+    /// Rows of the listed kind.
+    live: i64,
 }
 
 /// One page of a list.
@@ -68,7 +75,7 @@ struct Collect<T> {
 
 /// Lists resources of kind `K`.
 pub fn list<K: ListKind>(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     cache: &CursorCache,
     req: &ListRequest,
 ) -> Result<ListPage<K::Item>, IdentityError> {
@@ -78,9 +85,14 @@ pub fn list<K: ListKind>(
         fingerprint: req.fingerprint.clone(),
     };
     let count = req.page.count;
+    let tenant_counts = counts::read(conn, &req.tenant)?;
+    let snapshot = Snapshot {
+        generations: Generations::of(&tenant_counts, K::KIND),
+        live: tenant_counts.of(K::KIND).live(),
+    };
     let (mut page, total, start, index) = match &req.filter {
         None => {
-            let (page, total, start) = unfiltered::<K>(conn, cache, &key, req)?;
+            let (page, total, start) = unfiltered::<K>(conn, cache, &key, req, &snapshot)?;
             (page, total, start, None)
         }
         Some(filter) => match plan::index_key(filter) {
@@ -90,7 +102,8 @@ pub fn list<K: ListKind>(
                 (page, total, start, Some(ix.index_name()))
             }
             None => {
-                let (page, total, start) = scan::<K>(conn, cache, &key, filter, req)?;
+                let (page, total, start) =
+                    scan::<K>(conn, cache, &key, filter, req, snapshot.generations)?;
                 (page, total, start, None)
             }
         },
@@ -101,7 +114,7 @@ pub fn list<K: ListKind>(
     {
         let cached_total = req.filter.is_some().then_some(total);
         let next = start.saturating_add(page.items.len() as i64);
-        cache.store(&key, next, req.generations, *last, cached_total);
+        cache.store(&key, next, snapshot.generations, *last, cached_total);
     }
     let next_token = match page.items.last() {
         Some((last, _)) if page.more && count > 0 => encode_token(K::NAME, *last, &req.fingerprint),
@@ -128,7 +141,7 @@ pub fn list<K: ListKind>(
 }
 
 fn decode_all<K: ListKind>(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     rows: &[K::Row],
     related: bool,
@@ -146,17 +159,19 @@ fn decode_all<K: ListKind>(
 type Paged<T> = (Collect<T>, i64, i64);
 
 fn unfiltered<K: ListKind>(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     cache: &CursorCache,
     key: &ListKey,
     req: &ListRequest,
+    snapshot: &Snapshot,
 ) -> Result<Paged<K::Item>, IdentityError> {
     let tenant = req.tenant.as_str();
     let count = req.page.count;
-    let mut order = cache.order_index(tenant, K::NAME, req.generations);
+    let generations = snapshot.generations;
+    let mut order = cache.order_index(tenant, K::NAME, generations);
     let (rows, start) = match req.page.position {
         Position::Index(start) if count == 0 => (Vec::new(), start),
-        Position::Index(start) => match cache.lookup(key, start, req.generations) {
+        Position::Index(start) => match cache.lookup(key, start, generations) {
             Some(cursor) => (K::after(conn, tenant, cursor.last_seq, count + 1)?, start),
             None if start == 1 => (K::skip_from(conn, tenant, 0, 0, count + 1)?, start),
             None => {
@@ -164,13 +179,8 @@ fn unfiltered<K: ListKind>(
                 // now if needed) instead of an OFFSET over every row before it.
                 if order.is_none() {
                     let (total, samples) = K::sample_seqs(conn, tenant, ORDER_SAMPLE)?;
-                    order = Some(cache.store_order_index(
-                        tenant,
-                        K::NAME,
-                        req.generations,
-                        total,
-                        samples,
-                    ));
+                    order =
+                        Some(cache.store_order_index(tenant, K::NAME, generations, total, samples));
                 }
                 let rows = match order.as_ref().and_then(|index| index.locate(start - 1)) {
                     Some((from, skip)) => K::skip_from(conn, tenant, from, skip, count + 1)?,
@@ -189,10 +199,7 @@ fn unfiltered<K: ListKind>(
             (rows, start)
         }
     };
-    let total = match &order {
-        Some(index) => index.total,
-        None => K::count(conn, tenant)?,
-    };
+    let total = snapshot.live;
     let more = rows.len() as i64 > count;
     let mut items = decode_all::<K>(conn, tenant, &rows, false)?;
     items.truncate(count as usize);
@@ -200,7 +207,7 @@ fn unfiltered<K: ListKind>(
 }
 
 fn narrowed<K: ListKind>(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     filter: &CompiledFilter,
     rows: Vec<K::Row>,
     req: &ListRequest,
@@ -226,11 +233,12 @@ fn narrowed<K: ListKind>(
 }
 
 fn scan<K: ListKind>(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     cache: &CursorCache,
     key: &ListKey,
     filter: &CompiledFilter,
     req: &ListRequest,
+    generations: Generations,
 ) -> Result<Paged<K::Item>, IdentityError> {
     let tenant = req.tenant.as_str();
     let count = req.page.count;
@@ -238,7 +246,7 @@ fn scan<K: ListKind>(
     // A cached position with a cached total lets sequential pages stop early.
     let resume = match req.page.position {
         Position::Index(start) => cache
-            .lookup(key, start, req.generations)
+            .lookup(key, start, generations)
             .and_then(|c| c.total.map(|t| (start, c.last_seq, t))),
         Position::After(_) => None,
     };

@@ -1,9 +1,10 @@
 //! Group operations, each the body of one transaction: uniqueness, versions, member
 //! changes and the `member_count` they imply.
 
-use diesel::sqlite::SqliteConnection;
 use scim_proto::identity::v1 as pb;
+use scim_storage::Conn;
 
+use crate::db::counts::{self, Change as Counted, Kind};
 use crate::db::groups::{self, GroupRow, GroupValues};
 use crate::db::memberships::{self, Outcome, Unknown};
 use crate::error::IdentityError;
@@ -12,8 +13,13 @@ use crate::model::{self, fold};
 
 const GROUP: &str = "group";
 
-fn find(conn: &mut SqliteConnection, tenant: &str, id: &str) -> Result<GroupRow, IdentityError> {
+fn find(conn: &mut Conn<'_>, tenant: &str, id: &str) -> Result<GroupRow, IdentityError> {
     groups::find(conn, tenant, id)?.ok_or(IdentityError::NotFound(GROUP))
+}
+
+/// The group, locked for the rest of the write (see [`groups::find_for_update`]).
+fn find_to_change(conn: &mut Conn<'_>, tenant: &str, id: &str) -> Result<GroupRow, IdentityError> {
+    groups::find_for_update(conn, tenant, id)?.ok_or(IdentityError::NotFound(GROUP))
 }
 
 fn taken() -> IdentityError {
@@ -25,7 +31,7 @@ fn taken() -> IdentityError {
 /// The group as returned, with members when asked for. Without them the membership
 /// table is not read.
 pub fn view(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     row: &GroupRow,
     include_members: bool,
 ) -> Result<pb::Group, IdentityError> {
@@ -38,7 +44,7 @@ pub fn view(
 
 /// Creates a group from a normalised `group` with initial `members`.
 pub fn create(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     group: &pb::Group,
     members: Vec<MemberInput>,
@@ -57,16 +63,19 @@ pub fn create(
     let now = model::now();
     let row = groups::insert(conn, tenant, &id, &values, now)?;
     let outcome = memberships::apply(conn, tenant, &id, &[Change::Add(members)], unknown)?;
-    if outcome.added == 0 {
-        return Ok(row);
-    }
-    // Creating with members is one change: the version stays 1.
-    Ok(groups::set_member_count(conn, &row, outcome.added)?)
+    let row = if outcome.added == 0 {
+        row
+    } else {
+        // Creating with members is one change: the version stays 1.
+        groups::set_member_count(conn, &row, outcome.added)?
+    };
+    counts::record(conn, tenant, Kind::Groups, Counted::Created)?;
+    Ok(row)
 }
 
 /// One group.
 pub fn get(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     id: &str,
     include_members: bool,
@@ -90,22 +99,22 @@ pub struct GroupEdit {
 
 /// Applies `edit` atomically; a change that changes nothing keeps the version.
 pub fn modify(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     id: &str,
     expected_version: i64,
-    edit: GroupEdit,
+    edit: &GroupEdit,
 ) -> Result<(GroupRow, Outcome), IdentityError> {
-    let row = find(conn, tenant, id)?;
+    let row = find_to_change(conn, tenant, id)?;
     IdentityError::check_version(expected_version, row.version)?;
     let mut values = GroupValues {
         display_name: row.display_name.clone(),
         external_id: row.external_id.clone(),
     };
     let mut changed = false;
-    if let Some(name) = edit.display_name {
+    if let Some(name) = &edit.display_name {
         let mut probe = pb::Group {
-            display_name: name,
+            display_name: name.clone(),
             ..Default::default()
         };
         model::normalise_group(&mut probe)?;
@@ -117,8 +126,8 @@ pub fn modify(
         changed |= probe.display_name != values.display_name;
         values.display_name = probe.display_name;
     }
-    if let Some(external_id) = edit.external_id {
-        let external_id = external_id.filter(|e| !e.is_empty());
+    if let Some(external_id) = &edit.external_id {
+        let external_id = external_id.clone().filter(|e| !e.is_empty());
         changed |= external_id != values.external_id;
         values.external_id = external_id;
     }
@@ -129,18 +138,20 @@ pub fn modify(
     }
     let count = row.member_count + outcome.added - outcome.removed;
     let updated = groups::update(conn, &row, &values, count, model::now())?;
+    counts::record(conn, tenant, Kind::Groups, Counted::Changed)?;
     Ok((updated, outcome))
 }
 
 /// Deletes a group with its membership rows.
 pub fn delete(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     id: &str,
     expected_version: i64,
 ) -> Result<(), IdentityError> {
-    let row = find(conn, tenant, id)?;
+    let row = find_to_change(conn, tenant, id)?;
     IdentityError::check_version(expected_version, row.version)?;
     groups::delete(conn, &row, model::now())?;
+    counts::record(conn, tenant, Kind::Groups, Counted::Deleted)?;
     Ok(())
 }

@@ -1,9 +1,10 @@
 //! User operations, each the body of one transaction: uniqueness, versions, PUT and
 //! PATCH semantics. Inputs arrive checked and with passwords already hashed.
 
-use diesel::sqlite::SqliteConnection;
 use scim_proto::identity::v1 as pb;
+use scim_storage::Conn;
 
+use crate::db::counts::{self, Change, Kind};
 use crate::db::memberships;
 use crate::db::users::{self, PasswordChange, UserRow};
 use crate::error::IdentityError;
@@ -31,12 +32,17 @@ pub enum Edit {
     },
 }
 
-fn find(conn: &mut SqliteConnection, tenant: &str, id: &str) -> Result<UserRow, IdentityError> {
+fn find(conn: &mut Conn<'_>, tenant: &str, id: &str) -> Result<UserRow, IdentityError> {
     users::find(conn, tenant, id)?.ok_or(IdentityError::NotFound(USER))
 }
 
+/// The user, locked for the rest of the write (see [`users::find_for_update`]).
+fn find_to_change(conn: &mut Conn<'_>, tenant: &str, id: &str) -> Result<UserRow, IdentityError> {
+    users::find_for_update(conn, tenant, id)?.ok_or(IdentityError::NotFound(USER))
+}
+
 fn with_groups(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     row: &UserRow,
 ) -> Result<pb::User, IdentityError> {
@@ -53,7 +59,7 @@ fn taken() -> IdentityError {
 
 /// Creates a user from a normalised `user`.
 pub fn create(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     user: &pb::User,
     password_hash: Option<&str>,
@@ -75,25 +81,26 @@ pub fn create(
         password_hash,
         model::now(),
     )?;
+    counts::record(conn, tenant, Kind::Users, Change::Created)?;
     model::user_from_row(&row)
 }
 
 /// One user with its groups.
-pub fn get(conn: &mut SqliteConnection, tenant: &str, id: &str) -> Result<pb::User, IdentityError> {
+pub fn get(conn: &mut Conn<'_>, tenant: &str, id: &str) -> Result<pb::User, IdentityError> {
     let row = find(conn, tenant, id)?;
     with_groups(conn, tenant, &row)
 }
 
 /// Replaces or updates a user. A write that changes nothing keeps the version.
 pub fn modify(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     id: &str,
     expected_version: i64,
-    edit: Edit,
-    password: PasswordChange,
+    edit: &Edit,
+    password: &PasswordChange,
 ) -> Result<pb::User, IdentityError> {
-    let row = find(conn, tenant, id)?;
+    let row = find_to_change(conn, tenant, id)?;
     IdentityError::check_version(expected_version, row.version)?;
     let (mut next, active) = match edit {
         Edit::Replace {
@@ -105,12 +112,12 @@ pub fn modify(
                 (None, true) => row.active,
                 (None, false) => Some(true),
             };
-            (user, active)
+            (user.clone(), active)
         }
         Edit::Update { user, mask } => {
             let mut current = model::stored_user(&row)?;
             current.active = row.active;
-            mask.apply(&mut current, &user);
+            mask.apply(&mut current, user);
             // A cleared `active` stays unset (a SCIM `remove`), so it reads back absent.
             let active = current.active;
             (current, active)
@@ -125,7 +132,7 @@ pub fn modify(
     }
     if values.attributes == row.attributes
         && values.active == row.active
-        && password == PasswordChange::Keep
+        && *password == PasswordChange::Keep
     {
         return with_groups(conn, tenant, &row);
     }
@@ -135,21 +142,23 @@ pub fn modify(
         &row,
         &values,
         emails_changed.then_some(next.emails.as_slice()),
-        &password,
+        password,
         model::now(),
     )?;
+    counts::record(conn, tenant, Kind::Users, Change::Changed)?;
     with_groups(conn, tenant, &updated)
 }
 
 /// Deletes a user and its memberships.
 pub fn delete(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     tenant: &str,
     id: &str,
     expected_version: i64,
 ) -> Result<(), IdentityError> {
-    let row = find(conn, tenant, id)?;
+    let row = find_to_change(conn, tenant, id)?;
     IdentityError::check_version(expected_version, row.version)?;
     users::delete(conn, &row, model::now())?;
+    counts::record(conn, tenant, Kind::Users, Change::Deleted)?;
     Ok(())
 }

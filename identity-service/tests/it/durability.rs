@@ -8,13 +8,14 @@ use std::time::Duration;
 use scim_authn::test_support::{TEST_AUDIENCE, TEST_ISSUER, TestIssuer};
 use scim_proto::identity::v1 as pb;
 use scim_proto::identity::v1::identity_service_client::IdentityServiceClient;
+use scim_storage::testing::TestDatabase;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::harness::{Bearer, RW, user};
 
 /// Starts the binary and waits for the line that says where it listens.
-async fn spawn(db: &Path, keys: &Path) -> (Child, SocketAddr) {
+async fn spawn(db: &str, keys: &Path) -> (Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_identity-service"))
         .args(["--listen", "127.0.0.1:0", "--jwt-issuer", TEST_ISSUER])
         .args(["--jwt-audience", TEST_AUDIENCE])
@@ -57,9 +58,9 @@ async fn client(addr: SocketAddr, token: &str) -> crate::harness::Client {
 
 #[tokio::test]
 async fn an_acknowledged_user_survives_sigkill() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("identity.db");
-    let keys = dir.path().join("keys.json");
+    let test_db = TestDatabase::new("identity.db");
+    let db = test_db.url();
+    let keys = test_db.dir().join("keys.json");
     let issuer = TestIssuer::new();
     std::fs::write(
         &keys,
@@ -68,7 +69,7 @@ async fn an_acknowledged_user_survives_sigkill() {
     .unwrap();
     let token = issuer.mint("t", RW);
 
-    let (mut first, addr) = spawn(&db, &keys).await;
+    let (mut first, addr) = spawn(db, &keys).await;
     let mut c = client(addr, &token).await;
     let created = c
         .create_user(pb::CreateUserRequest {
@@ -79,7 +80,7 @@ async fn an_acknowledged_user_survives_sigkill() {
         .into_inner();
     first.kill().await.expect("SIGKILL");
 
-    let (mut second, addr) = spawn(&db, &keys).await;
+    let (mut second, addr) = spawn(db, &keys).await;
     let mut c = client(addr, &token).await;
     let found = c
         .get_user(pb::GetUserRequest {
@@ -94,16 +95,16 @@ async fn an_acknowledged_user_survives_sigkill() {
 
 #[tokio::test]
 async fn sigterm_stops_the_binary_cleanly() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("identity.db");
-    let keys = dir.path().join("keys.json");
+    let test_db = TestDatabase::new("identity.db");
+    let db = test_db.url();
+    let keys = test_db.dir().join("keys.json");
     let issuer = TestIssuer::new();
     std::fs::write(
         &keys,
         serde_json::to_string(&[issuer.key().public()]).unwrap(),
     )
     .unwrap();
-    let (mut child, addr) = spawn(&db, &keys).await;
+    let (mut child, addr) = spawn(db, &keys).await;
     // The server answers before the signal...
     let mut c = client(addr, &issuer.mint("t", RW)).await;
     c.list_users(pb::ListUsersRequest::default())

@@ -20,12 +20,12 @@ fn members(ids: &[String]) -> Vec<pb::Member> {
 
 fn membership_rows(srv: &TestServer, group_id: &str) -> i64 {
     use identity_service::db::schema::memberships::dsl;
-    let mut conn = open_db(&srv.db_path);
-    dsl::memberships
+    let mut direct = srv.direct();
+    scim_storage::with_conn!(&mut direct.conn(), |c| dsl::memberships
         .filter(dsl::group_id.eq(group_id))
         .count()
-        .get_result(&mut conn)
-        .unwrap()
+        .get_result(c))
+    .unwrap()
 }
 
 #[tokio::test]

@@ -1,15 +1,16 @@
-//! Starts the real server in-process on 127.0.0.1:0 with a temporary SQLite file, and
-//! builds clients that carry tokens of a test issuer.
+//! Starts the real server in-process on 127.0.0.1:0 with a database of its own (a
+//! temporary SQLite file, or a fresh PostgreSQL database when the run asks for it:
+//! `scim_storage::testing`), and builds clients that carry tokens of a test issuer.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use clap::Parser as _;
-use identity_service::db::Database;
+use identity_service::db::{Database, PG_SCHEMA};
 use identity_service::{Config, Server};
 use scim_authn::test_support::{TEST_ISSUER, TestIssuer};
 use scim_proto::identity::v1 as pb;
 use scim_proto::identity::v1::identity_service_client::IdentityServiceClient;
+use scim_storage::testing::{Direct, TestDatabase};
 use tokio::sync::oneshot;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
@@ -42,13 +43,12 @@ pub type Client = IdentityServiceClient<InterceptedService<Channel, Bearer>>;
 pub struct TestServer {
     /// Mints tokens the server accepts.
     pub issuer: TestIssuer,
-    /// The database file.
-    pub db_path: PathBuf,
     /// The server's database handle.
     pub database: Database,
     channel: Channel,
     shutdown: Option<oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
+    /// The test's database (dropped after the server's handle above).
+    pub db: TestDatabase,
 }
 
 impl TestServer {
@@ -60,9 +60,8 @@ impl TestServer {
     /// Starts a server with extra command-line flags.
     pub async fn start_with(extra: &[&str]) -> Self {
         scim_telemetry::init_for_tests();
-        let dir = tempfile::tempdir().expect("tempdir");
-        let db_path = dir.path().join("identity.db");
-        let url = format!("sqlite://{}", db_path.display());
+        let db = TestDatabase::new("identity.db");
+        let url = db.url().to_owned();
         let mut args = vec![
             "identity-service",
             "--listen",
@@ -92,12 +91,21 @@ impl TestServer {
             .expect("connect");
         TestServer {
             issuer,
-            db_path,
             database,
             channel,
             shutdown: Some(tx),
-            _dir: dir,
+            db,
         }
+    }
+
+    /// A connection of the test's own to the server's database.
+    pub fn direct(&self) -> Direct {
+        self.db.direct(PG_SCHEMA)
+    }
+
+    /// Whether the server runs on PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        self.db.backend() == scim_storage::Backend::Postgres
     }
 
     /// The shared channel.
@@ -123,7 +131,13 @@ impl TestServer {
         let sink = log.clone();
         self.database
             .set_query_observer(Some(Arc::new(move |sql: &str| {
-                sink.lock().unwrap().push(sql.to_owned());
+                // Identifiers as SQLite's diesel quotes them (`name`), whichever the
+                // backend, so that tests match statements one way.
+                let (text, binds) = sql.split_once(" -- binds: ").unwrap_or((sql, ""));
+                let text = text.replace('"', "`");
+                sink.lock()
+                    .unwrap()
+                    .push(format!("{text} -- binds: {binds}"));
             })));
         log
     }
@@ -247,28 +261,92 @@ pub fn member_values(g: &pb::Group) -> Vec<String> {
     v
 }
 
-/// Opens the server's database file directly (to check what is stored).
-pub fn open_db(path: &std::path::Path) -> diesel::SqliteConnection {
-    use diesel::Connection as _;
-    let mut conn = diesel::SqliteConnection::establish(&path.to_string_lossy()).expect("open db");
-    diesel::connection::SimpleConnection::batch_execute(&mut conn, "PRAGMA busy_timeout = 5000;")
-        .expect("pragma");
-    conn
-}
-
-/// SQLite's plan for a recorded statement (its binds left unset).
-pub fn query_plan(db: &mut diesel::SqliteConnection, recorded: &str) -> Vec<String> {
+/// The database's plan for a recorded statement: SQLite's `EXPLAIN QUERY PLAN` with the
+/// binds left unset; on PostgreSQL, `EXPLAIN` of the statement with its recorded binds
+/// written in, after `ANALYZE`, with sequential and bitmap scans turned off: a test
+/// table of a few rows would be read whole whatever its indexes, so the plan is made to
+/// show what an index can serve, which is what a table of production size gets.
+pub fn query_plan(db: &mut Direct, recorded: &str) -> Vec<String> {
     use diesel::RunQueryDsl as _;
     #[derive(diesel::QueryableByName)]
     struct Step {
         #[diesel(sql_type = diesel::sql_types::Text)]
         detail: String,
     }
-    let text = recorded.split(" -- binds:").next().unwrap_or(recorded);
-    diesel::sql_query(format!("EXPLAIN QUERY PLAN {text}"))
-        .load::<Step>(db)
-        .expect("plan")
-        .into_iter()
-        .map(|s| s.detail)
-        .collect()
+    #[derive(diesel::QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        #[diesel(column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let (text, binds) = recorded.split_once(" -- binds: ").unwrap_or((recorded, ""));
+    match db {
+        Direct::Sqlite(c) => diesel::sql_query(format!("EXPLAIN QUERY PLAN {text}"))
+            .load::<Step>(c)
+            .expect("plan")
+            .into_iter()
+            .map(|s| s.detail)
+            .collect(),
+        Direct::Pg(c) => {
+            for setting in [
+                "ANALYZE",
+                "SET enable_seqscan = off",
+                "SET enable_bitmapscan = off",
+            ] {
+                diesel::sql_query(setting).execute(c).expect("planner");
+            }
+            let text = text.replace('`', "\"");
+            diesel::sql_query(format!("EXPLAIN {}", with_binds(&text, binds)))
+                .load::<Line>(c)
+                .expect("plan")
+                .into_iter()
+                .map(|l| l.line)
+                .collect()
+        }
+    }
+}
+
+/// Whether a plan from [`query_plan`] reads `index` without the table's rows: SQLite's
+/// `USING COVERING INDEX`, PostgreSQL's `Index Only Scan`.
+pub fn reads_index_alone(plan: &[String], index: &str) -> bool {
+    plan.iter().any(|step| {
+        step.contains(&format!("COVERING INDEX {index}"))
+            || step.contains(&format!("Index Only Scan using {index}"))
+    })
+}
+
+/// Whether a plan sorts rows itself (SQLite's temporary B-tree, a PostgreSQL `Sort`).
+pub fn sorts(plan: &[String]) -> bool {
+    plan.iter().any(|step| {
+        step.contains("TEMP B-TREE") || step.trim_start_matches([' ', '-', '>']).starts_with("Sort")
+    })
+}
+
+/// `text` with `$1`, `$2`, … replaced by the values diesel recorded (`["a", 2]`).
+fn with_binds(text: &str, binds: &str) -> String {
+    let values: Vec<String> =
+        serde_json::from_str::<Vec<serde_json::Value>>(&binds.replace('(', "[").replace(')', "]"))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| match v {
+                serde_json::Value::String(s) => format!("'{}'", s.replace('\'', "''")),
+                serde_json::Value::Array(items) => format!(
+                    "ARRAY[{}]::text[]",
+                    items
+                        .iter()
+                        .map(|i| format!(
+                            "'{}'",
+                            i.as_str().unwrap_or_default().replace('\'', "''")
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+                other => other.to_string(),
+            })
+            .collect();
+    let mut out = text.to_owned();
+    for (i, v) in values.iter().enumerate().rev() {
+        out = out.replace(&format!("${}", i + 1), v);
+    }
+    out
 }

@@ -11,16 +11,25 @@ const SMALL: usize = 10;
 /// Inserts `n` users of `tenant` straight into the database in one statement; creating
 /// them one RPC at a time would make this test slow without testing anything more.
 fn bulk_users(srv: &TestServer, tenant: &str, prefix: &str, n: usize) -> Vec<String> {
-    let mut conn = open_db(&srv.db_path);
-    let sql = format!(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
-         INSERT INTO users (id, tenant, user_name, user_name_norm, active, version, \
-             created_at, updated_at, attributes) \
-         SELECT '{prefix}-' || i, '{tenant}', '{prefix}' || i, '{prefix}' || i, 1, 1, \
-             '2026-01-01 00:00:00', '2026-01-01 00:00:00', X'' FROM n"
-    );
-    diesel::sql_query(sql)
-        .execute(&mut conn)
+    let sql = if srv.on_postgres() {
+        format!(
+            "INSERT INTO users (id, tenant, user_name, user_name_norm, active, version, \
+                 created_at, updated_at, attributes) \
+             SELECT '{prefix}-' || i, '{tenant}', '{prefix}' || i, '{prefix}' || i, true, 1, \
+                 '2026-01-01 00:00:00', '2026-01-01 00:00:00', ''::bytea \
+             FROM generate_series(1, {n}) AS i"
+        )
+    } else {
+        format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) \
+             INSERT INTO users (id, tenant, user_name, user_name_norm, active, version, \
+                 created_at, updated_at, attributes) \
+             SELECT '{prefix}-' || i, '{tenant}', '{prefix}' || i, '{prefix}' || i, 1, 1, \
+                 '2026-01-01 00:00:00', '2026-01-01 00:00:00', X'' FROM n"
+        )
+    };
+    let mut direct = srv.direct();
+    scim_storage::with_conn!(&mut direct.conn(), |c| diesel::sql_query(&sql).execute(c))
         .expect("bulk insert");
     (1..=n).map(|i| format!("{prefix}-{i}")).collect()
 }

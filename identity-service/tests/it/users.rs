@@ -160,12 +160,12 @@ async fn passwords_are_hashed_and_never_returned() {
 
 fn stored_hash(srv: &TestServer, id: &str) -> Option<String> {
     use identity_service::db::schema::users::dsl;
-    let mut conn = open_db(&srv.db_path);
-    dsl::users
+    let mut direct = srv.direct();
+    scim_storage::with_conn!(&mut direct.conn(), |c| dsl::users
         .filter(dsl::id.eq(id))
         .select(dsl::password_hash)
-        .first::<Option<String>>(&mut conn)
-        .unwrap()
+        .first::<Option<String>>(c))
+    .unwrap()
 }
 
 #[tokio::test]
