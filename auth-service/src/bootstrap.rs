@@ -6,6 +6,12 @@
 //! the file and do nothing. `scimctl` and docker-compose read it to obtain admin
 //! tokens. The file is written under a temporary name and renamed into place, so a
 //! crash never leaves a half-written file behind that would block the next attempt.
+//!
+//! Which start is the first is decided in the database, not by each process: the
+//! operator is registered in the same transaction that records the
+//! [`BOOTSTRAP_CLAIM`] setting, so of several replicas starting on one database exactly
+//! one registers it and writes its file. The others log which client id the operator
+//! has and leave the file to the replica that made it (the secret exists only there).
 
 use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
@@ -18,6 +24,10 @@ use crate::state::{NewProviderSpec, State};
 
 /// Name of the bootstrapped provider.
 pub const OPERATOR_NAME: &str = "operator";
+
+/// The setting that records, once per database, the client id of the bootstrapped
+/// operator.
+pub const BOOTSTRAP_CLAIM: &str = "bootstrap_operator";
 
 /// The file's content.
 #[derive(serde::Serialize)]
@@ -45,18 +55,29 @@ pub async fn ensure_admin_file(state: &State, path: &Path) -> Result<(), AuthErr
             dir.display()
         )))?;
     }
-    let (provider, secret) = state
-        .create_provider(NewProviderSpec {
-            name: OPERATOR_NAME.into(),
-            tenant: crate::state::DEFAULT_TENANT.into(),
-            allowed_scopes: vec![
-                scopes::ADMIN.into(),
-                scopes::SCIM_READ.into(),
-                scopes::SCIM_WRITE.into(),
-            ],
-            ..Default::default()
-        })
-        .await?;
+    let spec = NewProviderSpec {
+        name: OPERATOR_NAME.into(),
+        tenant: crate::state::DEFAULT_TENANT.into(),
+        allowed_scopes: vec![
+            scopes::ADMIN.into(),
+            scopes::SCIM_READ.into(),
+            scopes::SCIM_WRITE.into(),
+        ],
+        ..Default::default()
+    };
+    let Some((provider, secret)) = state
+        .create_provider_once(spec, Some(BOOTSTRAP_CLAIM))
+        .await?
+    else {
+        let client_id = state.setting(BOOTSTRAP_CLAIM).await?.unwrap_or_default();
+        tracing::warn!(
+            client_id = %String::from_utf8_lossy(&client_id),
+            path = %path.display(),
+            "the operator was registered earlier, by another replica or an earlier start; \
+             its credentials are in the bootstrap admin file that start wrote, not here"
+        );
+        return Ok(());
+    };
     let body = serde_json::to_vec_pretty(&Credentials {
         client_id: &provider.client_id,
         client_secret: &secret,

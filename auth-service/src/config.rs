@@ -16,8 +16,9 @@ pub struct Config {
     #[arg(long, env = "AUTH_LISTEN", default_value = "127.0.0.1:50052")]
     pub listen: SocketAddr,
 
-    /// Database: `sqlite://PATH`, `sqlite:PATH` or a plain file path. The file and its
-    /// directory are created on first start.
+    /// Database: `postgres://…` (or `postgresql://…`) for PostgreSQL, where the tables
+    /// live in the schema `auth`; or `sqlite://PATH`, `sqlite:PATH` or a plain file path
+    /// for SQLite, whose file and directory are created on first start.
     #[arg(
         long,
         env = "AUTH_DATABASE_URL",
@@ -52,10 +53,10 @@ pub struct Config {
 
 impl Config {
     /// The defaults with the database at `database` (tests, embedding).
-    pub fn with_database(database: impl Into<PathBuf>) -> Self {
+    pub fn with_database(database: impl Into<String>) -> Self {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            database_url: database.into().to_string_lossy().into_owned(),
+            database_url: database.into(),
             issuer: "http://127.0.0.1:8080".into(),
             audience: "scim-stack".into(),
             bootstrap_admin_file: None,

@@ -89,10 +89,11 @@ impl From<AuthError> for Status {
                 tracing::warn!(error = %m, "dependency unavailable");
                 Status::unavailable("the auth-service is temporarily unavailable; retry")
             }
-            AuthError::Database(diesel::result::Error::DatabaseError(kind, info))
-                if is_busy(&kind, info.message()) =>
+            AuthError::Database(e)
+                if scim_storage::errors::is_unavailable(&e)
+                    || scim_storage::errors::is_retryable(&e) =>
             {
-                tracing::warn!(error = %info.message(), "database busy");
+                tracing::warn!(error = %e, "database busy or unreachable");
                 Status::unavailable("the auth-service is temporarily unavailable; retry")
             }
             other => {
@@ -103,8 +104,10 @@ impl From<AuthError> for Status {
     }
 }
 
-/// Whether a database error means "locked/busy" rather than a real failure.
-fn is_busy(kind: &diesel::result::DatabaseErrorKind, message: &str) -> bool {
-    matches!(kind, diesel::result::DatabaseErrorKind::Unknown)
-        && (message.contains("database is locked") || message.contains("busy"))
+impl AuthError {
+    /// Whether a concurrent transaction won (PostgreSQL serialization failure or
+    /// deadlock), so that running the transaction again may succeed.
+    pub fn is_contended(&self) -> bool {
+        matches!(self, AuthError::Database(e) if scim_storage::errors::is_retryable(e))
+    }
 }

@@ -60,10 +60,9 @@ impl Server {
             .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
             .await;
 
-        let path = db::sqlite_path(&config.database_url)?;
         let pool = {
-            let path = path.clone();
-            tokio::task::spawn_blocking(move || db::connect(&path))
+            let url = config.database_url.clone();
+            tokio::task::spawn_blocking(move || db::connect(&url))
                 .await
                 .map_err(|e| AuthError::Internal(format!("database open task failed: {e}")))??
         };

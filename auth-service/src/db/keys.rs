@@ -1,8 +1,7 @@
 //! The `signing_keys` table: Ed25519 seeds and their place in the rotation.
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
+use scim_storage::{Conn, DbTime, with_conn};
 
 use super::schema::signing_keys;
 use crate::error::AuthError;
@@ -16,7 +15,7 @@ pub const RETIRED: &str = "retired";
 
 /// A stored key. Deliberately not `Debug`: it holds the private seed.
 #[derive(Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = signing_keys, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = signing_keys, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct KeyRow {
     /// Key id.
     pub kid: String,
@@ -25,34 +24,34 @@ pub struct KeyRow {
     /// [`NEXT`], [`CURRENT`] or [`RETIRED`].
     pub status: String,
     /// Creation time.
-    pub created_at: NaiveDateTime,
+    pub created_at: DbTime,
     /// For retired keys: when the key stops being published.
-    pub retire_after: Option<NaiveDateTime>,
+    pub retire_after: Option<DbTime>,
 }
 
 /// Every stored key.
 #[tracing::instrument(
     name = "SELECT signing_keys",
     skip_all,
-    fields(db.system.name = "sqlite", db.operation.name = "SELECT", db.collection.name = "signing_keys")
+    fields(db.system.name = super::system(conn), db.operation.name = "SELECT", db.collection.name = "signing_keys")
 )]
-pub fn list(conn: &mut SqliteConnection) -> Result<Vec<KeyRow>, AuthError> {
-    Ok(signing_keys::table
+pub fn list(conn: &mut Conn<'_>) -> Result<Vec<KeyRow>, AuthError> {
+    Ok(with_conn!(conn, |c| signing_keys::table
         .select(KeyRow::as_select())
         .order(signing_keys::created_at.asc())
-        .load(conn)?)
+        .load(c))?)
 }
 
 /// Inserts a key.
 #[tracing::instrument(
     name = "INSERT signing_keys",
     skip_all,
-    fields(db.system.name = "sqlite", db.operation.name = "INSERT", db.collection.name = "signing_keys")
+    fields(db.system.name = super::system(conn), db.operation.name = "INSERT", db.collection.name = "signing_keys")
 )]
-pub fn insert(conn: &mut SqliteConnection, key: &KeyRow) -> Result<(), AuthError> {
-    diesel::insert_into(signing_keys::table)
+pub fn insert(conn: &mut Conn<'_>, key: &KeyRow) -> Result<(), AuthError> {
+    with_conn!(conn, |c| diesel::insert_into(signing_keys::table)
         .values(key)
-        .execute(conn)?;
+        .execute(c))?;
     Ok(())
 }
 
@@ -60,20 +59,22 @@ pub fn insert(conn: &mut SqliteConnection, key: &KeyRow) -> Result<(), AuthError
 #[tracing::instrument(
     name = "UPDATE signing_keys",
     skip_all,
-    fields(db.system.name = "sqlite", db.operation.name = "UPDATE", db.collection.name = "signing_keys")
+    fields(db.system.name = super::system(conn), db.operation.name = "UPDATE", db.collection.name = "signing_keys")
 )]
 pub fn set_status(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     kid: &str,
     status: &str,
-    retire_after: Option<NaiveDateTime>,
+    retire_after: Option<DbTime>,
 ) -> Result<(), AuthError> {
-    diesel::update(signing_keys::table.filter(signing_keys::kid.eq(kid)))
-        .set((
-            signing_keys::status.eq(status),
-            signing_keys::retire_after.eq(retire_after),
-        ))
-        .execute(conn)?;
+    with_conn!(conn, |c| diesel::update(
+        signing_keys::table.filter(signing_keys::kid.eq(kid))
+    )
+    .set((
+        signing_keys::status.eq(status),
+        signing_keys::retire_after.eq(retire_after),
+    ))
+    .execute(c))?;
     Ok(())
 }
 
@@ -81,13 +82,13 @@ pub fn set_status(
 #[tracing::instrument(
     name = "DELETE signing_keys",
     skip_all,
-    fields(db.system.name = "sqlite", db.operation.name = "DELETE", db.collection.name = "signing_keys")
+    fields(db.system.name = super::system(conn), db.operation.name = "DELETE", db.collection.name = "signing_keys")
 )]
-pub fn purge_retired(conn: &mut SqliteConnection, now: NaiveDateTime) -> Result<usize, AuthError> {
-    Ok(diesel::delete(
+pub fn purge_retired(conn: &mut Conn<'_>, now: DbTime) -> Result<usize, AuthError> {
+    Ok(with_conn!(conn, |c| diesel::delete(
         signing_keys::table
             .filter(signing_keys::status.eq(RETIRED))
             .filter(signing_keys::retire_after.lt(now)),
     )
-    .execute(conn)?)
+    .execute(c))?)
 }

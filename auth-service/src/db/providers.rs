@@ -1,15 +1,14 @@
 //! The `providers` table: registered OAuth clients.
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
+use scim_storage::{Conn, DbTime, with_conn};
 
 use super::schema::providers;
 use crate::error::AuthError;
 
 /// A stored provider. Deliberately not `Debug`: it holds secret hashes.
 #[derive(Clone, Queryable, Selectable)]
-#[diesel(table_name = providers, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = providers, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct ProviderRow {
     /// The OAuth client id.
     pub client_id: String,
@@ -30,11 +29,11 @@ pub struct ProviderRow {
     /// Keyed hash of the previous secret, during a rotation's grace period.
     pub previous_secret_hash: Option<Vec<u8>>,
     /// End of that grace period.
-    pub previous_secret_expires: Option<NaiveDateTime>,
+    pub previous_secret_expires: Option<DbTime>,
     /// Registration time.
-    pub created_at: NaiveDateTime,
+    pub created_at: DbTime,
     /// Last change.
-    pub updated_at: NaiveDateTime,
+    pub updated_at: DbTime,
 }
 
 /// A provider to insert.
@@ -56,21 +55,21 @@ pub struct NewProvider<'a> {
     /// Keyed hash of the secret.
     pub secret_hash: &'a [u8],
     /// Registration time.
-    pub created_at: NaiveDateTime,
+    pub created_at: DbTime,
     /// Same as `created_at`.
-    pub updated_at: NaiveDateTime,
+    pub updated_at: DbTime,
 }
 
 /// Inserts a provider.
 #[tracing::instrument(
     name = "INSERT providers",
     skip_all,
-    fields(db.system.name = "sqlite", db.operation.name = "INSERT", db.collection.name = "providers")
+    fields(db.system.name = super::system(conn), db.operation.name = "INSERT", db.collection.name = "providers")
 )]
-pub fn insert(conn: &mut SqliteConnection, new: &NewProvider<'_>) -> Result<(), AuthError> {
-    diesel::insert_into(providers::table)
+pub fn insert(conn: &mut Conn<'_>, new: &NewProvider<'_>) -> Result<(), AuthError> {
+    with_conn!(conn, |c| diesel::insert_into(providers::table)
         .values(new)
-        .execute(conn)?;
+        .execute(c))?;
     Ok(())
 }
 
@@ -78,51 +77,53 @@ pub fn insert(conn: &mut SqliteConnection, new: &NewProvider<'_>) -> Result<(), 
 #[tracing::instrument(
     name = "SELECT providers",
     skip_all,
-    fields(db.system.name = "sqlite", db.operation.name = "SELECT", db.collection.name = "providers")
+    fields(db.system.name = super::system(conn), db.operation.name = "SELECT", db.collection.name = "providers")
 )]
-pub fn list(conn: &mut SqliteConnection) -> Result<Vec<ProviderRow>, AuthError> {
-    Ok(providers::table
+pub fn list(conn: &mut Conn<'_>) -> Result<Vec<ProviderRow>, AuthError> {
+    Ok(with_conn!(conn, |c| providers::table
         .select(ProviderRow::as_select())
         .order((providers::created_at.asc(), providers::client_id.asc()))
-        .load(conn)?)
+        .load(c))?)
 }
 
 /// One provider by client id.
 #[tracing::instrument(
     name = "SELECT providers",
     skip_all,
-    fields(db.system.name = "sqlite", db.operation.name = "SELECT", db.collection.name = "providers")
+    fields(db.system.name = super::system(conn), db.operation.name = "SELECT", db.collection.name = "providers")
 )]
-pub fn get(conn: &mut SqliteConnection, client_id: &str) -> Result<Option<ProviderRow>, AuthError> {
-    Ok(providers::table
+pub fn get(conn: &mut Conn<'_>, client_id: &str) -> Result<Option<ProviderRow>, AuthError> {
+    Ok(with_conn!(conn, |c| providers::table
         .select(ProviderRow::as_select())
         .filter(providers::client_id.eq(client_id))
-        .first(conn)
-        .optional()?)
+        .first(c))
+    .optional()?)
 }
 
 /// Replaces the secret hash, keeping `previous` (hash, end of grace) when given.
 #[tracing::instrument(
     name = "UPDATE providers",
     skip_all,
-    fields(db.system.name = "sqlite", db.operation.name = "UPDATE", db.collection.name = "providers")
+    fields(db.system.name = super::system(conn), db.operation.name = "UPDATE", db.collection.name = "providers")
 )]
 pub fn set_secret(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     client_id: &str,
     secret_hash: &[u8],
-    previous: Option<(&[u8], NaiveDateTime)>,
-    now: NaiveDateTime,
+    previous: Option<(&[u8], DbTime)>,
+    now: DbTime,
 ) -> Result<bool, AuthError> {
     let (previous_hash, previous_expires) = previous.unzip();
-    let changed = diesel::update(providers::table.filter(providers::client_id.eq(client_id)))
-        .set((
-            providers::secret_hash.eq(secret_hash),
-            providers::previous_secret_hash.eq(previous_hash),
-            providers::previous_secret_expires.eq(previous_expires),
-            providers::updated_at.eq(now),
-        ))
-        .execute(conn)?;
+    let changed = with_conn!(conn, |c| diesel::update(
+        providers::table.filter(providers::client_id.eq(client_id))
+    )
+    .set((
+        providers::secret_hash.eq(secret_hash),
+        providers::previous_secret_hash.eq(previous_hash),
+        providers::previous_secret_expires.eq(previous_expires),
+        providers::updated_at.eq(now),
+    ))
+    .execute(c))?;
     Ok(changed > 0)
 }
 
@@ -130,16 +131,14 @@ pub fn set_secret(
 #[tracing::instrument(
     name = "UPDATE providers",
     skip_all,
-    fields(db.system.name = "sqlite", db.operation.name = "UPDATE", db.collection.name = "providers")
+    fields(db.system.name = super::system(conn), db.operation.name = "UPDATE", db.collection.name = "providers")
 )]
-pub fn disable(
-    conn: &mut SqliteConnection,
-    client_id: &str,
-    now: NaiveDateTime,
-) -> Result<bool, AuthError> {
-    let changed = diesel::update(providers::table.filter(providers::client_id.eq(client_id)))
-        .set((providers::disabled.eq(true), providers::updated_at.eq(now)))
-        .execute(conn)?;
+pub fn disable(conn: &mut Conn<'_>, client_id: &str, now: DbTime) -> Result<bool, AuthError> {
+    let changed = with_conn!(conn, |c| diesel::update(
+        providers::table.filter(providers::client_id.eq(client_id))
+    )
+    .set((providers::disabled.eq(true), providers::updated_at.eq(now)))
+    .execute(c))?;
     Ok(changed > 0)
 }
 
@@ -147,11 +146,13 @@ pub fn disable(
 #[tracing::instrument(
     name = "DELETE providers",
     skip_all,
-    fields(db.system.name = "sqlite", db.operation.name = "DELETE", db.collection.name = "providers")
+    fields(db.system.name = super::system(conn), db.operation.name = "DELETE", db.collection.name = "providers")
 )]
-pub fn delete(conn: &mut SqliteConnection, client_id: &str) -> Result<bool, AuthError> {
-    let deleted = diesel::delete(providers::table.filter(providers::client_id.eq(client_id)))
-        .execute(conn)?;
+pub fn delete(conn: &mut Conn<'_>, client_id: &str) -> Result<bool, AuthError> {
+    let deleted = with_conn!(conn, |c| diesel::delete(
+        providers::table.filter(providers::client_id.eq(client_id))
+    )
+    .execute(c))?;
     Ok(deleted > 0)
 }
 
@@ -159,10 +160,10 @@ pub fn delete(conn: &mut SqliteConnection, client_id: &str) -> Result<bool, Auth
 #[tracing::instrument(
     name = "SELECT providers",
     skip_all,
-    fields(db.system.name = "sqlite", db.operation.name = "SELECT", db.collection.name = "providers")
+    fields(db.system.name = super::system(conn), db.operation.name = "SELECT", db.collection.name = "providers")
 )]
-pub fn longest_max_ttl(conn: &mut SqliteConnection) -> Result<Option<i64>, AuthError> {
-    Ok(providers::table
+pub fn longest_max_ttl(conn: &mut Conn<'_>) -> Result<Option<i64>, AuthError> {
+    Ok(with_conn!(conn, |c| providers::table
         .select(diesel::dsl::max(providers::max_token_ttl_seconds))
-        .first::<Option<i64>>(conn)?)
+        .first::<Option<i64>>(c))?)
 }

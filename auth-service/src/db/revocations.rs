@@ -1,15 +1,14 @@
 //! The `revocations` table: revoked tokens and providers, read by polling verifiers.
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
+use scim_storage::{Conn, DbTime, with_conn};
 
 use super::schema::revocations;
 use crate::error::AuthError;
 
 /// A stored revocation.
 #[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = revocations, check_for_backend(diesel::sqlite::Sqlite))]
+#[diesel(table_name = revocations, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct RevocationRow {
     /// Position in the revocation log.
     pub sequence: i64,
@@ -18,11 +17,11 @@ pub struct RevocationRow {
     /// A provider whose tokens issued up to `issued_before` are revoked.
     pub client_id: Option<String>,
     /// The cut-off for `client_id`.
-    pub issued_before: Option<NaiveDateTime>,
+    pub issued_before: Option<DbTime>,
     /// After this, every token the entry covers has expired.
-    pub expires_at: NaiveDateTime,
+    pub expires_at: DbTime,
     /// When it was recorded.
-    pub created_at: NaiveDateTime,
+    pub created_at: DbTime,
 }
 
 /// A revocation to record.
@@ -34,58 +33,72 @@ pub struct NewRevocation<'a> {
     /// A revoked provider.
     pub client_id: Option<&'a str>,
     /// The cut-off for `client_id`.
-    pub issued_before: Option<NaiveDateTime>,
+    pub issued_before: Option<DbTime>,
     /// When the entry stops mattering.
-    pub expires_at: NaiveDateTime,
+    pub expires_at: DbTime,
     /// Now.
-    pub created_at: NaiveDateTime,
+    pub created_at: DbTime,
 }
 
-/// Records a revocation; returns its sequence.
+/// Records a revocation; returns its sequence. Call it inside a write transaction
+/// ([`super::transaction`]).
+///
+/// Pollers remember the highest sequence they have seen and ask for what comes after
+/// it, so sequences must become visible in order: a revocation that committed after a
+/// higher sequence was read would never be seen. On PostgreSQL, where replicas insert
+/// concurrently and a sequence is taken at insert but seen at commit, inserts take turns
+/// on a transaction-scoped advisory lock held until their commit; SQLite's writes take
+/// turns already.
 #[tracing::instrument(
     name = "INSERT revocations",
     skip_all,
-    fields(db.system.name = "sqlite", db.operation.name = "INSERT", db.collection.name = "revocations")
+    fields(db.system.name = super::system(conn), db.operation.name = "INSERT", db.collection.name = "revocations")
 )]
-pub fn insert(conn: &mut SqliteConnection, new: &NewRevocation<'_>) -> Result<i64, AuthError> {
-    Ok(diesel::insert_into(revocations::table)
-        .values(new)
-        .returning(revocations::sequence)
-        .get_result(conn)?)
+pub fn insert(conn: &mut Conn<'_>, new: &NewRevocation<'_>) -> Result<i64, AuthError> {
+    if let Conn::Pg(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('scim-auth-revocations'))")
+            .execute(&mut **c)?;
+    }
+    Ok(with_conn!(conn, |c| diesel::insert_into(
+        revocations::table
+    )
+    .values(new)
+    .returning(revocations::sequence)
+    .get_result(c))?)
 }
 
 /// Unexpired revocations after `since`, in sequence order, at most `limit`.
 #[tracing::instrument(
     name = "SELECT revocations",
     skip_all,
-    fields(db.system.name = "sqlite", db.operation.name = "SELECT", db.collection.name = "revocations")
+    fields(db.system.name = super::system(conn), db.operation.name = "SELECT", db.collection.name = "revocations")
 )]
 pub fn list_since(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     since: i64,
-    now: NaiveDateTime,
+    now: DbTime,
     limit: i64,
 ) -> Result<Vec<RevocationRow>, AuthError> {
-    Ok(revocations::table
+    Ok(with_conn!(conn, |c| revocations::table
         .select(RevocationRow::as_select())
         .filter(revocations::sequence.gt(since))
         .filter(revocations::expires_at.ge(now))
         .order(revocations::sequence.asc())
         .limit(limit)
-        .load(conn)?)
+        .load(c))?)
 }
 
 /// The highest sequence recorded (0 for none).
 #[tracing::instrument(
     name = "SELECT revocations",
     skip_all,
-    fields(db.system.name = "sqlite", db.operation.name = "SELECT", db.collection.name = "revocations")
+    fields(db.system.name = super::system(conn), db.operation.name = "SELECT", db.collection.name = "revocations")
 )]
-pub fn max_sequence(conn: &mut SqliteConnection) -> Result<i64, AuthError> {
-    Ok(revocations::table
+pub fn max_sequence(conn: &mut Conn<'_>) -> Result<i64, AuthError> {
+    Ok(with_conn!(conn, |c| revocations::table
         .select(diesel::dsl::max(revocations::sequence))
-        .first::<Option<i64>>(conn)?
-        .unwrap_or(0))
+        .first::<Option<i64>>(c))?
+    .unwrap_or(0))
 }
 
 /// Deletes expired revocations, except the newest row, which keeps the high-water
@@ -93,14 +106,14 @@ pub fn max_sequence(conn: &mut SqliteConnection) -> Result<i64, AuthError> {
 #[tracing::instrument(
     name = "DELETE revocations",
     skip_all,
-    fields(db.system.name = "sqlite", db.operation.name = "DELETE", db.collection.name = "revocations")
+    fields(db.system.name = super::system(conn), db.operation.name = "DELETE", db.collection.name = "revocations")
 )]
-pub fn purge_expired(conn: &mut SqliteConnection, now: NaiveDateTime) -> Result<usize, AuthError> {
+pub fn purge_expired(conn: &mut Conn<'_>, now: DbTime) -> Result<usize, AuthError> {
     let newest = max_sequence(conn)?;
-    Ok(diesel::delete(
+    Ok(with_conn!(conn, |c| diesel::delete(
         revocations::table
             .filter(revocations::expires_at.lt(now))
             .filter(revocations::sequence.lt(newest)),
     )
-    .execute(conn)?)
+    .execute(c))?)
 }

@@ -1,7 +1,9 @@
 //! Table definitions, in the shape `diesel print-schema` produces for the migrations.
 //!
-//! `sequence` is declared `BigInt`: SQLite stores every integer as 64 bits, and the
-//! PostgreSQL spelling of the table will be `BIGSERIAL`.
+//! `sequence` is declared `BigInt`: SQLite stores every integer as 64 bits, and
+//! PostgreSQL's column is a `BIGINT` identity. Timestamps are `Text` on both backends
+//! ([`scim_storage::time`]); SQLite's columns are declared `TIMESTAMP` and have always
+//! held that text.
 
 diesel::table! {
     settings (name) {
@@ -21,9 +23,9 @@ diesel::table! {
         disabled -> Bool,
         secret_hash -> Binary,
         previous_secret_hash -> Nullable<Binary>,
-        previous_secret_expires -> Nullable<Timestamp>,
-        created_at -> Timestamp,
-        updated_at -> Timestamp,
+        previous_secret_expires -> Nullable<Text>,
+        created_at -> Text,
+        updated_at -> Text,
     }
 }
 
@@ -32,8 +34,8 @@ diesel::table! {
         kid -> Text,
         seed -> Binary,
         status -> Text,
-        created_at -> Timestamp,
-        retire_after -> Nullable<Timestamp>,
+        created_at -> Text,
+        retire_after -> Nullable<Text>,
     }
 }
 
@@ -42,10 +44,25 @@ diesel::table! {
         sequence -> BigInt,
         jti -> Nullable<Text>,
         client_id -> Nullable<Text>,
-        issued_before -> Nullable<Timestamp>,
-        expires_at -> Timestamp,
-        created_at -> Timestamp,
+        issued_before -> Nullable<Text>,
+        expires_at -> Text,
+        created_at -> Text,
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(settings, providers, signing_keys, revocations);
+diesel::table! {
+    auth_failures (client_id) {
+        client_id -> Text,
+        failures -> Integer,
+        last_failure -> Text,
+        locked_until -> Nullable<Text>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    settings,
+    providers,
+    signing_keys,
+    revocations,
+    auth_failures
+);

@@ -27,6 +27,7 @@ impl AuthGrpc {
                 &req.scope,
                 req.ttl_seconds,
             )
+            .await
             .inspect_err(|e| tracing::info!(reason = %e, "token refused"))?;
         let span = tracing::Span::current();
         span.record("client_id", issued.client_id.as_str());
@@ -52,9 +53,10 @@ impl AuthGrpc {
     ) -> Result<Response<pb::IntrospectResponse>, Status> {
         let bearer = request.extensions().get::<Caller>().cloned();
         let req = request.into_inner();
-        let caller =
-            self.state
-                .caller_identity(bearer.as_ref(), &req.client_id, &req.client_secret)?;
+        let caller = self
+            .state
+            .caller_identity(bearer.as_ref(), &req.client_id, &req.client_secret)
+            .await?;
         let span = tracing::Span::current();
         span.record("caller.client_id", caller.client_id.as_str());
         let answer = match self.state.introspect(&req.token).await {
@@ -84,9 +86,10 @@ impl AuthGrpc {
     ) -> Result<Response<pb::RevokeResponse>, Status> {
         let bearer = request.extensions().get::<Caller>().cloned();
         let req = request.into_inner();
-        let caller =
-            self.state
-                .caller_identity(bearer.as_ref(), &req.client_id, &req.client_secret)?;
+        let caller = self
+            .state
+            .caller_identity(bearer.as_ref(), &req.client_id, &req.client_secret)
+            .await?;
         tracing::Span::current().record("caller.client_id", caller.client_id.as_str());
         self.state.revoke(&caller, &req.token, &req.jti).await?;
         Ok(Response::new(pb::RevokeResponse {}))

@@ -24,12 +24,12 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use diesel::sqlite::SqliteConnection;
 use scim_authn::{Revocations, Verifier};
+use scim_storage::Conn;
 
 use crate::db::{self, Pool};
 use crate::error::AuthError;
-use crate::guard::Guard;
+use crate::guard;
 use crate::keyring::{KeySet, Keyring, LocalKeys};
 use crate::secrets::{self, SecretHasher};
 
@@ -117,7 +117,6 @@ pub struct State {
     hasher: SecretHasher,
     keyring: Arc<Keyring>,
     providers: RwLock<HashMap<String, Arc<CachedProvider>>>,
-    guard: Guard,
     verifier: Arc<Verifier>,
     /// Serialises changes and reloads (see the module doc).
     write_lock: tokio::sync::Mutex<()>,
@@ -142,8 +141,13 @@ impl State {
     /// Migrates the database, creates the hash key and the first signing keys if they
     /// do not exist, and loads the caches.
     pub async fn load(pool: Pool, tokens: TokenSettings) -> Result<Arc<State>, AuthError> {
-        let (hash_key, snapshot) = db::run(&pool, |conn| {
-            db::migrate(conn)?;
+        let migrating = pool.clone();
+        tokio::task::spawn_blocking(move || db::migrate(&migrating))
+            .await
+            .map_err(|e| AuthError::Internal(format!("migration task failed: {e}")))??;
+        // Replicas starting together may both find no keys; on PostgreSQL one of their
+        // transactions gives way and runs again, and then finds the other's keys.
+        let (hash_key, snapshot) = db::write(&pool, |conn| {
             let hash_key = db::settings::get_or_create(conn, HASH_KEY_SETTING, || {
                 secrets::random_bytes(secrets::SECRET_BYTES)
             })?;
@@ -164,7 +168,6 @@ impl State {
             hasher: SecretHasher::new(&hash_key)?,
             keyring,
             providers: RwLock::new(HashMap::new()),
-            guard: Guard::default(),
             verifier,
             write_lock: tokio::sync::Mutex::new(()),
         };
@@ -230,14 +233,16 @@ impl State {
     pub async fn reload(&self) -> Result<(), AuthError> {
         let _write = self.write_lock.lock().await;
         let since = self.revocations().sequence();
-        let snapshot = db::run(&self.pool, move |conn| {
+        let snapshot = db::write(&self.pool, move |conn| {
             let now = Utc::now();
-            conn.immediate_transaction(|conn| {
+            db::transaction(conn, |conn| {
                 db::keys::purge_retired(conn, db::to_db(now))?;
                 db::revocations::purge_expired(conn, db::to_db(now))?;
+                db::failures::purge_before(conn, db::to_db(guard::forget_before(now)))?;
+                db::failures::trim_to(conn, guard::CAPACITY)?;
                 Ok::<_, AuthError>(())
             })?;
-            read_snapshot(conn, since, now)
+            db::snapshot(conn, |conn| read_snapshot(conn, since, now))
         })
         .await?;
         if self.apply_snapshot(snapshot)? {
@@ -308,17 +313,25 @@ impl State {
         }
     }
 
-    /// Checks client credentials, with the guessing throttle. Unknown ids, wrong
-    /// secrets and disabled providers all fail the same way.
-    pub fn authenticate(
+    /// Checks client credentials, with the guessing throttle shared through the
+    /// database ([`crate::guard`]). Unknown ids, wrong secrets and disabled providers
+    /// all fail the same way.
+    pub async fn authenticate(
         &self,
         client_id: &str,
         client_secret: &str,
     ) -> Result<Arc<CachedProvider>, AuthError> {
-        if let Err(retry_after_secs) = self.guard.check(client_id) {
+        let tracked = guard::tracked(client_id);
+        let record = if tracked {
+            let id = client_id.to_owned();
+            db::run(&self.pool, move |conn| db::failures::get(conn, &id)).await?
+        } else {
+            None
+        };
+        let now = Utc::now();
+        if let Err(retry_after_secs) = guard::check(record.as_ref(), now) {
             return Err(AuthError::LockedOut { retry_after_secs });
         }
-        let now = Utc::now();
         let provider = self.cached_provider(client_id);
         let ok = match &provider {
             Some(p) => p.secret_matches(&self.hasher, client_secret, now) && !p.disabled,
@@ -330,25 +343,38 @@ impl State {
         };
         match provider {
             Some(p) if ok && !client_secret.is_empty() => {
-                self.guard.record_success(client_id);
+                if record.is_some() {
+                    let id = client_id.to_owned();
+                    db::run(&self.pool, move |conn| db::failures::clear(conn, &id)).await?;
+                }
                 Ok(p)
             }
             _ => {
-                self.guard.record_failure(client_id);
+                if tracked {
+                    let id = client_id.to_owned();
+                    db::write(&self.pool, move |conn| {
+                        db::transaction(conn, |conn| {
+                            let stored = db::failures::get_for_update(conn, &id)?;
+                            let next = guard::after_failure(&id, stored.as_ref(), Utc::now());
+                            db::failures::put(conn, &next)
+                        })
+                    })
+                    .await?;
+                }
                 Err(AuthError::InvalidClient)
             }
         }
     }
 
     /// The longest lifetime any current provider may give a token, in seconds.
-    fn longest_max_ttl(conn: &mut SqliteConnection) -> Result<i64, AuthError> {
+    fn longest_max_ttl(conn: &mut Conn<'_>) -> Result<i64, AuthError> {
         Ok(db::providers::longest_max_ttl(conn)?.unwrap_or(0).max(0))
     }
 }
 
 /// Reads providers, keys and the revocations after `since`.
 fn read_snapshot(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     since: i64,
     now: DateTime<Utc>,
 ) -> Result<Snapshot, AuthError> {

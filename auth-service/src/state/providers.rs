@@ -10,8 +10,8 @@
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use diesel::sqlite::SqliteConnection;
 use scim_authn::scopes;
+use scim_storage::Conn;
 
 use super::{CachedProvider, State};
 use crate::db;
@@ -140,7 +140,7 @@ fn not_found(client_id: &str) -> AuthError {
 
 /// Records "every token of `client_id` issued up to now is revoked".
 fn insert_client_revocation(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn<'_>,
     client_id: &str,
     max_ttl: i64,
     now: chrono::DateTime<Utc>,
@@ -166,37 +166,66 @@ impl State {
         &self,
         spec: NewProviderSpec,
     ) -> Result<(Arc<CachedProvider>, String), AuthError> {
+        self.create_provider_once(spec, None)
+            .await?
+            .ok_or_else(|| AuthError::Internal("an unclaimed create was skipped".into()))
+    }
+
+    /// Registers a provider, like [`State::create_provider`], unless `claim` names a
+    /// setting that exists already: the first caller across every replica of the
+    /// database records the claim and registers the provider in one transaction, and
+    /// every later one gets `None`.
+    pub async fn create_provider_once(
+        &self,
+        spec: NewProviderSpec,
+        claim: Option<&'static str>,
+    ) -> Result<Option<(Arc<CachedProvider>, String)>, AuthError> {
         let spec = validate(spec)?;
         let client_id = secrets::new_client_id()?;
         let secret = secrets::new_client_secret()?;
         let hash = self.hasher.hash(&secret);
         let _write = self.write_lock.lock().await;
         let id = client_id.clone();
-        let row = db::run(&self.pool, move |conn| {
-            let now = db::to_db(Utc::now());
-            db::providers::insert(
-                conn,
-                &db::providers::NewProvider {
-                    client_id: &id,
-                    name: &spec.name,
-                    tenant: &spec.tenant,
-                    allowed_scopes: &spec.scopes,
-                    max_token_ttl_seconds: spec.max_ttl,
-                    default_token_ttl_seconds: spec.default_ttl,
-                    secret_hash: &hash,
-                    created_at: now,
-                    updated_at: now,
-                },
-            )?;
-            db::providers::get(conn, &id)
+        let row = db::write(&self.pool, move |conn| {
+            db::transaction(conn, |conn| {
+                if let Some(name) = claim
+                    && !db::settings::insert_new(conn, name, id.as_bytes())?
+                {
+                    return Ok(None);
+                }
+                let now = db::to_db(Utc::now());
+                db::providers::insert(
+                    conn,
+                    &db::providers::NewProvider {
+                        client_id: &id,
+                        name: &spec.name,
+                        tenant: &spec.tenant,
+                        allowed_scopes: &spec.scopes,
+                        max_token_ttl_seconds: spec.max_ttl,
+                        default_token_ttl_seconds: spec.default_ttl,
+                        secret_hash: &hash,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )?;
+                db::providers::get(conn, &id)
+            })
         })
         .await?;
-        self.cache_provider(&client_id, row);
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        self.cache_provider(&client_id, Some(row));
         let provider = self
             .cached_provider(&client_id)
             .ok_or_else(|| AuthError::Internal("provider vanished after insert".into()))?;
         tracing::info!(client_id = %client_id, tenant = %provider.tenant, "provider created");
-        Ok((provider, secret))
+        Ok(Some((provider, secret)))
+    }
+
+    /// The stored setting `name`.
+    pub async fn setting(&self, name: &'static str) -> Result<Option<Vec<u8>>, AuthError> {
+        db::run(&self.pool, move |conn| db::settings::get(conn, name)).await
     }
 
     /// Every provider, read from the database (other replicas may have added some).
@@ -229,8 +258,8 @@ impl State {
         let hash = self.hasher.hash(&secret);
         let _write = self.write_lock.lock().await;
         let id = client_id.to_owned();
-        let row = db::run(&self.pool, move |conn| {
-            conn.immediate_transaction(|conn| {
+        let row = db::write(&self.pool, move |conn| {
+            db::transaction(conn, |conn| {
                 let Some(old) = db::providers::get(conn, &id)? else {
                     return Ok(None);
                 };
@@ -260,8 +289,8 @@ impl State {
         let _write = self.write_lock.lock().await;
         let id = client_id.to_owned();
         let now = Utc::now();
-        let row = db::run(&self.pool, move |conn| {
-            conn.immediate_transaction(|conn| {
+        let row = db::write(&self.pool, move |conn| {
+            db::transaction(conn, |conn| {
                 let Some(old) = db::providers::get(conn, &id)? else {
                     return Ok(None);
                 };
@@ -286,8 +315,8 @@ impl State {
         let _write = self.write_lock.lock().await;
         let id = client_id.to_owned();
         let now = Utc::now();
-        let existed = db::run(&self.pool, move |conn| {
-            conn.immediate_transaction(|conn| {
+        let existed = db::write(&self.pool, move |conn| {
+            db::transaction(conn, |conn| {
                 let Some(old) = db::providers::get(conn, &id)? else {
                     return Ok(false);
                 };

@@ -1,7 +1,7 @@
 //! Signing-key life cycle: first keys, rotation, publication.
 
 use chrono::{DateTime, Utc};
-use diesel::sqlite::SqliteConnection;
+use scim_storage::Conn;
 
 use super::State;
 use crate::db;
@@ -16,11 +16,8 @@ const RETIRE_MARGIN_SECS: i64 = 5 * 60;
 
 /// Makes sure there is a current and a next key (first start, or an interrupted
 /// rotation), in one transaction.
-pub(super) fn ensure_keys(
-    conn: &mut SqliteConnection,
-    now: DateTime<Utc>,
-) -> Result<(), AuthError> {
-    conn.immediate_transaction(|conn| {
+pub(super) fn ensure_keys(conn: &mut Conn<'_>, now: DateTime<Utc>) -> Result<(), AuthError> {
+    db::transaction(conn, |conn| {
         db::keys::purge_retired(conn, db::to_db(now))?;
         let rows = db::keys::list(conn)?;
         let has = |status: &str| rows.iter().any(|r| r.status == status);
@@ -52,9 +49,9 @@ impl State {
     #[tracing::instrument(name = "auth.rotate_signing_key", skip_all)]
     pub async fn rotate_signing_key(&self) -> Result<(String, String), AuthError> {
         let _write = self.write_lock.lock().await;
-        let rows = db::run(&self.pool, |conn| {
+        let rows = db::write(&self.pool, |conn| {
             let now = Utc::now();
-            conn.immediate_transaction(|conn| {
+            db::transaction(conn, |conn| {
                 let keep = State::longest_max_ttl(conn)?.saturating_add(RETIRE_MARGIN_SECS);
                 let retire_after = db::secs_to_db(now.timestamp().saturating_add(keep));
                 let rows = db::keys::list(conn)?;

@@ -92,9 +92,10 @@ fn grant_scopes(provider: &CachedProvider, requested: &str) -> Result<String, Au
 }
 
 impl State {
-    /// OAuth client_credentials: authenticates the client and signs a token. Touches
-    /// no database.
-    pub fn issue_token(
+    /// OAuth client_credentials: authenticates the client and signs a token. Reads the
+    /// client id's failure record (the shared guessing throttle) and writes nothing
+    /// unless authentication fails.
+    pub async fn issue_token(
         &self,
         client_id: &str,
         client_secret: &str,
@@ -106,7 +107,7 @@ impl State {
                 "ttl_seconds must not be negative".into(),
             ));
         }
-        let provider = self.authenticate(client_id, client_secret)?;
+        let provider = self.authenticate(client_id, client_secret).await?;
         let scope = grant_scopes(&provider, scope)?;
         let ttl = match ttl_seconds {
             0 => provider.default_ttl,
@@ -135,14 +136,14 @@ impl State {
 
     /// Authenticates an Introspect/Revoke caller: client credentials when the request
     /// carries them, otherwise the bearer token the auth layer verified.
-    pub fn caller_identity(
+    pub async fn caller_identity(
         &self,
         bearer: Option<&Caller>,
         client_id: &str,
         client_secret: &str,
     ) -> Result<CallerIdentity, AuthError> {
         if !client_id.is_empty() {
-            let provider = self.authenticate(client_id, client_secret)?;
+            let provider = self.authenticate(client_id, client_secret).await?;
             return Ok(CallerIdentity::from_provider(&provider));
         }
         bearer.map(CallerIdentity::from_bearer).ok_or_else(|| {
@@ -198,18 +199,20 @@ impl State {
         }
         let expires_at = expires_at.saturating_add(REVOCATION_MARGIN_SECS);
         let row_jti = jti.clone();
-        db::run(&self.pool, move |conn| {
-            let now = Utc::now();
-            db::revocations::insert(
-                conn,
-                &NewRevocation {
-                    jti: Some(&row_jti),
-                    client_id: None,
-                    issued_before: None,
-                    expires_at: db::secs_to_db(expires_at),
-                    created_at: db::to_db(now),
-                },
-            )
+        db::write(&self.pool, move |conn| {
+            db::transaction(conn, |conn| {
+                let now = Utc::now();
+                db::revocations::insert(
+                    conn,
+                    &NewRevocation {
+                        jti: Some(&row_jti),
+                        client_id: None,
+                        issued_before: None,
+                        expires_at: db::secs_to_db(expires_at),
+                        created_at: db::to_db(now),
+                    },
+                )
+            })
         })
         .await?;
         self.revocations().revoke_jti(&jti, expires_at);
@@ -236,18 +239,22 @@ impl State {
     /// The revocations recorded after `since`, oldest first.
     pub async fn list_revocations(&self, since: i64) -> Result<RevocationsPage, AuthError> {
         let since = since.max(0);
+        // One snapshot: the high-water mark must not count a revocation that
+        // committed after the list was read.
         db::run(&self.pool, move |conn| {
-            let now = db::to_db(Utc::now());
-            let revocations = db::revocations::list_since(conn, since, now, REVOCATIONS_PAGE)?;
-            let sequence = if revocations.len() as i64 >= REVOCATIONS_PAGE {
-                // A full page: continue right after its last entry.
-                revocations.last().map_or(since, |r| r.sequence)
-            } else {
-                db::revocations::max_sequence(conn)?.max(since)
-            };
-            Ok(RevocationsPage {
-                revocations,
-                sequence,
+            db::snapshot(conn, |conn| {
+                let now = db::to_db(Utc::now());
+                let revocations = db::revocations::list_since(conn, since, now, REVOCATIONS_PAGE)?;
+                let sequence = if revocations.len() as i64 >= REVOCATIONS_PAGE {
+                    // A full page: continue right after its last entry.
+                    revocations.last().map_or(since, |r| r.sequence)
+                } else {
+                    db::revocations::max_sequence(conn)?.max(since)
+                };
+                Ok(RevocationsPage {
+                    revocations,
+                    sequence,
+                })
             })
         })
         .await

@@ -1,13 +1,13 @@
 //! Starting servers and calling them.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use auth_service::{Config, Server};
 use base64::Engine as _;
 use scim_proto::auth::v1 as pb;
 use scim_proto::auth::v1::auth_service_client::AuthServiceClient;
-use tempfile::TempDir;
+use scim_storage::testing::TestDatabase;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::transport::{Channel, Endpoint};
@@ -20,9 +20,9 @@ pub struct AdminCredentials {
     pub client_secret: String,
 }
 
-/// A running server with its own database directory.
+/// A running server with its own database (SQLite or PostgreSQL, as the run asks).
 pub struct TestServer {
-    pub dir: TempDir,
+    pub db: Option<TestDatabase>,
     pub admin_file: PathBuf,
     pub admin: AdminCredentials,
     pub channel: Channel,
@@ -30,23 +30,22 @@ pub struct TestServer {
     handle: Option<JoinHandle<Result<(), auth_service::AuthError>>>,
 }
 
-pub fn config_for(dir: &Path) -> Config {
-    let mut config = Config::with_database(dir.join("auth.db"));
-    config.bootstrap_admin_file = Some(dir.join("secrets").join("admin.json"));
+pub fn config_for(db: &TestDatabase) -> Config {
+    let mut config = Config::with_database(db.url());
+    config.bootstrap_admin_file = Some(db.dir().join("secrets").join("admin.json"));
     config
 }
 
 impl TestServer {
-    /// A fresh server in a fresh directory.
+    /// A fresh server on a fresh database.
     pub async fn start() -> TestServer {
-        let dir = tempfile::tempdir().unwrap();
-        Self::start_in(dir).await
+        Self::start_in(TestDatabase::new("auth.db")).await
     }
 
-    /// A server over the database in `dir` (which may hold one from an earlier run).
-    pub async fn start_in(dir: TempDir) -> TestServer {
+    /// A server over `db` (which may hold data from an earlier run).
+    pub async fn start_in(db: TestDatabase) -> TestServer {
         scim_telemetry::init_for_tests();
-        let config = config_for(dir.path());
+        let config = config_for(&db);
         let admin_file = config.bootstrap_admin_file.clone().unwrap();
         let server = Server::build(config).await.expect("server starts");
         let addr = server.local_addr();
@@ -63,7 +62,7 @@ impl TestServer {
         let admin: AdminCredentials =
             serde_json::from_slice(&std::fs::read(&admin_file).unwrap()).unwrap();
         TestServer {
-            dir,
+            db: Some(db),
             admin_file,
             admin,
             channel,
@@ -72,16 +71,15 @@ impl TestServer {
         }
     }
 
-    /// Stops the server and waits until it has stopped; returns its directory.
-    pub async fn stop(mut self) -> TempDir {
+    /// Stops the server and waits until it has stopped; returns its database.
+    pub async fn stop(mut self) -> TestDatabase {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         if let Some(handle) = self.handle.take() {
             handle.await.unwrap().unwrap();
         }
-        let dir = tempfile::tempdir().unwrap();
-        std::mem::replace(&mut self.dir, dir)
+        self.db.take().expect("the database")
     }
 
     pub fn client(&self) -> AuthServiceClient<Channel> {
