@@ -1,9 +1,11 @@
 //! `scimctl up`: the whole stack in one process, for one machine.
 //!
 //! The three services run as they do on their own (each is a library with a thin
-//! `main`), talking gRPC over loopback, with SQLite files in the data directory. The
-//! auth-service creates the operator credentials on first start; `stack.json` tells the
-//! other `scimctl` commands where the services listen.
+//! `main`), talking gRPC over loopback, with SQLite files in the data directory, or with
+//! `--database-url postgres://…` in one PostgreSQL database (identity-service's tables
+//! in the schema `identity`, auth-service's in `auth`). The auth-service creates the
+//! operator credentials on first start; `stack.json` tells the other `scimctl` commands
+//! where the services listen.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,6 +22,11 @@ pub struct UpArgs {
     /// Directory for the SQLite files and the operator credentials.
     #[arg(long, env = "SCIMCTL_DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
+    /// Run both services on this PostgreSQL database (`postgres://…` or
+    /// `postgresql://…`) instead of SQLite files in the data directory, each service in a
+    /// schema of its own. The data directory still holds the operator credentials.
+    #[arg(long, env = "SCIMCTL_DATABASE_URL")]
+    database_url: Option<String>,
     /// The gateway's HTTP address.
     #[arg(long, env = "GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -80,13 +87,26 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .to_owned();
     let issuer = public_url.clone();
     let audience = "scim-stack".to_owned();
+    let (identity_db, auth_db) = match &args.database_url {
+        Some(url) => match scim_storage::DatabaseUrl::parse(url)? {
+            scim_storage::DatabaseUrl::Postgres(_) => (url.clone(), url.clone()),
+            scim_storage::DatabaseUrl::Sqlite(_) => anyhow::bail!(
+                "--database-url takes a PostgreSQL URL (postgres://…); \
+                 SQLite files live in --data-dir without it"
+            ),
+        },
+        None => (
+            path_str(&dir.join("identity.db"))?,
+            path_str(&dir.join("auth.db"))?,
+        ),
+    };
 
     let auth_config = auth_service::Config::parse_from([
         "auth-service",
         "--listen",
         &args.auth_listen.to_string(),
         "--database-url",
-        &path_str(&dir.join("auth.db"))?,
+        &auth_db,
         "--issuer",
         &issuer,
         "--audience",
@@ -114,7 +134,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         "--listen",
         &args.identity_listen.to_string(),
         "--database-url",
-        &path_str(&dir.join("identity.db"))?,
+        &identity_db,
         "--jwt-issuer",
         &issuer,
         "--jwt-audience",

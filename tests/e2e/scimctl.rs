@@ -41,11 +41,16 @@ fn free_port() -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scimctl_up_provider_create_token_and_readyz() {
-    let dir = tempfile::tempdir().unwrap();
+    // On PostgreSQL runs, `up --database-url` with both services in one database.
+    let db = scim_storage::testing::TestDatabase::new("unused.db");
+    let dir = db.dir();
+    let mut up = Command::new(scimctl_bin());
+    up.args(["up", "--data-dir"]).arg(dir);
+    if db.backend() == scim_storage::Backend::Postgres {
+        up.args(["--database-url", db.url()]);
+    }
     let port = free_port();
-    let mut child = Command::new(scimctl_bin())
-        .args(["up", "--data-dir"])
-        .arg(dir.path())
+    let mut child = up
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args([
             "--identity-listen",
@@ -80,7 +85,7 @@ async fn scimctl_up_provider_create_token_and_readyz() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(dir.path().join("operator.json"))
+        let mode = std::fs::metadata(dir.join("operator.json"))
             .unwrap()
             .permissions()
             .mode();
@@ -101,7 +106,7 @@ async fn scimctl_up_provider_create_token_and_readyz() {
             "json",
             "--data-dir",
         ])
-        .arg(dir.path())
+        .arg(dir)
         .output()
         .expect("provider create runs");
     assert!(
@@ -161,7 +166,7 @@ async fn scimctl_up_provider_create_token_and_readyz() {
     // The operator's view of the directory works too.
     let out = Command::new(scimctl_bin())
         .args(["users", "list", "--output", "json", "--data-dir"])
-        .arg(dir.path())
+        .arg(dir)
         .output()
         .unwrap();
     assert!(

@@ -129,14 +129,18 @@ struct Stack {
     procs: Vec<Proc>,
     url: String,
     auth_url: String,
-    dir: tempfile::TempDir,
+    db: scim_storage::testing::TestDatabase,
 }
 
 async fn start(otlp: Option<&str>) -> Stack {
-    let dir = tempfile::tempdir().unwrap();
+    let db = scim_storage::testing::TestDatabase::new("identity.db");
     let (pa, pi, pg) = (port(), port(), port());
     let url = format!("http://127.0.0.1:{pg}");
-    let path = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    let path = |n: &str| db.dir().join(n).to_string_lossy().into_owned();
+    let database = |file: &str| match db.backend() {
+        scim_storage::Backend::Sqlite => path(file),
+        scim_storage::Backend::Postgres => db.url().to_owned(),
+    };
     let mut envs: Vec<(&str, String)> = vec![
         ("OTEL_BSP_SCHEDULE_DELAY", "100".into()),
         ("RUST_LOG", "info".into()),
@@ -159,7 +163,7 @@ async fn start(otlp: Option<&str>) -> Stack {
             "--listen".into(),
             format!("127.0.0.1:{pa}"),
             "--database-url".into(),
-            path("auth.db"),
+            database("auth.db"),
             "--issuer".into(),
             url.clone(),
             "--audience".into(),
@@ -174,7 +178,7 @@ async fn start(otlp: Option<&str>) -> Stack {
             "--listen".into(),
             format!("127.0.0.1:{pi}"),
             "--database-url".into(),
-            path("identity.db"),
+            database("identity.db"),
             "--jwt-issuer".into(),
             url.clone(),
             "--jwt-audience".into(),
@@ -215,7 +219,7 @@ async fn start(otlp: Option<&str>) -> Stack {
         procs: vec![auth, identity, gateway],
         url,
         auth_url: format!("http://127.0.0.1:{pa}"),
-        dir,
+        db,
     }
 }
 
@@ -223,7 +227,7 @@ async fn start(otlp: Option<&str>) -> Stack {
 async fn provider(stack: &Stack) -> (String, String) {
     use scim_proto::auth::v1 as pb;
     let op: Value = serde_json::from_str(
-        &std::fs::read_to_string(stack.dir.path().join("operator.json")).unwrap(),
+        &std::fs::read_to_string(stack.db.dir().join("operator.json")).unwrap(),
     )
     .unwrap();
     let mut auth = pb::auth_service_client::AuthServiceClient::connect(stack.auth_url.clone())
@@ -516,7 +520,11 @@ async fn one_scim_request_is_one_trace_across_every_hop_without_personal_data() 
         .iter()
         .find(|g| g.service == "identity-service" && g.attr("db.system.name").is_some())
         .expect("database span");
-    assert_eq!(db_span.attr("db.system.name").as_deref(), Some("sqlite"));
+    let system = match stack.db.backend() {
+        scim_storage::Backend::Sqlite => "sqlite",
+        scim_storage::Backend::Postgres => "postgresql",
+    };
+    assert_eq!(db_span.attr("db.system.name").as_deref(), Some(system));
     assert!(db_span.attr("db.operation.name").is_some());
     assert!(db_span.attr("db.collection.name").is_some());
     // The database span hangs below the identity-service server span.

@@ -1,6 +1,7 @@
 //! Whole-stack test harness: auth-service, identity-service and the gateway started
-//! in-process on 127.0.0.1:0 with SQLite files in a temporary directory, exactly as
-//! `scimctl up` wires them.
+//! in-process on 127.0.0.1:0, exactly as `scimctl up` wires them, on the backend the
+//! test run asks for (`scim_storage::testing`): SQLite files in a temporary directory,
+//! or one fresh PostgreSQL database that both services share, each in its own schema.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -8,6 +9,8 @@ use std::time::Duration;
 use clap::Parser as _;
 use scim_proto::auth::v1 as authpb;
 use scim_proto::auth::v1::auth_service_client::AuthServiceClient;
+use scim_storage::Backend;
+use scim_storage::testing::TestDatabase;
 use serde_json::Value;
 use tonic::transport::Channel;
 
@@ -35,8 +38,8 @@ pub struct TestStack {
     pub auth_addr: SocketAddr,
     /// identity-service gRPC address.
     pub identity_addr: SocketAddr,
-    /// The data directory (SQLite files, operator.json).
-    pub dir: tempfile::TempDir,
+    /// The stack's database, and its data directory (SQLite files, operator.json).
+    pub db: TestDatabase,
     stop: tokio::sync::watch::Sender<bool>,
 }
 
@@ -78,7 +81,7 @@ impl TestStack {
 
     /// Starts the stack, or `None` when the gateway's chosen port was taken meanwhile.
     async fn try_spawn(mut gw_config: scim_gateway::Config) -> Option<Self> {
-        let dir = tempfile::tempdir().expect("tempdir");
+        let db = TestDatabase::new("identity.db");
         let (stop, rx) = tokio::sync::watch::channel(false);
 
         // The gateway's port decides the issuer, so choose it first.
@@ -88,13 +91,18 @@ impl TestStack {
         let url = format!("http://{gw_addr}");
         let issuer = url.clone();
 
-        let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+        let path = |name: &str| db.dir().join(name).to_string_lossy().into_owned();
+        // SQLite: a file per service; PostgreSQL: one database, a schema per service.
+        let database = |file: &str| match db.backend() {
+            Backend::Sqlite => path(file),
+            Backend::Postgres => db.url().to_owned(),
+        };
         let auth_config = auth_service::Config::parse_from([
             "auth-service",
             "--listen",
             "127.0.0.1:0",
             "--database-url",
-            &path("auth.db"),
+            &database("auth.db"),
             "--issuer",
             &issuer,
             "--audience",
@@ -123,7 +131,7 @@ impl TestStack {
             "--listen",
             "127.0.0.1:0",
             "--database-url",
-            &path("identity.db"),
+            &database("identity.db"),
             "--jwt-issuer",
             &issuer,
             "--jwt-audience",
@@ -160,9 +168,14 @@ impl TestStack {
             url,
             auth_addr,
             identity_addr,
-            dir,
+            db,
             stop,
         })
+    }
+
+    /// The data directory (SQLite files, operator.json).
+    pub fn dir(&self) -> &std::path::Path {
+        self.db.dir()
     }
 
     /// A connected auth.v1 client.
@@ -175,7 +188,7 @@ impl TestStack {
     /// The operator credentials the auth-service bootstrapped.
     pub fn operator(&self) -> Provider {
         let text =
-            std::fs::read_to_string(self.dir.path().join("operator.json")).expect("operator.json");
+            std::fs::read_to_string(self.dir().join("operator.json")).expect("operator.json");
         let v: Value = serde_json::from_str(&text).expect("json");
         Provider {
             client_id: v["client_id"].as_str().expect("client_id").to_owned(),
