@@ -94,7 +94,8 @@ pub struct Verifier {
     audience: String,
     source: Arc<dyn KeySource>,
     keys: RwLock<HashMap<String, Arc<DecodingKey>>>,
-    last_refresh: tokio::sync::Mutex<Option<Instant>>,
+    /// When keys were last fetched for an unknown `kid`, and the error if that failed.
+    last_refresh: tokio::sync::Mutex<Option<(Instant, Option<KeySourceError>)>>,
     revocations: Arc<Revocations>,
     validation: Validation,
     /// Tokens whose signature and claims were already checked, by their exact text.
@@ -194,11 +195,23 @@ impl Verifier {
         if let Some(key) = self.cached_key(kid) {
             return Ok(key);
         }
-        if last.is_some_and(|t| t.elapsed() < MIN_REFRESH_INTERVAL) {
-            return Err(VerifyError::UnknownKey);
+        if let Some((at, failed)) = last.as_ref()
+            && at.elapsed() < MIN_REFRESH_INTERVAL
+        {
+            // A key the source did not have a moment ago is unknown; a key nobody could
+            // ask the source about is not (yet) known to be bad, so the caller is told
+            // to retry rather than that the token is invalid.
+            return Err(match failed {
+                Some(e) => VerifyError::KeysUnavailable(e.clone()),
+                None => VerifyError::UnknownKey,
+            });
         }
-        let result = self.refresh_keys().await;
-        *last = Some(Instant::now());
+        let mut result = self.refresh_keys().await;
+        if result.is_err() {
+            // Behind a balancing channel a second attempt may reach another replica.
+            result = self.refresh_keys().await;
+        }
+        *last = Some((Instant::now(), result.clone().err()));
         result?;
         self.cached_key(kid).ok_or(VerifyError::UnknownKey)
     }

@@ -20,8 +20,10 @@ pub struct Config {
     #[arg(long, env = "IDENTITY_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
 
-    /// Database to use: `sqlite://PATH` or a plain file path. The file and its directory
-    /// are created when missing.
+    /// Database to use: `postgres://…` (or `postgresql://…`) for PostgreSQL, where the
+    /// tables live in the schema `identity` and any number of replicas may share the
+    /// database; or `sqlite://PATH` or a plain file path for SQLite, whose file and
+    /// directory are created when missing.
     #[arg(
         long,
         env = "IDENTITY_DATABASE_URL",
@@ -29,7 +31,8 @@ pub struct Config {
     )]
     pub database_url: String,
 
-    /// Number of pooled database connections (SQLite still has one writer at a time).
+    /// Number of pooled database connections (SQLite still has one writer at a time; on
+    /// PostgreSQL, replicas × this must fit the server's `max_connections`).
     #[arg(long, env = "IDENTITY_DB_POOL_SIZE", default_value_t = 8)]
     pub db_pool_size: u32,
 
@@ -41,8 +44,9 @@ pub struct Config {
     #[arg(long, env = "JWT_AUDIENCE", default_value = "scim-stack")]
     pub jwt_audience: String,
 
-    /// gRPC URL of the auth-service (e.g. `http://127.0.0.1:50052`): verification keys
-    /// are fetched from it and token revocations polled from it.
+    /// gRPC URL of the auth-service (e.g. `http://127.0.0.1:50052`), or its replicas'
+    /// URLs separated by commas: verification keys are fetched from it and token
+    /// revocations polled from it.
     #[arg(long, env = "AUTH_SERVICE_URL")]
     pub auth_service_url: Option<String>,
 

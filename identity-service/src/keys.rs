@@ -57,10 +57,25 @@ pub fn load_keys_file(path: &Path) -> Result<StaticKeySource, KeyConfigError> {
 }
 
 /// A lazy channel to the auth-service: the identity-service may start first.
-fn auth_channel(url: &str) -> Result<Channel, KeyConfigError> {
-    Endpoint::from_shared(url.to_owned())
-        .map(|e| e.connect_lazy())
-        .map_err(|e| KeyConfigError::InvalidUrl(e.to_string()))
+/// A channel to the auth-service at `urls`: one URL, or its replicas' URLs separated by
+/// commas. Key fetches and revocation polls are background work that retries by
+/// itself, so several replicas share tonic's plain balancing channel (a call to a dead
+/// replica fails, and the next poll picks again).
+fn auth_channel(urls: &str) -> Result<Channel, KeyConfigError> {
+    let endpoints = urls
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(|u| {
+            Endpoint::from_shared(u.to_owned())
+                .map_err(|e| KeyConfigError::InvalidUrl(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    match endpoints.as_slice() {
+        [] => Err(KeyConfigError::InvalidUrl(urls.to_owned())),
+        [one] => Ok(one.connect_lazy()),
+        _ => Ok(Channel::balance_list(endpoints.into_iter())),
+    }
 }
 
 /// The token verifier for this configuration. Must run inside a Tokio runtime when an

@@ -21,7 +21,8 @@ pub struct Config {
     #[arg(long, env = "PUBLIC_URL")]
     pub public_url: Option<String>,
 
-    /// gRPC URL of the identity-service.
+    /// gRPC URL of the identity-service, or the URLs of its replicas separated by
+    /// commas: requests are balanced over the replicas that pass their health checks.
     #[arg(
         long,
         env = "IDENTITY_SERVICE_URL",
@@ -29,7 +30,7 @@ pub struct Config {
     )]
     pub identity_url: String,
 
-    /// gRPC URL of the auth-service.
+    /// gRPC URL of the auth-service, or the URLs of its replicas separated by commas.
     #[arg(
         long,
         env = "AUTH_SERVICE_URL",

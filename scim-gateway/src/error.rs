@@ -279,6 +279,21 @@ impl From<tonic::Status> for ScimError {
     fn from(s: tonic::Status) -> Self {
         use tonic::Code;
         let msg = s.message().to_owned();
+        // A status the upstream sent has no source; one with a source was made on this
+        // side from a failed transport (the replica died mid-call, the connection
+        // broke): the request may succeed on another replica, so it is a 503.
+        let transport = std::error::Error::source(&s).is_some();
+        if transport && matches!(s.code(), Code::Unknown | Code::Internal) {
+            tracing::warn!(
+                error = %msg,
+                source = ?std::error::Error::source(&s),
+                "upstream call failed in transport"
+            );
+            return ScimError::Unavailable {
+                detail: "the directory is temporarily unavailable; retry later".into(),
+                retry_after: 5,
+            };
+        }
         match s.code() {
             Code::NotFound => ScimError::NotFound(msg),
             Code::AlreadyExists => ScimError::Conflict(msg),
@@ -293,6 +308,11 @@ impl From<tonic::Status> for ScimError {
                     retry_after: 5,
                 }
             }
+            // A write that kept meeting concurrent writes (identity-service retried it).
+            Code::Aborted => ScimError::Unavailable {
+                detail: "the write met concurrent changes; retry".into(),
+                retry_after: 1,
+            },
             Code::Unimplemented => ScimError::NotImplemented(msg),
             _ => ScimError::Internal(format!("upstream {:?}: {msg}", s.code())),
         }

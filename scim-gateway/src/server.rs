@@ -72,8 +72,8 @@ impl Server {
             None
         };
         let timeout = Duration::from_secs(config.upstream_timeout_secs);
-        let identity_channel = upstream::channel(&config.identity_url, timeout)?;
-        let auth_channel = upstream::channel(&config.auth_url, timeout)?;
+        let identity_upstream = upstream::Upstream::connect(&config.identity_url, timeout)?;
+        let auth_upstream = upstream::Upstream::connect(&config.auth_url, timeout)?;
         let public_url = config.public_url(local_addr);
         let settings = Settings {
             scim_base: format!("{public_url}{}", routes::SCIM_PREFIX),
@@ -84,10 +84,10 @@ impl Server {
             max_body_bytes: config.max_body_bytes,
         };
         let state = AppState::new(Shared {
-            identity: upstream::identity_client(identity_channel.clone()),
-            auth: upstream::auth_client(auth_channel.clone()),
-            identity_channel,
-            auth_channel,
+            identity: upstream::identity_client(identity_upstream.channel()),
+            auth: upstream::auth_client(auth_upstream.channel()),
+            identity_upstream,
+            auth_upstream,
             verifier,
             rate_limiter: Arc::new(RateLimiter::new(config.rate_limit_per_provider)),
             settings: Arc::new(settings),

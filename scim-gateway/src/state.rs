@@ -3,10 +3,9 @@
 use std::sync::Arc;
 
 use scim_authn::Verifier;
-use tonic::transport::Channel;
 
 use crate::rate_limit::RateLimiter;
-use crate::upstream::{AuthClient, IdentityClient};
+use crate::upstream::{AuthClient, IdentityClient, Upstream};
 
 /// Limits and URLs the handlers need.
 #[derive(Debug, Clone)]
@@ -54,10 +53,10 @@ pub struct Shared {
     pub identity: IdentityClient,
     /// auth.v1 client.
     pub auth: AuthClient,
-    /// Raw channels, for health checks.
-    pub identity_channel: Channel,
-    /// Raw channel to the auth-service.
-    pub auth_channel: Channel,
+    /// The identity-service's replicas, for readiness.
+    pub identity_upstream: Upstream,
+    /// The auth-service's replicas, for readiness.
+    pub auth_upstream: Upstream,
     /// Verifies bearer tokens locally.
     pub verifier: Arc<Verifier>,
     /// Per-provider request limits.

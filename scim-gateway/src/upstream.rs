@@ -2,14 +2,22 @@
 //!
 //! One long-lived channel per upstream (HTTP/2 multiplexes every request over it);
 //! channels connect lazily and reconnect by themselves, so the gateway starts before its
-//! upstreams and recovers when they come back. Every call gets a client span and carries
+//! upstreams and recovers when they come back. An upstream may be several replicas
+//! (a comma-separated list of URLs): requests are balanced over the ones that pass
+//! their health checks ([`Upstream`]). Every call gets a client span and carries
 //! the trace context, through one shared layer (`scim_telemetry::grpc::ClientLayer`).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use scim_proto::auth::v1::auth_service_client::AuthServiceClient;
 use scim_proto::identity::v1::identity_service_client::IdentityServiceClient;
+use tonic::transport::channel::Change;
 use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
 use tower::Layer as _;
 
 /// A channel with a client span per call and trace-context injection.
@@ -23,26 +31,178 @@ pub type AuthClient = AuthServiceClient<TracedChannel>;
 
 /// An upstream URL that cannot be used.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid upstream URL {url:?}: {source}")]
+#[error("invalid upstream URL {url:?}{}", .source.as_ref().map(|e| format!(": {e}")).unwrap_or_default())]
 pub struct UpstreamUrlError {
     url: String,
     #[source]
-    source: tonic::transport::Error,
+    source: Option<tonic::transport::Error>,
 }
 
-/// Builds a lazily connecting channel to `url`.
-pub fn channel(url: &str, timeout: Duration) -> Result<Channel, UpstreamUrlError> {
+/// How often each replica of a balanced upstream is probed.
+pub const PROBE_INTERVAL: Duration = Duration::from_millis(250);
+
+/// How long a probe waits for a replica's answer: a replica that accepts connections
+/// but does not answer within it is as good as down.
+pub const PROBE_TIMEOUT: Duration = Duration::from_millis(800);
+
+fn endpoint(url: &str, timeout: Duration) -> Result<Endpoint, UpstreamUrlError> {
     let endpoint = Endpoint::from_shared(url.to_owned()).map_err(|source| UpstreamUrlError {
         url: url.to_owned(),
-        source,
+        source: Some(source),
     })?;
     Ok(endpoint
         .connect_timeout(Duration::from_secs(2))
         .timeout(timeout)
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
-        .keep_alive_while_idle(true)
-        .connect_lazy())
+        .keep_alive_while_idle(true))
+}
+
+/// The replica URLs of an upstream flag: one URL, or several separated by commas.
+pub fn replica_urls(urls: &str) -> Vec<String> {
+    urls.split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// One replica of an upstream, as the health checker sees it.
+#[derive(Debug)]
+struct Replica {
+    url: String,
+    /// A channel of its own, so probes reach this replica and no other.
+    probe: Channel,
+    up: AtomicBool,
+}
+
+/// One upstream service, behind one URL or several replicas.
+///
+/// With one URL the handlers' channel is a plain lazily connecting channel. With
+/// several, it is tonic's balancing channel (power of two choices over the replicas
+/// it holds), and a checker task probes every replica's gRPC health every
+/// [`PROBE_INTERVAL`]: a replica that fails a probe (dead, or frozen past
+/// [`PROBE_TIMEOUT`]) leaves the balancer, and one that passes again comes back. So a
+/// dead replica stops receiving requests within about half a second (a frozen one
+/// within [`PROBE_TIMEOUT`] more). When every
+/// replica is down they all stay in, so that requests fail at once (503) rather than
+/// wait for one to return.
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    channel: Channel,
+    replicas: Arc<Vec<Replica>>,
+}
+
+impl Upstream {
+    /// Connects (lazily) to the replicas `urls` names. Call it inside a Tokio runtime:
+    /// with several replicas it spawns the checker, which ends when the last clone of
+    /// the channel is gone.
+    pub fn connect(urls: &str, timeout: Duration) -> Result<Self, UpstreamUrlError> {
+        let list = replica_urls(urls);
+        let endpoints = list
+            .iter()
+            .map(|u| endpoint(u, timeout))
+            .collect::<Result<Vec<_>, _>>()?;
+        let replicas: Arc<Vec<Replica>> = Arc::new(
+            list.iter()
+                .zip(&endpoints)
+                .map(|(url, e)| Replica {
+                    url: url.clone(),
+                    probe: e.clone().timeout(PROBE_TIMEOUT).connect_lazy(),
+                    up: AtomicBool::new(true),
+                })
+                .collect(),
+        );
+        let channel = match endpoints.as_slice() {
+            [] => {
+                return Err(UpstreamUrlError {
+                    url: urls.to_owned(),
+                    source: None,
+                });
+            }
+            [one] => one.connect_lazy(),
+            _ => {
+                let (channel, changes) = Channel::balance_channel::<usize>(endpoints.len());
+                for (i, e) in endpoints.iter().enumerate() {
+                    // The buffer holds one change per replica: this cannot fail.
+                    let _ = changes.try_send(Change::Insert(i, e.clone()));
+                }
+                tokio::spawn(check(replicas.clone(), endpoints, changes));
+                channel
+            }
+        };
+        Ok(Upstream { channel, replicas })
+    }
+
+    /// The channel the handlers call through.
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    /// Each replica's URL and whether it answers its health check now (probed live).
+    pub async fn probe(&self) -> Vec<(String, bool)> {
+        let probes = self.replicas.iter().map(|r| async move {
+            let up = serving(r.probe.clone()).await;
+            (r.url.clone(), up)
+        });
+        futures_util::future::join_all(probes).await
+    }
+}
+
+/// Whether the service behind `channel` reports SERVING within [`PROBE_TIMEOUT`].
+pub async fn serving(channel: Channel) -> bool {
+    let mut client = HealthClient::new(channel);
+    let check = client.check(HealthCheckRequest {
+        service: String::new(),
+    });
+    matches!(
+        tokio::time::timeout(PROBE_TIMEOUT, check).await,
+        Ok(Ok(r)) if r.get_ref().status() == ServingStatus::Serving
+    )
+}
+
+/// The checker of a balanced upstream (see [`Upstream`]).
+async fn check(
+    replicas: Arc<Vec<Replica>>,
+    endpoints: Vec<Endpoint>,
+    changes: tokio::sync::mpsc::Sender<Change<usize, Endpoint>>,
+) {
+    let mut ticker = tokio::time::interval(PROBE_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut inserted = vec![true; replicas.len()];
+    while !changes.is_closed() {
+        ticker.tick().await;
+        let states =
+            futures_util::future::join_all(replicas.iter().map(|r| serving(r.probe.clone()))).await;
+        let any_up = states.iter().any(|up| *up);
+        for (i, up) in states.iter().enumerate() {
+            let replica = &replicas[i];
+            if replica.up.swap(*up, Ordering::Relaxed) != *up {
+                if *up {
+                    tracing::info!(upstream = %replica.url, "upstream replica is back");
+                } else {
+                    tracing::warn!(upstream = %replica.url, "upstream replica failed its health check; routing around it");
+                }
+            }
+            let wanted = *up || !any_up;
+            if wanted != inserted[i] {
+                let change = if wanted {
+                    Change::Insert(i, endpoints[i].clone())
+                } else {
+                    Change::Remove(i)
+                };
+                if changes.send(change).await.is_err() {
+                    return;
+                }
+                inserted[i] = wanted;
+            }
+        }
+    }
+}
+
+/// Builds a lazily connecting channel to the replicas `urls` names (see [`Upstream`]).
+pub fn channel(urls: &str, timeout: Duration) -> Result<Channel, UpstreamUrlError> {
+    Upstream::connect(urls, timeout).map(|u| u.channel())
 }
 
 /// The traced identity client on `channel`.

@@ -193,6 +193,12 @@ impl Direct {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
+        if std::env::var_os("SCIM_TEST_KEEP").is_some() {
+            // Kept for a post-mortem: the directory (logs) and the database.
+            let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("tempdir"));
+            eprintln!("kept {} and {}", dir.keep().display(), self.url);
+            return;
+        }
         if let Some((server, name)) = &self.postgres {
             // FORCE: a server under test may still hold pooled connections.
             if let Ok(mut conn) = PgConnection::establish(server) {

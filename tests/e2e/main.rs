@@ -5,6 +5,7 @@ mod failures;
 mod oauth;
 mod okta;
 mod protocol;
+mod replicas;
 mod scimctl;
 mod tls;
 mod tracing;

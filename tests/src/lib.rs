@@ -3,6 +3,8 @@
 //! test run asks for (`scim_storage::testing`): SQLite files in a temporary directory,
 //! or one fresh PostgreSQL database that both services share, each in its own schema.
 
+pub mod procs;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

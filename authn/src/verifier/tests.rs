@@ -247,6 +247,13 @@ async fn an_unreachable_key_source_is_reported_as_unavailable() {
     );
     let err = refused(&verifier, &issuer.mint("acme", "scim:read")).await;
     assert!(matches!(err, VerifyError::KeysUnavailable(_)), "{err:?}");
+    // Right after the failed fetch (inside the refresh interval) the token is still not
+    // called invalid: nobody could tell, so callers are told to retry.
+    let again = refused(&verifier, &issuer.mint("acme", "scim:read")).await;
+    assert!(
+        matches!(again, VerifyError::KeysUnavailable(_)),
+        "{again:?}"
+    );
 }
 
 #[tokio::test]

@@ -4,9 +4,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::json;
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::health_client::HealthClient;
 
 use crate::state::AppState;
 
@@ -15,24 +12,22 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
-async fn serving(channel: tonic::transport::Channel) -> bool {
-    let mut client = HealthClient::new(channel);
-    let check = client.check(HealthCheckRequest {
-        service: String::new(),
-    });
-    matches!(
-        tokio::time::timeout(std::time::Duration::from_secs(2), check).await,
-        Ok(Ok(r)) if r.get_ref().status() == ServingStatus::Serving
-    )
-}
-
-/// `GET /readyz`: both upstream services answer their health checks with SERVING.
+/// `GET /readyz`: ready when at least one replica of each upstream service answers its
+/// health check with SERVING. The body names every replica that does not, so an
+/// operator sees a dead replica before it is the last one:
+/// `{"status": "ok", "identity": "ok", "auth": "ok", "down": ["http://…"]}`.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
-    let (identity, auth) = tokio::join!(
-        serving(state.identity_channel.clone()),
-        serving(state.auth_channel.clone())
-    );
-    let status = if identity && auth {
+    let (identity, auth) =
+        tokio::join!(state.identity_upstream.probe(), state.auth_upstream.probe());
+    let any_up = |replicas: &[(String, bool)]| replicas.iter().any(|(_, up)| *up);
+    let (identity_ok, auth_ok) = (any_up(&identity), any_up(&auth));
+    let down: Vec<&str> = identity
+        .iter()
+        .chain(&auth)
+        .filter(|(_, up)| !up)
+        .map(|(url, _)| url.as_str())
+        .collect();
+    let status = if identity_ok && auth_ok {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
@@ -40,8 +35,11 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_js
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
     (
         status,
-        Json(
-            json!({"status": word(identity && auth), "identity": word(identity), "auth": word(auth)}),
-        ),
+        Json(json!({
+            "status": word(identity_ok && auth_ok),
+            "identity": word(identity_ok),
+            "auth": word(auth_ok),
+            "down": down,
+        })),
     )
 }
