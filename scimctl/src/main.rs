@@ -1,8 +1,10 @@
 //! `scimctl`: the operator CLI. It runs the whole stack on one machine, registers
 //! providers, mints tokens, rotates keys and shows what the IdPs provisioned. It holds no
-//! business logic: everything is a gRPC call to the services.
+//! business logic: everything is a gRPC call to the services, except `db copy`, which
+//! moves a stopped directory between backends with the services' own storage code.
 
 mod client;
+mod db;
 mod directory;
 mod output;
 mod provider;
@@ -36,6 +38,9 @@ enum Command {
     /// Groups in the directory (the operator's tenant).
     #[command(subcommand)]
     Groups(directory::GroupsCommand),
+    /// Databases: move a directory between SQLite and PostgreSQL.
+    #[command(subcommand)]
+    Db(db::DbCommand),
 }
 
 /// mimalloc (built without transparent huge pages, which had inflated its resident
@@ -54,6 +59,7 @@ async fn main() {
         Command::Keys(cmd) => provider::keys(cmd).await,
         Command::Users(cmd) => directory::users(cmd).await,
         Command::Groups(cmd) => directory::groups(cmd).await,
+        Command::Db(cmd) => db::run(cmd).await,
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

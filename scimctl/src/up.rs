@@ -59,7 +59,7 @@ fn path_str(p: &Path) -> anyhow::Result<String> {
         .with_context(|| format!("{} is not valid UTF-8", p.display()))
 }
 
-fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
     #[cfg(unix)]

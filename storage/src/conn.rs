@@ -54,3 +54,35 @@ macro_rules! with_conn {
         }
     };
 }
+
+/// Runs `f` in a read-only transaction, so that all its statements see one snapshot:
+/// deferred on SQLite, `REPEATABLE READ READ ONLY` on PostgreSQL.
+pub fn read_only<T, E, F>(conn: &mut Conn<'_>, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut Conn<'_>) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::Connection as _;
+    match conn {
+        Conn::Sqlite(c) => c.transaction(|c| f(&mut Conn::Sqlite(c))),
+        Conn::Pg(c) => c
+            .build_transaction()
+            .repeatable_read()
+            .read_only()
+            .run(|c| f(&mut Conn::Pg(c))),
+    }
+}
+
+/// Runs `f` in one write transaction: `BEGIN IMMEDIATE` on SQLite (the write lock up
+/// front), the default `READ COMMITTED` on PostgreSQL.
+pub fn write<T, E, F>(conn: &mut Conn<'_>, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut Conn<'_>) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::Connection as _;
+    match conn {
+        Conn::Sqlite(c) => c.immediate_transaction(|c| f(&mut Conn::Sqlite(c))),
+        Conn::Pg(c) => c.transaction(|c| f(&mut Conn::Pg(c))),
+    }
+}

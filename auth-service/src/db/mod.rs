@@ -17,6 +17,7 @@
 //! database attributes (`db.system.name`, `db.operation.name`, `db.collection.name`)
 //! and never a value.
 
+pub mod copy;
 pub mod failures;
 pub mod keys;
 pub mod providers;

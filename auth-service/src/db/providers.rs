@@ -7,7 +7,7 @@ use super::schema::providers;
 use crate::error::AuthError;
 
 /// A stored provider. Deliberately not `Debug`: it holds secret hashes.
-#[derive(Clone, Queryable, Selectable)]
+#[derive(Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = providers, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct ProviderRow {
     /// The OAuth client id.

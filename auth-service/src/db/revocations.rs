@@ -7,7 +7,7 @@ use super::schema::revocations;
 use crate::error::AuthError;
 
 /// A stored revocation.
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = revocations, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct RevocationRow {
     /// Position in the revocation log.

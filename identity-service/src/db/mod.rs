@@ -26,6 +26,7 @@
 //!   [`PG_WRITE_ATTEMPTS`] times.
 //! * [`Database::set_query_observer`] lets tests see every SQL statement issued.
 
+pub mod copy;
 pub mod counts;
 pub mod groups;
 pub mod memberships;
