@@ -508,3 +508,63 @@ async fn an_email_lookup_reads_ids_from_the_email_index_alone() {
         );
     }
 }
+
+/// Every lookup an IdP makes is served by an index on either backend: the database's
+/// plan of each statement a lookup runs names an index, and never scans a table whole.
+#[tokio::test]
+async fn every_idp_lookup_is_an_index_lookup() {
+    let srv = TestServer::start().await;
+    let mut c = srv.client("t", RW);
+    let u = create_user(
+        &mut c,
+        pb::User {
+            user_name: "Ida@Example.test".into(),
+            external_id: Some("okta-ida".into()),
+            emails: vec![mv("ida@example.test", "work", true)],
+            ..Default::default()
+        },
+    )
+    .await;
+    let g = create_group(&mut c, "Readers", vec![member(&u.id)]).await;
+    let log = srv.record_queries();
+    for filter in [
+        eq("userName", "ida@example.TEST"),
+        eq("externalId", "okta-ida"),
+        eq("id", &u.id),
+        eq("emails.value", "IDA@example.test"),
+    ] {
+        assert_eq!(
+            names(&mut c, filter).await.unwrap(),
+            v(&["Ida@Example.test"])
+        );
+    }
+    for filter in [
+        eq("displayName", "readers"),
+        eq("externalId", "nothing"),
+        eq("members.value", &u.id),
+        eq("id", &g.id),
+    ] {
+        c.list_groups(pb::ListGroupsRequest {
+            filter: Some(filter),
+            page: None,
+            include_members: false,
+        })
+        .await
+        .unwrap();
+    }
+    srv.stop_recording();
+    let sql = log.lock().unwrap().clone();
+    let mut db = srv.direct();
+    let lookups: Vec<&String> = sql
+        .iter()
+        .filter(|q| q.starts_with("SELECT") && q.contains(" FROM "))
+        .collect();
+    assert!(lookups.len() >= 8, "{sql:?}");
+    for q in lookups {
+        let plan = query_plan(&mut db, q);
+        let scans_whole_table = plan.iter().any(|step| {
+            (step.starts_with("SCAN ") && !step.contains("USING")) || step.contains("Seq Scan")
+        });
+        assert!(!scans_whole_table, "{q}\n{plan:?}");
+    }
+}

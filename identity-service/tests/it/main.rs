@@ -8,6 +8,7 @@ mod concurrency;
 mod durability;
 mod filters;
 mod groups;
+mod migrations;
 mod paging;
 mod scale;
 mod tenancy;
