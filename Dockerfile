@@ -23,8 +23,13 @@ ENV RUSTUP_TOOLCHAIN=${RUST_VERSION} \
     CARGO_TERM_COLOR=never
 WORKDIR /src
 # No protoc (the proto crate compiles .proto files with protox) and no system
-# SQLite (libsqlite3-sys is built with `bundled`, mimalloc from its C sources): the
-# slim image's gcc is enough.
+# SQLite (libsqlite3-sys is built with `bundled`, mimalloc from its C sources); the
+# one system library is libpq, which diesel's PostgreSQL backend links. Debian's
+# package of the release, unpinned: the release pins it.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpq-dev \
+    && rm -rf /var/lib/apt/lists/*
 COPY . .
 # The cargo registry and target directory are cache mounts so that a rebuild after
 # a source change recompiles only our crates; the binaries are copied out of the
@@ -42,7 +47,12 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
 # volumes (the operator credentials) keep one owner whichever image wrote them,
 # and the operator CLI for `docker compose exec`.
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
-RUN groupadd --system --gid 10001 scim \
+# libpq: the services (and scimctl db copy) talk to PostgreSQL through it.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpq5 \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 10001 scim \
     && useradd --system --uid 10001 --gid scim --home-dir /data --no-create-home \
         --shell /usr/sbin/nologin scim \
     && install -d -o scim -g scim -m 0750 /data
