@@ -92,6 +92,14 @@ pub struct RunArgs {
     /// group_add, token, tracing. The ceilings always run.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Also run every scenario on PostgreSQL: the URL of a server (any database on it;
+    /// the run creates a fresh database per stack there and drops it afterwards). The
+    /// PostgreSQL stacks run after the SQLite one, against the same ceilings.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// identity-service replicas of each PostgreSQL stack, one stack per number.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    pub pg_replicas: Vec<usize>,
     /// Directory holding the release binaries of the services and scimctl
     /// (default: the directory of this binary).
     #[arg(long)]
@@ -196,6 +204,12 @@ impl RunArgs {
         }
         if !self.only.is_empty() {
             parts.push(format!("--only {}", self.only.join(",")));
+        }
+        if self.database.is_some() {
+            // The server is the operator's; the command shows where it goes.
+            parts.push("--database postgres://USER@HOST/DB".into());
+            let r: Vec<String> = self.pg_replicas.iter().map(|n| n.to_string()).collect();
+            parts.push(format!("--pg-replicas {}", r.join(",")));
         }
         if let Some(out) = &self.out {
             parts.push(format!("--out {}", out.display()));

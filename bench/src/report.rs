@@ -88,6 +88,48 @@ impl TracingRow {
     }
 }
 
+/// Targets on PostgreSQL, as fractions of ceiling (b) (the scenario keys they apply to).
+pub const PG_GOALS: [(&str, f64); 7] = [
+    ("get_user", 0.40),
+    ("filter_username", 0.40),
+    ("filter_email", 0.40),
+    ("post_user", 0.20),
+    ("put_user", 0.20),
+    ("patch_active", 0.20),
+    ("page_near_end", 0.07),
+];
+
+/// The scenarios run again on a PostgreSQL stack.
+#[derive(Debug, Clone)]
+pub struct PgRun {
+    /// identity-service replicas behind the gateway.
+    pub replicas: usize,
+    /// Scenario results in run order.
+    pub rows: Vec<Row>,
+    /// Import walk.
+    pub walk: Option<WalkResult>,
+    /// How long the preload took.
+    pub preload: Duration,
+    /// Users in the directory when the scenarios started.
+    pub users_total: usize,
+}
+
+impl PgRun {
+    /// "PostgreSQL, 1 replica" / "PostgreSQL, 2 replicas".
+    pub fn label(&self) -> String {
+        let s = if self.replicas == 1 { "" } else { "s" };
+        format!("PostgreSQL, {} identity-service replica{s}", self.replicas)
+    }
+
+    fn row(&self, key: &str) -> Option<&Row> {
+        self.rows.iter().find(|r| r.key == key)
+    }
+}
+
+fn pg_goal(key: &str) -> Option<f64> {
+    PG_GOALS.iter().find(|(k, _)| *k == key).map(|(_, g)| *g)
+}
+
 /// Everything one run measured.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -123,6 +165,8 @@ pub struct Report {
     pub tracing: Vec<TracingRow>,
     /// Spans the sink received, per service.
     pub spans: BTreeMap<String, u64>,
+    /// The same scenarios on PostgreSQL stacks, when the run had `--database`.
+    pub postgres: Vec<PgRun>,
 }
 
 /// One target of the issue and how the run did against it.
@@ -351,6 +395,68 @@ impl Report {
                 met: Some(t.median_pair().1.ok > 0 && t.ratio() >= TRACING_MIN_RATIO),
             });
         }
+        for pg in &self.postgres {
+            v.extend(self.pg_verdicts(pg, &scale_note));
+        }
+        v
+    }
+
+    /// The PostgreSQL targets of one PostgreSQL stack.
+    fn pg_verdicts(&self, pg: &PgRun, scale_note: &dyn Fn(usize) -> String) -> Vec<Verdict> {
+        let mut v = Vec::new();
+        let b = self.b_rps();
+        for (key, goal) in PG_GOALS {
+            if let Some(row) = pg.row(key) {
+                let x = ratio(row.result.rps(), b);
+                v.push(Verdict {
+                    target: format!("{}: {}: ≥ {goal:.2} × (b)", pg.label(), row.title),
+                    measured: format!("{x:.2} × (b)"),
+                    met: Some(row.result.ok > 0 && x >= goal),
+                });
+            }
+        }
+        if let Some(w) = &pg.walk {
+            v.push(Verdict {
+                target: format!(
+                    "{}: Okta import walk: last page ≤ {WALK_LIMIT:.0} × first page",
+                    pg.label()
+                ),
+                measured: format!(
+                    "{} ms / {} ms = {:.2}×{}",
+                    ms(w.last()),
+                    ms(w.first()),
+                    w.last_over_first(),
+                    scale_note(w.total)
+                ),
+                met: (!w.pages.is_empty()).then(|| w.last_over_first() <= WALK_LIMIT),
+            });
+        }
+        let groups: Vec<&Row> = pg
+            .rows
+            .iter()
+            .filter(|r| r.key.starts_with("group_add_"))
+            .collect();
+        if let (Some(small), Some(big)) = (groups.first(), groups.last())
+            && small.key != big.key
+        {
+            let size = group_size(&big.key);
+            let r = ratio(big.result.p50_ms(), small.result.p50_ms());
+            v.push(Verdict {
+                target: format!(
+                    "{}: add 1 member to the largest group ≤ 2 × adding to a {}-member group",
+                    pg.label(),
+                    thousands(group_size(&small.key) as u64)
+                ),
+                measured: format!(
+                    "p50 {:.2} ms at {} / {:.2} ms = {r:.2}×{}",
+                    big.result.p50_ms(),
+                    thousands(size as u64),
+                    small.result.p50_ms(),
+                    scale_note(size)
+                ),
+                met: Some(big.result.ok > 0 && small.result.p50_ms() > 0.0 && r <= 2.0),
+            });
+        }
         v
     }
 
@@ -363,6 +469,11 @@ impl Report {
             .map(|r| (r.title.as_str(), &r.result))
             .chain(self.ceiling_a.iter().map(|r| ("ceiling (a)", r)))
             .chain(self.ceiling_b.iter().map(|r| ("ceiling (b)", r)))
+            .chain(
+                self.postgres
+                    .iter()
+                    .flat_map(|pg| pg.rows.iter().map(|r| (r.title.as_str(), &r.result))),
+            )
             .chain(self.tracing.iter().flat_map(|t| {
                 t.pairs
                     .iter()
@@ -382,6 +493,11 @@ impl Report {
         if let Some(p) = self.walk.as_ref().and_then(|w| w.problem.as_ref()) {
             out.push(format!("import walk: {p}"));
         }
+        for pg in &self.postgres {
+            if let Some(p) = pg.walk.as_ref().and_then(|w| w.problem.as_ref()) {
+                out.push(format!("{}: import walk: {p}", pg.label()));
+            }
+        }
         out
     }
 
@@ -393,6 +509,7 @@ impl Report {
         self.scenario_table(&mut s);
         self.walk_section(&mut s);
         self.cpu_section(&mut s);
+        self.postgres_section(&mut s);
         self.memory_section(&mut s);
         self.tracing_section(&mut s);
         if with_method {
@@ -628,6 +745,95 @@ impl Report {
         let _ = writeln!(s);
     }
 
+    fn postgres_section(&self, s: &mut String) {
+        if self.postgres.is_empty() {
+            return;
+        }
+        let b = self.b_rps();
+        let _ = writeln!(s, "## PostgreSQL\n");
+        let _ = writeln!(
+            s,
+            "The same scenarios on one PostgreSQL database (both services, a schema each), after the SQLite stack and against the same ceilings: a fresh database per stack, preloaded the same way; {}. Ratios are to ceiling (b) of this run; CPU per request counts every PostgreSQL server process (backends, WAL writer, checkpointer) besides the services, every replica under its service's name.\n",
+            self.postgres
+                .iter()
+                .map(|pg| format!(
+                    "{} ({} users, preload {:.1} s)",
+                    pg.label(),
+                    thousands(pg.users_total as u64),
+                    pg.preload.as_secs_f64()
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        let mut head = "| scenario | SQLite × (b) |".to_owned();
+        let mut rule = "|---|---:|".to_owned();
+        for pg in &self.postgres {
+            let _ = write!(
+                head,
+                " {} replica{} × (b) | req/s | p50 ms | CPU ms/request |",
+                pg.replicas,
+                if pg.replicas == 1 { "" } else { "s" }
+            );
+            rule.push_str("---:|---:|---:|---|");
+        }
+        head.push_str(" PostgreSQL target |");
+        rule.push_str("---|");
+        let _ = writeln!(s, "{head}\n{rule}");
+        for row in &self.rows {
+            let mut line = format!(
+                "| {} | {:.2} |",
+                row.title.replace('|', "\\|"),
+                ratio(row.result.rps(), b)
+            );
+            for pg in &self.postgres {
+                match pg.row(&row.key) {
+                    Some(r) => {
+                        let parts = r.result.cpu_per_request_ms();
+                        let total: f64 = parts.iter().map(|(_, ms)| ms).sum();
+                        let cells: Vec<String> =
+                            parts.iter().map(|(n, ms)| format!("{n} {ms:.3}")).collect();
+                        let errors = if r.result.errors > 0 {
+                            format!(" (**{} errors**)", r.result.errors)
+                        } else {
+                            String::new()
+                        };
+                        let _ = write!(
+                            line,
+                            " {:.2}{errors} | {:.0} | {:.2} | {} = **{total:.3}** |",
+                            ratio(r.result.rps(), b),
+                            r.result.rps(),
+                            r.result.p50_ms(),
+                            cells.join(" + ")
+                        );
+                    }
+                    None => line.push_str(" — | — | — | — |"),
+                }
+            }
+            match pg_goal(&row.key) {
+                Some(g) => {
+                    let _ = write!(line, " ≥ {g:.2} × (b) |");
+                }
+                None => line.push_str(" |"),
+            }
+            let _ = writeln!(s, "{line}");
+        }
+        let _ = writeln!(s);
+        for pg in &self.postgres {
+            if let Some(w) = &pg.walk {
+                let _ = writeln!(
+                    s,
+                    "{}: import walk over {} users, first page {} ms, last {} ms, median {} ms, last / first {:.2}.\n",
+                    pg.label(),
+                    thousands(w.total as u64),
+                    ms(w.first()),
+                    ms(w.last()),
+                    ms(w.median_page()),
+                    w.last_over_first()
+                );
+            }
+        }
+    }
+
     fn memory_section(&self, s: &mut String) {
         let _ = writeln!(s, "## Peak memory (VmHWM)\n");
         let names: Vec<String> = self
@@ -832,6 +1038,8 @@ mod tests {
             no_tracing: false,
             tracing_pairs: 3,
             only: vec![],
+            database: None,
+            pg_replicas: vec![1, 2],
             bin_dir: None,
             out: None,
         }
@@ -905,6 +1113,7 @@ mod tests {
                 ],
             }],
             spans: BTreeMap::from([("scim-gateway".to_owned(), 42)]),
+            postgres: vec![],
         }
     }
 
@@ -1022,6 +1231,33 @@ mod tests {
         // The fixture misses targets, so the report points at the findings page.
         assert!(r.verdicts().iter().any(|v| v.met == Some(false)));
         assert!(md.contains("`docs/PERFORMANCE.md`"), "{md}");
+    }
+
+    #[test]
+    fn postgres_stacks_are_judged_on_their_own_targets() {
+        let mut r = report();
+        r.postgres = vec![PgRun {
+            replicas: 2,
+            rows: vec![
+                // b = 10,000 req/s: 0.45 × (b) meets the lookup target, 0.15 × (b)
+                // misses the write target.
+                row("get_user", None, result(4_500, 3000, 0)),
+                row("post_user", None, result(1_500, 9000, 0)),
+            ],
+            walk: None,
+            preload: Duration::from_secs(40),
+            users_total: 10_032,
+        }];
+        let v = r.verdicts();
+        let find = |needle: &str| v.iter().find(|x| x.target.contains(needle)).unwrap();
+        let get = find("PostgreSQL, 2 identity-service replicas: get_user");
+        assert_eq!(get.met, Some(true), "{get:?}");
+        assert_eq!(get.measured, "0.45 × (b)");
+        let post = find("PostgreSQL, 2 identity-service replicas: post_user");
+        assert_eq!(post.met, Some(false), "{post:?}");
+        let md = r.markdown(false);
+        assert!(md.contains("## PostgreSQL"), "{md}");
+        assert!(md.contains("2 replicas × (b)"), "{md}");
     }
 
     #[test]

@@ -14,9 +14,9 @@ use crate::load::{self, LoadResult, Planned, Shape, Source};
 use crate::machine;
 use crate::otlp_sink::OtlpSink;
 use crate::preload;
-use crate::report::{Checkpoint, PRELOAD_LABEL, Report, Row, TracingRow};
+use crate::report::{Checkpoint, PRELOAD_LABEL, PgRun, Report, Row, TracingRow};
 use crate::scenarios::{self, Dataset, Scenario};
-use crate::stack::{Binaries, Ports, Stack, cpu_of};
+use crate::stack::{Binaries, Ports, Stack, Storage, cpu_of, postgres_cpu};
 use crate::walk;
 
 /// Users loaded before identity-service's memory is read for the growth target.
@@ -43,33 +43,60 @@ fn checkpoint(label: &str, stack: &Stack, main_stack: bool) -> Checkpoint {
     }
 }
 
-/// Names and pids of the stack's services.
-fn processes(stack: &Stack) -> Vec<(String, Option<u32>)> {
-    stack
-        .services()
-        .iter()
-        .map(|s| (s.name.to_owned(), s.pid()))
-        .collect()
+/// Whose CPU time a measurement counts.
+#[derive(Debug, Clone, Copy)]
+enum Probe {
+    /// One process (gone: `None`).
+    Process(Option<u32>),
+    /// Every PostgreSQL server process.
+    PostgresServer,
 }
 
-/// Runs a load and records the CPU time `procs` used meanwhile.
+impl Probe {
+    fn cpu(self) -> Option<std::time::Duration> {
+        match self {
+            Probe::Process(pid) => pid.and_then(cpu_of),
+            Probe::PostgresServer => postgres_cpu(),
+        }
+    }
+}
+
+/// What the stack's CPU is spent by: each service (replicas under one name), and the
+/// PostgreSQL server when the stack runs on it.
+fn processes(stack: &Stack) -> Vec<(String, Probe)> {
+    let mut out: Vec<(String, Probe)> = stack
+        .services()
+        .iter()
+        .map(|s| (s.name.to_owned(), Probe::Process(s.pid())))
+        .collect();
+    if stack.postgres {
+        out.push(("postgresql".to_owned(), Probe::PostgresServer));
+    }
+    out
+}
+
+/// Runs a load and records the CPU time `procs` used meanwhile, summed per name.
 async fn observed(
     addr: std::net::SocketAddr,
     plan: &Plan,
     source: Source,
-    procs: &[(String, Option<u32>)],
+    procs: &[(String, Probe)],
 ) -> Result<LoadResult, load::LoadError> {
-    let cpu = |procs: &[(String, Option<u32>)]| -> Vec<Option<std::time::Duration>> {
-        procs.iter().map(|(_, pid)| pid.and_then(cpu_of)).collect()
+    let cpu = |procs: &[(String, Probe)]| -> Vec<Option<std::time::Duration>> {
+        procs.iter().map(|(_, p)| p.cpu()).collect()
     };
     let before = cpu(procs);
     let mut result = load::run(addr, shape(plan), source).await?;
     let after = cpu(procs);
-    result.cpu = procs
-        .iter()
-        .zip(before.into_iter().zip(after))
-        .filter_map(|((name, _), (b, a))| Some((name.clone(), a?.saturating_sub(b?))))
-        .collect();
+    let mut per_name: Vec<(String, std::time::Duration)> = Vec::new();
+    for ((name, _), (b, a)) in procs.iter().zip(before.into_iter().zip(after)) {
+        let (Some(b), Some(a)) = (b, a) else { continue };
+        match per_name.iter_mut().find(|(n, _)| n == name) {
+            Some((_, d)) => *d += a.saturating_sub(b),
+            None => per_name.push((name.clone(), a.saturating_sub(b))),
+        }
+    }
+    result.cpu = per_name;
     Ok(result)
 }
 
@@ -111,6 +138,7 @@ async fn run_block(
     block: Vec<Scenario>,
     rows: &mut Vec<Row>,
     checkpoints: &mut Vec<Checkpoint>,
+    main_stack: bool,
 ) -> anyhow::Result<()> {
     let mut ran = false;
     for s in block.into_iter().filter(|s| plan.wants(&s.key)) {
@@ -118,7 +146,7 @@ async fn run_block(
         ran = true;
     }
     if ran {
-        checkpoints.push(checkpoint(label, stack, true));
+        checkpoints.push(checkpoint(label, stack, main_stack));
     }
     Ok(())
 }
@@ -147,7 +175,12 @@ async fn measure_ceilings(
                 None,
             ))
         });
-        let r = observed(c.http_addr, plan, source, &c.processes())
+        let procs: Vec<(String, Probe)> = c
+            .processes()
+            .into_iter()
+            .map(|(n, pid)| (n, Probe::Process(pid)))
+            .collect();
+        let r = observed(c.http_addr, plan, source, &procs)
             .await
             .with_context(|| format!("measuring {name}"))?;
         progress(name, &r);
@@ -165,8 +198,9 @@ async fn start_stack(
     ports: Ports,
     otlp: Option<&str>,
     creds: Option<(&str, &str)>,
+    storage: &Storage,
 ) -> anyhow::Result<(Stack, Api, (String, String))> {
-    let stack = Stack::start(bins, data, ports, otlp).await?;
+    let stack = Stack::start(bins, data, ports, otlp, storage).await?;
     for s in stack.services() {
         // For attaching a profiler (`perf record -p PID`) to one service.
         eprintln!("  {} pid {}", s.name, s.pid().unwrap_or(0));
@@ -187,6 +221,193 @@ async fn start_stack(
         token,
     };
     Ok((stack, api, (id, secret)))
+}
+
+/// What one stack's run of the scenarios measured.
+struct Suite {
+    rows: Vec<Row>,
+    walk: Option<walk::WalkResult>,
+    checkpoints: Vec<Checkpoint>,
+    users_total: usize,
+    preload: std::time::Duration,
+    identity_at_10k: Option<crate::stack::Memory>,
+    dataset: Dataset,
+}
+
+/// Preloads the directory, then runs every wanted scenario, the import walk and the
+/// membership and token scenarios on `stack`. `main_stack` marks its memory
+/// checkpoints as the ones the RSS targets are judged on.
+async fn suite(
+    stack: &Stack,
+    api: &Api,
+    creds: &(String, String),
+    plan: &Plan,
+    main_stack: bool,
+    analyze: Option<&scim_storage::testing::TestDatabase>,
+) -> anyhow::Result<Suite> {
+    eprintln!("preloading {} users", plan.users);
+    let began = Instant::now();
+    let conns = plan.connections;
+    let first = plan.users.min(RSS_BASELINE_USERS);
+    let mut ids = preload::users(api, 0..first, conns, |i| api::user_json(i, 0)).await?;
+    let mut identity_at_10k = None;
+    if plan.users > first {
+        identity_at_10k = stack
+            .services()
+            .iter()
+            .find(|s| s.name == "identity-service")
+            .and_then(|s| s.memory());
+        ids.extend(preload::users(api, first..plan.users, conns, |i| api::user_json(i, 0)).await?);
+    }
+    let spares = preload::users(api, plan.users..plan.users + conns, conns, |i| {
+        api::user_json(i, 0)
+    })
+    .await?;
+    let mut groups = Vec::new();
+    let group_sizes: Vec<usize> = plan
+        .group_sizes
+        .iter()
+        .copied()
+        .filter(|s| plan.wants(&format!("group_add_{s}")))
+        .collect();
+    for &size in &group_sizes {
+        eprintln!("preloading a group of {size}");
+        let gid = preload::group(api, &format!("bench-group-{size}"), &ids[..size]).await?;
+        groups.push((size, gid));
+    }
+    let preload_time = began.elapsed();
+    eprintln!("preload done in {:.1} s", preload_time.as_secs_f64());
+    if let Some(db) = analyze {
+        // What an operator does after a bulk load: fresh statistics. Plans the services
+        // prepared while the tables were empty (a scan is cheapest then) are
+        // invalidated by it; autovacuum would do the same within a minute or so.
+        for schema in ["identity", "auth"] {
+            db.execute(schema, "ANALYZE")
+                .context("ANALYZE after the preload")?;
+        }
+    }
+    let mut checkpoints = vec![checkpoint(PRELOAD_LABEL, stack, main_stack)];
+
+    let dataset = Dataset {
+        api: api.clone(),
+        ids: std::sync::Arc::new(ids),
+        spares: std::sync::Arc::new(spares),
+        groups,
+        client_id: creds.0.clone(),
+        client_secret: creds.1.clone(),
+        tag: chrono::Utc::now().format("%Y%m%d%H%M%S").to_string(),
+    };
+    let users_total = dataset.ids.len() + dataset.spares.len();
+
+    let mut rows = Vec::new();
+    let blocks: [(&str, Vec<Scenario>); 2] = [
+        ("lookups and pages", {
+            let mut v = scenarios::lookups(&dataset);
+            v.push(scenarios::page_near_end(&dataset));
+            v
+        }),
+        ("user writes", scenarios::writes(&dataset)),
+    ];
+    let mut walk = None;
+    for (label, block) in blocks {
+        run_block(
+            stack,
+            plan,
+            label,
+            block,
+            &mut rows,
+            &mut checkpoints,
+            main_stack,
+        )
+        .await?;
+        if walk.is_none() && plan.wants("walk") {
+            // Right after the reads and before any write, on the preloaded directory.
+            eprintln!("import walk");
+            let w = walk::import_walk(api, plan.walks)
+                .await
+                .context("import walk")?;
+            eprintln!(
+                "  {} pages, first {:.2} ms, last {:.2} ms",
+                w.pages.len(),
+                w.first().as_secs_f64() * 1e3,
+                w.last().as_secs_f64() * 1e3
+            );
+            walk = Some(w);
+            checkpoints.push(checkpoint("import walk", stack, main_stack));
+        }
+    }
+    let groups = scenarios::group_adds(&dataset);
+    run_block(
+        stack,
+        plan,
+        "group PATCH",
+        groups,
+        &mut rows,
+        &mut checkpoints,
+        main_stack,
+    )
+    .await?;
+    let token = vec![scenarios::token(&dataset)];
+    run_block(
+        stack,
+        plan,
+        "token",
+        token,
+        &mut rows,
+        &mut checkpoints,
+        main_stack,
+    )
+    .await?;
+
+    Ok(Suite {
+        rows,
+        walk,
+        checkpoints,
+        users_total,
+        preload: preload_time,
+        identity_at_10k,
+        dataset,
+    })
+}
+
+/// The scenarios on a fresh PostgreSQL database of `server` with `replicas`
+/// identity-service replicas; the database is dropped afterwards.
+async fn postgres_suite(
+    bins: &Binaries,
+    server: &str,
+    replicas: usize,
+    plan: &Plan,
+) -> anyhow::Result<PgRun> {
+    let server_url = server.to_owned();
+    let db = tokio::task::spawn_blocking(move || {
+        scim_storage::testing::TestDatabase::create_on(&server_url)
+    })
+    .await
+    .context("creating the benchmark database")?;
+    let data = tempfile::Builder::new()
+        .prefix("scim-bench-pg-")
+        .tempdir()
+        .context("creating the data directory")?;
+    let ports = Ports::pick()?;
+    let extra_ports = (1..replicas)
+        .map(|_| Ports::pick().map(|p| p.identity))
+        .collect::<Result<Vec<_>, _>>()?;
+    let storage = Storage::Postgres {
+        url: db.url().to_owned(),
+        extra_ports,
+    };
+    eprintln!("PostgreSQL, {replicas} identity-service replica(s): starting the stack");
+    let (stack, api, creds) = start_stack(bins, data.path(), ports, None, None, &storage).await?;
+    let run = suite(&stack, &api, &creds, plan, false, Some(&db)).await?;
+    stack.stop().await;
+    drop(db);
+    Ok(PgRun {
+        replicas,
+        rows: run.rows,
+        walk: run.walk,
+        preload: run.preload,
+        users_total: run.users_total,
+    })
 }
 
 /// The benchmark run; the exit code says whether the harness itself worked.
@@ -214,96 +435,22 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .context("creating the data directory")?;
     let ports = Ports::pick()?;
     eprintln!("starting the stack");
-    let (stack, api, creds) = start_stack(&bins, data.path(), ports, None, None).await?;
+    let (stack, api, creds) =
+        start_stack(&bins, data.path(), ports, None, None, &Storage::Sqlite).await?;
 
     eprintln!("ceilings, first measurement");
     let (a1, b1) = measure_ceilings(&ceilings, &plan, &api.token).await?;
 
-    eprintln!("preloading {} users", plan.users);
-    let began = Instant::now();
-    let conns = plan.connections;
-    let first = plan.users.min(RSS_BASELINE_USERS);
-    let mut ids = preload::users(&api, 0..first, conns, |i| api::user_json(i, 0)).await?;
-    let mut identity_at_10k = None;
-    if plan.users > first {
-        identity_at_10k = stack
-            .services()
-            .iter()
-            .find(|s| s.name == "identity-service")
-            .and_then(|s| s.memory());
-        ids.extend(preload::users(&api, first..plan.users, conns, |i| api::user_json(i, 0)).await?);
-    }
-    let spares = preload::users(&api, plan.users..plan.users + conns, conns, |i| {
-        api::user_json(i, 0)
-    })
-    .await?;
-    let mut groups = Vec::new();
-    let group_sizes: Vec<usize> = plan
-        .group_sizes
-        .iter()
-        .copied()
-        .filter(|s| plan.wants(&format!("group_add_{s}")))
-        .collect();
-    for &size in &group_sizes {
-        eprintln!("preloading a group of {size}");
-        let gid = preload::group(&api, &format!("bench-group-{size}"), &ids[..size]).await?;
-        groups.push((size, gid));
-    }
-    let preload_time = began.elapsed();
-    eprintln!("preload done in {:.1} s", preload_time.as_secs_f64());
-    let mut checkpoints = vec![checkpoint(PRELOAD_LABEL, &stack, true)];
-
-    let dataset = Dataset {
-        api: api.clone(),
-        ids: std::sync::Arc::new(ids),
-        spares: std::sync::Arc::new(spares),
-        groups,
-        client_id: creds.0.clone(),
-        client_secret: creds.1.clone(),
-        tag: chrono::Utc::now().format("%Y%m%d%H%M%S").to_string(),
-    };
-    let users_total = dataset.ids.len() + dataset.spares.len();
-
-    let mut rows = Vec::new();
-    let blocks: [(&str, Vec<Scenario>); 2] = [
-        ("lookups and pages", {
-            let mut v = scenarios::lookups(&dataset);
-            v.push(scenarios::page_near_end(&dataset));
-            v
-        }),
-        ("user writes", scenarios::writes(&dataset)),
-    ];
-    let mut walk = None;
-    for (label, block) in blocks {
-        run_block(&stack, &plan, label, block, &mut rows, &mut checkpoints).await?;
-        if walk.is_none() && plan.wants("walk") {
-            // Right after the reads and before any write, on the preloaded directory.
-            eprintln!("import walk");
-            let w = walk::import_walk(&api, plan.walks)
-                .await
-                .context("import walk")?;
-            eprintln!(
-                "  {} pages, first {:.2} ms, last {:.2} ms",
-                w.pages.len(),
-                w.first().as_secs_f64() * 1e3,
-                w.last().as_secs_f64() * 1e3
-            );
-            walk = Some(w);
-            checkpoints.push(checkpoint("import walk", &stack, true));
-        }
-    }
-    let groups = scenarios::group_adds(&dataset);
-    run_block(
-        &stack,
-        &plan,
-        "group PATCH",
-        groups,
-        &mut rows,
-        &mut checkpoints,
-    )
-    .await?;
-    let token = vec![scenarios::token(&dataset)];
-    run_block(&stack, &plan, "token", token, &mut rows, &mut checkpoints).await?;
+    let main = suite(&stack, &api, &creds, &plan, true, None).await?;
+    let Suite {
+        rows,
+        walk,
+        mut checkpoints,
+        users_total,
+        preload: preload_time,
+        identity_at_10k,
+        dataset,
+    } = main;
 
     eprintln!("ceilings, second measurement");
     let (a2, b2) = measure_ceilings(&ceilings, &plan, &api.token).await?;
@@ -322,8 +469,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             // Memory is reported for the first pair; the later ones repeat it.
             let first = pair == 1;
             eprintln!("pair {pair}: restarting without tracing");
-            let (stack, api, _) =
-                start_stack(&bins, data.path(), ports, None, Some((&creds.0, &creds.1))).await?;
+            let (stack, api, _) = start_stack(
+                &bins,
+                data.path(),
+                ports,
+                None,
+                Some((&creds.0, &creds.1)),
+                &Storage::Sqlite,
+            )
+            .await?;
             let mut off = Vec::new();
             for s in scenarios::lookups(&lookup_dataset(api)) {
                 off.push(timed(&stack, &plan, s).await?);
@@ -340,6 +494,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 ports,
                 Some(&endpoint),
                 Some((&creds.0, &creds.1)),
+                &Storage::Sqlite,
             )
             .await?;
             let lookups = scenarios::lookups(&lookup_dataset(api));
@@ -360,6 +515,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             stack.stop().await;
         }
         spans = sink.counts.snapshot();
+    }
+
+    let mut postgres = Vec::new();
+    if let Some(server) = &args.database {
+        for &replicas in &args.pg_replicas {
+            postgres.push(postgres_suite(&bins, server, replicas.max(1), &plan).await?);
+        }
     }
 
     let ceiling_memory = ceilings
@@ -386,6 +548,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         ceiling_memory,
         tracing,
         spans,
+        postgres,
     };
     println!("{}", report.markdown(false));
     if let Some(out) = &args.out {

@@ -170,6 +170,31 @@ pub fn parse_stat(text: &str) -> Option<Duration> {
     Some(Duration::from_millis((utime + stime) * 1000 / USER_HZ))
 }
 
+/// User + system CPU time of every PostgreSQL server process on this machine (the
+/// postmaster, its background workers and the backends of every connection): what the
+/// database server spent, which counts towards a request's CPU on that backend.
+pub fn postgres_cpu() -> Option<Duration> {
+    let mut total = Duration::ZERO;
+    let mut found = false;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if comm.trim() == "postgres"
+            && let Some(cpu) = cpu_of(pid)
+        {
+            total += cpu;
+            found = true;
+        }
+    }
+    found.then_some(total)
+}
+
 /// CPU time a running process has used so far.
 pub fn cpu_of(pid: u32) -> Option<Duration> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -241,6 +266,21 @@ pub struct Provider {
     pub client_secret: String,
 }
 
+/// Where the stack keeps its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    /// SQLite files in the data directory: one process per service.
+    Sqlite,
+    /// One PostgreSQL database shared by both services, with this many
+    /// identity-service replicas behind the gateway (the extra ones on `extra_ports`).
+    Postgres {
+        /// The database URL.
+        url: String,
+        /// Ports of the identity-service replicas after the first.
+        extra_ports: Vec<u16>,
+    },
+}
+
 /// The three running services.
 pub struct Stack {
     services: Vec<Service>,
@@ -254,6 +294,8 @@ pub struct Stack {
     pub identity_url: String,
     /// Operator credentials file written by the auth-service on first start.
     pub operator_file: PathBuf,
+    /// Whether the services run on PostgreSQL (whose server CPU counts too).
+    pub postgres: bool,
 }
 
 impl Stack {
@@ -265,6 +307,7 @@ impl Stack {
         data_dir: &Path,
         ports: Ports,
         otlp: Option<&str>,
+        storage: &Storage,
     ) -> Result<Self, StackError> {
         let logs = data_dir.join("logs");
         std::fs::create_dir_all(&logs).map_err(io("creating the log directory"))?;
@@ -272,7 +315,18 @@ impl Stack {
         let auth_url = format!("http://127.0.0.1:{}", ports.auth);
         let identity_url = format!("http://127.0.0.1:{}", ports.identity);
         let operator_file = data_dir.join("operator.json");
-        let db = |name: &str| data_dir.join(name).display().to_string();
+        let db = |name: &str| match storage {
+            Storage::Sqlite => data_dir.join(name).display().to_string(),
+            Storage::Postgres { url, .. } => url.clone(),
+        };
+        let mut identity_ports = vec![ports.identity];
+        if let Storage::Postgres { extra_ports, .. } = storage {
+            identity_ports.extend(extra_ports);
+        }
+        let identity_urls: Vec<String> = identity_ports
+            .iter()
+            .map(|p| format!("http://127.0.0.1:{p}"))
+            .collect();
 
         let mut stack = Self {
             services: Vec::new(),
@@ -281,9 +335,11 @@ impl Stack {
             auth_url: auth_url.clone(),
             identity_url: identity_url.clone(),
             operator_file: operator_file.clone(),
+            postgres: matches!(storage, Storage::Postgres { .. }),
         };
 
         let auth = spawn(
+            "auth-service",
             "auth-service",
             &bins.auth,
             &[
@@ -304,28 +360,38 @@ impl Stack {
         stack.services.push(auth);
         stack.wait_tcp(0, ports.auth).await?;
 
-        let identity = spawn(
-            "identity-service",
-            &bins.identity,
-            &[
-                "--listen",
-                &format!("127.0.0.1:{}", ports.identity),
-                "--database-url",
-                &db("identity.db"),
-                "--jwt-issuer",
-                &public_url,
-                "--jwt-audience",
-                AUDIENCE,
-                "--auth-service-url",
-                &auth_url,
-            ],
-            &logs,
-            otlp,
-        )?;
-        stack.services.push(identity);
-        stack.wait_tcp(1, ports.identity).await?;
+        for (i, port) in identity_ports.iter().enumerate() {
+            let log_name = if i == 0 {
+                "identity-service".to_owned()
+            } else {
+                format!("identity-service-{}", i + 1)
+            };
+            let identity = spawn(
+                "identity-service",
+                &log_name,
+                &bins.identity,
+                &[
+                    "--listen",
+                    &format!("127.0.0.1:{port}"),
+                    "--database-url",
+                    &db("identity.db"),
+                    "--jwt-issuer",
+                    &public_url,
+                    "--jwt-audience",
+                    AUDIENCE,
+                    "--auth-service-url",
+                    &auth_url,
+                ],
+                &logs,
+                otlp,
+            )?;
+            stack.services.push(identity);
+            let idx = stack.services.len() - 1;
+            stack.wait_tcp(idx, *port).await?;
+        }
 
         let gateway = spawn(
+            "scim-gateway",
             "scim-gateway",
             &bins.gateway,
             &[
@@ -334,7 +400,7 @@ impl Stack {
                 "--public-url",
                 &public_url,
                 "--identity-url",
-                &identity_url,
+                &identity_urls.join(","),
                 "--auth-url",
                 &auth_url,
                 "--jwt-issuer",
@@ -346,7 +412,8 @@ impl Stack {
             otlp,
         )?;
         stack.services.push(gateway);
-        stack.wait_ready(2).await?;
+        let idx = stack.services.len() - 1;
+        stack.wait_ready(idx).await?;
         Ok(stack)
     }
 
@@ -449,15 +516,16 @@ impl Stack {
     }
 }
 
-/// Starts one service with its output going to `logs/<name>.log`.
+/// Starts one service with its output going to `logs/<log_name>.log`.
 fn spawn(
     name: &'static str,
+    log_name: &str,
     binary: &Path,
     args: &[&str],
     logs: &Path,
     otlp: Option<&str>,
 ) -> Result<Service, StackError> {
-    let log = logs.join(format!("{name}.log"));
+    let log = logs.join(format!("{log_name}.log"));
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -561,6 +629,7 @@ mod tests {
         std::fs::create_dir_all(&logs).unwrap();
         let svc = spawn(
             "auth-service",
+            "auth-service",
             Path::new("/bin/sh"),
             &["-c", "echo boom >&2; exit 3"],
             &logs,
@@ -574,6 +643,7 @@ mod tests {
             auth_url: String::new(),
             identity_url: String::new(),
             operator_file: PathBuf::new(),
+            postgres: false,
         };
         // Port 1 is never listening on loopback, so only the exit can end the wait.
         let err = stack.wait_tcp(0, 1).await.unwrap_err();

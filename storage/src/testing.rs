@@ -99,25 +99,29 @@ impl TestDatabase {
                 postgres: None,
                 _dir: dir,
             },
-            Backend::Postgres => {
-                let server = server_url();
-                let nanos = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.subsec_nanos());
-                let name = format!(
-                    "scim_test_{}_{}_{nanos}",
-                    std::process::id(),
-                    NEXT.fetch_add(1, Ordering::Relaxed)
-                );
-                admin(&server)
-                    .batch_execute(&format!("CREATE DATABASE {name}"))
-                    .expect("create the test database");
-                TestDatabase {
-                    url: with_database(&server, &name),
-                    postgres: Some((server, name)),
-                    _dir: dir,
-                }
-            }
+            Backend::Postgres => Self::create_on(&server_url()),
+        }
+    }
+
+    /// A new empty database on the PostgreSQL server `server` (a URL naming any of
+    /// its databases), dropped when the value is.
+    pub fn create_on(server: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let name = format!(
+            "scim_test_{}_{}_{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        admin(server)
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create the test database");
+        TestDatabase {
+            url: with_database(server, &name),
+            postgres: Some((server.to_owned(), name)),
+            _dir: dir,
         }
     }
 

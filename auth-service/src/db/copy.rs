@@ -167,6 +167,9 @@ pub fn finish(conn: &mut Conn<'_>) -> QueryResult<()> {
              COALESCE((SELECT max(sequence) FROM revocations), 0) + 1, false)",
         )
         .execute(&mut **c)?;
+        // Fresh statistics after a bulk load, as after any: plans the services prepare
+        // from the first request on see the tables' real sizes.
+        diesel::sql_query("ANALYZE").execute(&mut **c)?;
     }
     Ok(())
 }

@@ -266,6 +266,9 @@ pub fn finish(conn: &mut Conn<'_>) -> QueryResult<()> {
             ))
             .execute(&mut **c)?;
         }
+        // Fresh statistics after a bulk load, as after any: plans the services prepare
+        // from the first request on see the tables' real sizes.
+        diesel::sql_query("ANALYZE").execute(&mut **c)?;
     }
     Ok(())
 }

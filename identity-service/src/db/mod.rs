@@ -246,27 +246,46 @@ impl Database {
         .await?
     }
 
-    /// Runs `f` in a read transaction like [`Database::read`], but on the calling task
-    /// when a pooled SQLite connection is free right now.
+    /// A read of a handful of rows through an index (one user by id, an index lookup),
+    /// run where it is cheapest on each backend.
     ///
-    /// Only for reads that touch a handful of rows through an index (one user by id, an
-    /// index lookup): on SQLite they take tens of microseconds, less than the round
-    /// trip to the blocking pool and back (two thread wake-ups), which was a large share
-    /// of a lookup's CPU. On PostgreSQL the same read waits for the server several
-    /// times, which must not hold up an async worker, so it goes to the blocking pool.
-    /// Anything that may scan or load many rows uses [`Database::read`].
+    /// SQLite: in a read transaction like [`Database::read`], but on the calling task
+    /// when a pooled connection is free right now; such a read takes tens of
+    /// microseconds, less than the round trip to the blocking pool and back (two thread
+    /// wake-ups), which was a large share of a lookup's CPU.
+    ///
+    /// PostgreSQL: on the blocking pool (the read waits for the server, which must not
+    /// hold up an async worker), and without `BEGIN` and `COMMIT`: its statements (the
+    /// rows, then their groups or members) run one by one, each on the data committed
+    /// when it starts. A transaction would add two round trips to the two the read
+    /// needs, and the most a concurrent write can do in between is show in the second
+    /// statement (a user's groups a moment newer than the user), never a change that
+    /// was not committed. Anything that may scan or page through many rows, and needs
+    /// its total and its rows to agree, uses [`Database::read`].
     pub async fn read_point<T, F>(&self, op: DbOp, f: F) -> Result<T, IdentityError>
     where
         F: FnOnce(&mut Conn<'_>) -> Result<T, IdentityError> + Send + 'static,
         T: Send + 'static,
     {
-        if let Pool::Sqlite(_) = self.pool
-            && let Some(mut pooled) = self.pool.try_get()
-        {
-            let _entered = op.span(Backend::Sqlite).entered();
-            return read_snapshot(&mut pooled.conn(), f);
+        match &self.pool {
+            Pool::Sqlite(_) => {
+                if let Some(mut pooled) = self.pool.try_get() {
+                    let _entered = op.span(Backend::Sqlite).entered();
+                    return read_snapshot(&mut pooled.conn(), f);
+                }
+                self.read(op, f).await
+            }
+            Pool::Pg(_) => {
+                let pool = self.pool.clone();
+                let span = op.span(Backend::Postgres);
+                tokio::task::spawn_blocking(move || {
+                    let _entered = span.enter();
+                    let mut pooled = pool.get()?;
+                    f(&mut pooled.conn())
+                })
+                .await?
+            }
         }
-        self.read(op, f).await
     }
 
     /// Runs `f` as one write and returns after its commit. An error from `f` rolls back
@@ -393,8 +412,8 @@ fn run_writer(
 
 /// Runs `f` in a read-only transaction, so all its statements read one snapshot.
 ///
-/// SQLite: a deferred transaction, with `BEGIN`/`COMMIT` as cached statements (see
-/// [`sql::Begin`]). PostgreSQL: `REPEATABLE READ READ ONLY`. `f` must not open a
+/// SQLite: a deferred transaction; PostgreSQL: `REPEATABLE READ READ ONLY`; both with
+/// `BEGIN` and `COMMIT` as cached prepared statements (see [`sql::Begin`]). `f` must not open a
 /// transaction of its own. The transaction is rolled back when `f` fails or panics, so
 /// the pooled connection is never handed out with a transaction open.
 pub fn read_snapshot<T, F>(conn: &mut Conn<'_>, f: F) -> Result<T, IdentityError>
@@ -414,33 +433,59 @@ where
     use diesel::RunQueryDsl as _;
 
     sql::Begin.execute(conn)?;
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         f(&mut Conn::Sqlite(&mut *conn))
-    })) {
-        Ok(Ok(value)) => {
-            sql::Commit.execute(conn)?;
-            Ok(value)
-        }
-        Ok(Err(e)) => {
-            let _ = sql::Rollback.execute(conn);
-            Err(e)
-        }
-        Err(panic) => {
-            let _ = sql::Rollback.execute(conn);
-            std::panic::resume_unwind(panic)
-        }
-    }
+    }));
+    finish_snapshot(
+        conn,
+        outcome,
+        |c| sql::Commit.execute(c).map(drop),
+        |c| sql::Rollback.execute(c).map(drop),
+    )
 }
 
 fn pg_snapshot<T, F>(conn: &mut PgConnection, f: F) -> Result<T, IdentityError>
 where
     F: FnOnce(&mut Conn<'_>) -> Result<T, IdentityError>,
 {
-    conn.build_transaction()
-        .repeatable_read()
-        .read_only()
-        .run(|c| f(&mut Conn::Pg(c)))
+    use diesel::RunQueryDsl as _;
+
+    sql::BeginSnapshot.execute(conn)?;
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        f(&mut Conn::Pg(&mut *conn))
+    }));
+    finish_snapshot(
+        conn,
+        outcome,
+        |c| sql::Commit.execute(c).map(drop),
+        |c| sql::Rollback.execute(c).map(drop),
+    )
 }
+
+/// Ends a read transaction the way its closure ended: commit after success, roll back
+/// after an error or a panic (which then goes on to the caller).
+fn finish_snapshot<C, T>(
+    conn: &mut C,
+    outcome: std::thread::Result<Result<T, IdentityError>>,
+    commit: impl FnOnce(&mut C) -> diesel::QueryResult<()>,
+    rollback: impl FnOnce(&mut C) -> diesel::QueryResult<()>,
+) -> Result<T, IdentityError> {
+    match outcome {
+        Ok(Ok(value)) => {
+            commit(conn)?;
+            Ok(value)
+        }
+        Ok(Err(e)) => {
+            let _ = rollback(conn);
+            Err(e)
+        }
+        Err(panic) => {
+            let _ = rollback(conn);
+            std::panic::resume_unwind(panic)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use diesel::connection::SimpleConnection as _;
@@ -562,14 +607,12 @@ mod tests {
                 let _: Result<(), _> = read_snapshot(&mut conn, |_| panic!("bug in a read"));
             }));
             assert!(panicked.is_err(), "the panic reaches the caller");
-            if let Conn::Sqlite(_) = conn {
-                assert!(!in_transaction(&mut conn), "rolled back after a panic");
-                // The connection still serves reads.
-                read_snapshot(&mut conn, |c| {
-                    Ok(with_conn!(c, |c| c.batch_execute("SELECT x FROM t"))?)
-                })
-                .unwrap();
-            }
+            assert!(!in_transaction(&mut conn), "rolled back after a panic");
+            // The connection still serves reads.
+            read_snapshot(&mut conn, |c| {
+                Ok(with_conn!(c, |c| c.batch_execute("SELECT x FROM t"))?)
+            })
+            .unwrap();
         })
         .await
         .unwrap();

@@ -115,8 +115,9 @@ pub fn nth_row<T>(
     rows.nth(usize::try_from(offset).unwrap_or(0)).transpose()
 }
 
-/// SQLite statements whose whole text is fixed: a type each, so diesel caches each one's
-/// prepared statement by type (`Connection::transaction` sends its `BEGIN` and `COMMIT`
+/// Statements whose whole text is fixed: a type each, so diesel caches each one's
+/// prepared statement by type (on PostgreSQL a prepared statement also skips the
+/// server's parse of the simple-query text diesel's transaction builder sends) (`Connection::transaction` sends its `BEGIN` and `COMMIT`
 /// through `sqlite3_exec`, which parses them on every call: 4% of a lookup's CPU).
 macro_rules! fixed_statement {
     ($(#[$doc:meta])* $name:ident = $sql:literal) => {
@@ -131,6 +132,13 @@ macro_rules! fixed_statement {
             }
         }
 
+        impl QueryFragment<Pg> for $name {
+            fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+                out.push_sql($sql);
+                Ok(())
+            }
+        }
+
         impl<Conn> diesel::RunQueryDsl<Conn> for $name {}
     };
 }
@@ -138,6 +146,11 @@ macro_rules! fixed_statement {
 fixed_statement!(
     /// `BEGIN` (deferred: a read takes its snapshot at its first statement).
     Begin = "BEGIN"
+);
+fixed_statement!(
+    /// PostgreSQL's read snapshot: `REPEATABLE READ`, so every statement of the read
+    /// sees the snapshot of its first one; `READ ONLY`, so a bug cannot write.
+    BeginSnapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 );
 fixed_statement!(
     /// `COMMIT`.

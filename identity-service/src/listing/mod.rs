@@ -85,13 +85,20 @@ pub fn list<K: ListKind>(
         fingerprint: req.fingerprint.clone(),
     };
     let count = req.page.count;
-    let tenant_counts = counts::read(conn, &req.tenant)?;
-    let snapshot = Snapshot {
-        generations: Generations::of(&tenant_counts, K::KIND),
-        live: tenant_counts.of(K::KIND).live(),
+    // The counters are for the lists that page through the cache; an index lookup
+    // (the IdPs' hot path) needs neither a total nor a generation.
+    let snapshot = |conn: &mut Conn<'_>| -> Result<Snapshot, IdentityError> {
+        let tenant_counts = counts::read(conn, &req.tenant)?;
+        Ok(Snapshot {
+            generations: Generations::of(&tenant_counts, K::KIND),
+            live: tenant_counts.of(K::KIND).live(),
+        })
     };
+    let mut generations = None;
     let (mut page, total, start, index) = match &req.filter {
         None => {
+            let snapshot = snapshot(conn)?;
+            generations = Some(snapshot.generations);
             let (page, total, start) = unfiltered::<K>(conn, cache, &key, req, &snapshot)?;
             (page, total, start, None)
         }
@@ -102,19 +109,20 @@ pub fn list<K: ListKind>(
                 (page, total, start, Some(ix.index_name()))
             }
             None => {
-                let (page, total, start) =
-                    scan::<K>(conn, cache, &key, filter, req, snapshot.generations)?;
+                let g = snapshot(conn)?.generations;
+                generations = Some(g);
+                let (page, total, start) = scan::<K>(conn, cache, &key, filter, req, g)?;
                 (page, total, start, None)
             }
         },
     };
     // Index-narrowed lists are small and never consult the cache.
-    if let (Position::Index(_), Some((last, _)), None) =
-        (req.page.position, page.items.last(), index)
+    if let (Position::Index(_), Some((last, _)), Some(g)) =
+        (req.page.position, page.items.last(), generations)
     {
         let cached_total = req.filter.is_some().then_some(total);
         let next = start.saturating_add(page.items.len() as i64);
-        cache.store(&key, next, snapshot.generations, *last, cached_total);
+        cache.store(&key, next, g, *last, cached_total);
     }
     let next_token = match page.items.last() {
         Some((last, _)) if page.more && count > 0 => encode_token(K::NAME, *last, &req.fingerprint),
