@@ -2,7 +2,7 @@
 //! signing keys, introspection and revocation, served as gRPC `auth.v1.AuthService`.
 //!
 //! * [`state`] holds the logic and the in-memory caches that keep token issuance off
-//!   the database; [`db`] the SQLite persistence.
+//!   the database; [`db`] the persistence, on SQLite or PostgreSQL.
 //! * [`secrets`] generates client ids and secrets and hashes secrets; [`guard`]
 //!   throttles secret guessing; [`keyring`] holds the signing keys.
 //! * [`grpc`] is the tonic service; [`server`] binds, starts and stops it;

@@ -2,7 +2,8 @@
 //!
 //! A multi-tenant store of users, groups and memberships served over gRPC as
 //! `identity.v1.IdentityService` (see `proto/identity/v1/identity.proto`, whose comments
-//! are the contract). Storage is diesel on SQLite through an r2d2 pool.
+//! are the contract). Storage is diesel through an r2d2 pool, on SQLite or PostgreSQL
+//! (`scim-storage`); any number of replicas may share one PostgreSQL database.
 //!
 //! Map of the crate:
 //! * [`server`]: wiring (listener, health, reflection, authentication) and lifecycle;

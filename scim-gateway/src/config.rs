@@ -80,7 +80,8 @@ pub struct Config {
     #[arg(long, env = "GROUP_PATCH_BODY_LIMIT", default_value_t = 1000)]
     pub group_patch_body_limit: i64,
 
-    /// Requests per second each provider (OAuth client) may make; 0 turns the limit off.
+    /// Requests per second each provider (OAuth client) may make through this gateway
+    /// (each replica counts its own); 0 turns the limit off.
     /// Excess requests get 429 with an integer `Retry-After`.
     #[arg(long, env = "RATE_LIMIT_PER_PROVIDER", default_value_t = 0)]
     pub rate_limit_per_provider: u32,

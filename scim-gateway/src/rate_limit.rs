@@ -2,6 +2,11 @@
 //!
 //! Okta only understands an integer `Retry-After`, so the wait is rounded up to whole
 //! seconds. With a limit of 0 the limiter lets everything through.
+//!
+//! The buckets live in each gateway process: behind N gateway replicas a provider may
+//! make up to N times the limit (docs/SCALING.md). Sharing them would put a database
+//! or cache round trip on every SCIM request for a limit that is about fairness
+//! between IdPs, not about safety; the limit per replica is the documented one.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

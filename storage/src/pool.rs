@@ -218,6 +218,13 @@ impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for PgSetup {
 }
 
 /// The session settings of a PostgreSQL connection of a service using `schema`.
+///
+/// `synchronous_commit` on: an acknowledged write is durable (design.md §3), whatever
+/// the server's default. Plans are left to PostgreSQL's default (`plan_cache_mode =
+/// auto`): forcing a fresh plan per execution cost a quarter of a lookup's throughput
+/// (docs/PERFORMANCE.md), and the generic plans it would guard against, made while a new
+/// deployment's tables are empty, are replaced as soon as statistics exist (autovacuum,
+/// or `ANALYZE` after a bulk load; docs/SCALING.md).
 pub fn pg_session_settings(schema: &str) -> String {
     format!(
         "SET search_path TO {}; SET synchronous_commit TO on;",

@@ -332,15 +332,30 @@ impl State {
         if let Err(retry_after_secs) = guard::check(record.as_ref(), now) {
             return Err(AuthError::LockedOut { retry_after_secs });
         }
-        let provider = self.cached_provider(client_id);
-        let ok = match &provider {
-            Some(p) => p.secret_matches(&self.hasher, client_secret, now) && !p.disabled,
-            None => {
-                // Same work as for a known id, so timing does not reveal which exist.
-                let _ = self.hasher.hash(client_secret);
-                false
+        let mut provider = self.cached_provider(client_id);
+        let mut ok = self.accepts(provider.as_deref(), client_secret, now);
+        if !ok && tracked {
+            // The cache may predate a change made through another replica (a provider
+            // created, or given a new secret, since the last reload): a failure is
+            // checked once more against the row itself before it counts.
+            let id = client_id.to_owned();
+            let row = db::run(&self.pool, move |conn| db::providers::get(conn, &id)).await?;
+            let changed = match (&row, &provider) {
+                (Some(row), Some(cached)) => {
+                    row.secret_hash != cached.secret_hash
+                        || row.disabled != cached.disabled
+                        || row.previous_secret_hash.as_ref()
+                            != cached.previous_secret.as_ref().map(|(h, _)| h)
+                }
+                (None, None) => false,
+                _ => true,
+            };
+            if changed {
+                self.cache_provider(client_id, row);
+                provider = self.cached_provider(client_id);
+                ok = self.accepts(provider.as_deref(), client_secret, now);
             }
-        };
+        }
         match provider {
             Some(p) if ok && !client_secret.is_empty() => {
                 if record.is_some() {
@@ -362,6 +377,18 @@ impl State {
                     .await?;
                 }
                 Err(AuthError::InvalidClient)
+            }
+        }
+    }
+
+    /// Whether `provider` exists, is enabled and takes `secret` at `now`.
+    fn accepts(&self, provider: Option<&CachedProvider>, secret: &str, now: DateTime<Utc>) -> bool {
+        match provider {
+            Some(p) => p.secret_matches(&self.hasher, secret, now) && !p.disabled,
+            None => {
+                // Same work as for a known id, so timing does not reveal which exist.
+                let _ = self.hasher.hash(secret);
+                false
             }
         }
     }

@@ -248,3 +248,37 @@ async fn operator_calls_need_a_token_with_the_admin_scope() {
         assert_eq!(err.code(), Code::PermissionDenied);
     }
 }
+
+#[tokio::test]
+async fn a_provider_created_or_given_a_new_secret_on_one_replica_authenticates_at_once_on_another()
+{
+    let server = TestServer::start().await;
+    // A replica whose caches would not reload during the test.
+    let replica = server.replica(3600).await;
+    let (id, secret) = server.provider("okta").await;
+    replica
+        .issue(&id, &secret, "", 0)
+        .await
+        .expect("the replica reads a provider it has not cached yet");
+
+    let admin = server.admin_token().await;
+    let rotated = server
+        .client()
+        .rotate_provider_secret(bearer(
+            pb::RotateProviderSecretRequest {
+                client_id: id.clone(),
+                grace_seconds: 0,
+            },
+            &admin,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    replica
+        .issue(&id, &rotated.client_secret, "", 0)
+        .await
+        .expect("the replica takes the new secret before it reloads");
+    // The cache was refreshed from the row, so the old secret is now refused there.
+    let err = replica.issue(&id, &secret, "", 0).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unauthenticated);
+}

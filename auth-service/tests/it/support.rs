@@ -44,21 +44,9 @@ impl TestServer {
 
     /// A server over `db` (which may hold data from an earlier run).
     pub async fn start_in(db: TestDatabase) -> TestServer {
-        scim_telemetry::init_for_tests();
         let config = config_for(&db);
         let admin_file = config.bootstrap_admin_file.clone().unwrap();
-        let server = Server::build(config).await.expect("server starts");
-        let addr = server.local_addr();
-        let (tx, rx) = oneshot::channel::<()>();
-        let handle = tokio::spawn(server.run_until(async move {
-            let _ = rx.await;
-        }));
-        // The listener is bound already: connecting needs no wait.
-        let channel = Endpoint::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-            .expect("connect");
+        let (channel, shutdown, handle) = launch(config).await;
         let admin: AdminCredentials =
             serde_json::from_slice(&std::fs::read(&admin_file).unwrap()).unwrap();
         TestServer {
@@ -66,7 +54,24 @@ impl TestServer {
             admin_file,
             admin,
             channel,
-            shutdown: Some(tx),
+            shutdown: Some(shutdown),
+            handle: Some(handle),
+        }
+    }
+
+    /// A second server on this one's database, as another replica would run, that
+    /// reloads its caches only every `cache_refresh_seconds`.
+    pub async fn replica(&self, cache_refresh_seconds: u64) -> TestServer {
+        let mut config = config_for(self.db.as_ref().expect("the database"));
+        config.bootstrap_admin_file = None;
+        config.cache_refresh_seconds = cache_refresh_seconds;
+        let (channel, shutdown, handle) = launch(config).await;
+        TestServer {
+            db: None,
+            admin_file: self.admin_file.clone(),
+            admin: self.admin.clone(),
+            channel,
+            shutdown: Some(shutdown),
             handle: Some(handle),
         }
     }
@@ -146,6 +151,31 @@ impl TestServer {
             poll,
         )
     }
+}
+
+/// Starts a server on `config`; returns a connected channel, its shutdown switch and
+/// its task.
+async fn launch(
+    config: Config,
+) -> (
+    Channel,
+    oneshot::Sender<()>,
+    JoinHandle<Result<(), auth_service::AuthError>>,
+) {
+    scim_telemetry::init_for_tests();
+    let server = Server::build(config).await.expect("server starts");
+    let addr = server.local_addr();
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(server.run_until(async move {
+        let _ = rx.await;
+    }));
+    // The listener is bound already: connecting needs no wait.
+    let channel = Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .expect("connect");
+    (channel, tx, handle)
 }
 
 impl Drop for TestServer {

@@ -166,3 +166,66 @@ async fn reading_groups_without_members_never_reads_memberships() {
             .any(|s| s.contains("FROM `memberships`"))
     );
 }
+
+/// On PostgreSQL, a lookup prepared while the table was empty is planned again as an
+/// index lookup once statistics exist (what autovacuum or an `ANALYZE` after a bulk load
+/// gives; docs/SCALING.md). The test replays what a pooled connection does: prepare on
+/// an empty table, execute six times (PostgreSQL then keeps a generic plan), let the
+/// table grow, look at the plan used before and after `ANALYZE`.
+#[tokio::test]
+async fn plans_prepared_on_empty_tables_become_index_lookups_once_analyzed() {
+    use diesel::connection::SimpleConnection as _;
+    let srv = TestServer::start().await;
+    if !srv.on_postgres() {
+        // SQLite plans each statement on preparation, from the schema alone.
+        return;
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        #[diesel(column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let mut direct = srv.direct();
+    let scim_storage::testing::Direct::Pg(c) = &mut direct else {
+        unreachable!("a PostgreSQL server")
+    };
+    let plan = |c: &mut diesel::PgConnection| -> String {
+        let plan: Vec<Line> = diesel::sql_query("EXPLAIN EXECUTE taken('t', 'p42')")
+            .load(c)
+            .unwrap();
+        plan.into_iter()
+            .map(|l| l.line)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    c.batch_execute(
+        "PREPARE taken(text, text) AS \
+         SELECT id FROM users WHERE tenant = $1 AND user_name_norm = $2;",
+    )
+    .unwrap();
+    for _ in 0..6 {
+        c.batch_execute("EXECUTE taken('t', 'nobody')").unwrap();
+    }
+    c.batch_execute(
+        "INSERT INTO users (id, tenant, user_name, user_name_norm, active, version, \
+             created_at, updated_at, attributes) \
+         SELECT 'p-' || i, 't', 'p' || i, 'p' || i, true, 1, \
+             '2026-01-01 00:00:00', '2026-01-01 00:00:00', ''::bytea \
+         FROM generate_series(1, 5000) AS i",
+    )
+    .unwrap();
+    // The unique (tenant, userName) index answers in one probe; any other plan reads
+    // every row of the tenant (a sequential scan, or the tenant's seq index with a
+    // filter).
+    let by_name =
+        |plan: &str| plan.contains("using users_tenant_user_name") && !plan.contains("Filter");
+    let kept = plan(c);
+    assert!(
+        !by_name(&kept),
+        "the pitfall this guards against is gone: {kept}"
+    );
+    c.batch_execute("ANALYZE users").unwrap();
+    let replanned = plan(c);
+    assert!(by_name(&replanned), "{replanned}");
+}
