@@ -19,8 +19,10 @@ use crate::walk::WalkResult;
 pub const RSS_LIMIT_MIB: f64 = 64.0;
 /// Allowed growth of identity-service's peak from 10,000 to 100,000 users.
 pub const RSS_GROWTH_LIMIT: f64 = 1.5;
-/// Largest throughput loss tracing may cost on the lookups.
-pub const TRACING_MIN_RATIO: f64 = 0.90;
+/// Largest throughput loss tracing every trace may cost on the lookups.
+pub const TRACING_MIN_RATIO: f64 = 0.80;
+/// Largest throughput loss tracing a tenth of the traces may cost on the lookups.
+pub const TRACING_TENTH_MIN_RATIO: f64 = 0.97;
 /// Last import page no slower than this multiple of the first.
 pub const WALK_LIMIT: f64 = 2.0;
 /// Label of the checkpoint taken right after the preload.
@@ -59,32 +61,34 @@ pub struct TracingRow {
     /// Title.
     pub title: String,
     /// Each pair: tracing off (services restarted without an OTLP endpoint), then
-    /// tracing on (restarted exporting to the in-process sink). Never empty.
+    /// tracing on (restarted exporting every trace to the in-process sink). Never empty.
     pub pairs: Vec<(LoadResult, LoadResult)>,
+    /// The same tracing-off runs against tracing on at `parentbased_traceidratio` 0.1.
+    pub tenth: Vec<(LoadResult, LoadResult)>,
+}
+
+/// One pair's throughput with tracing over throughput without.
+fn pair_ratio((off, on): &(LoadResult, LoadResult)) -> f64 {
+    ratio(on.rps(), off.rps())
+}
+
+/// The pair whose on/off ratio is the median (the lower middle one of an even number):
+/// one noisy pair on a shared machine cannot decide the verdict.
+pub fn median_pair(pairs: &[(LoadResult, LoadResult)]) -> Option<&(LoadResult, LoadResult)> {
+    let mut order: Vec<&(LoadResult, LoadResult)> = pairs.iter().collect();
+    order.sort_by(|a, b| pair_ratio(a).total_cmp(&pair_ratio(b)));
+    order.get(order.len().checked_sub(1)? / 2).copied()
 }
 
 impl TracingRow {
-    /// One pair's throughput with tracing over throughput without.
-    fn pair_ratio((off, on): &(LoadResult, LoadResult)) -> f64 {
-        ratio(on.rps(), off.rps())
-    }
-
-    /// The pair whose on/off ratio is the median (the lower middle one of an even
-    /// number): one noisy pair on a shared machine cannot decide the verdict.
+    /// The median pair at full sampling.
     pub fn median_pair(&self) -> &(LoadResult, LoadResult) {
-        let mut order: Vec<&(LoadResult, LoadResult)> = self.pairs.iter().collect();
-        order.sort_by(|a, b| Self::pair_ratio(a).total_cmp(&Self::pair_ratio(b)));
-        order[(order.len() - 1) / 2]
+        median_pair(&self.pairs).expect("at least one pair")
     }
 
     /// Throughput with tracing over throughput without, of the median pair.
     pub fn ratio(&self) -> f64 {
-        Self::pair_ratio(self.median_pair())
-    }
-
-    /// Every pair's ratio, in the order they ran.
-    pub fn ratios(&self) -> Vec<f64> {
-        self.pairs.iter().map(Self::pair_ratio).collect()
+        pair_ratio(self.median_pair())
     }
 }
 
@@ -390,10 +394,18 @@ impl Report {
         });
         for t in &self.tracing {
             v.push(Verdict {
-                target: format!("tracing on costs ≤ 10% on {}", t.title),
+                target: format!("tracing every trace costs ≤ 20% on {}", t.title),
                 measured: format!("on/off = {:.2}", t.ratio()),
                 met: Some(t.median_pair().1.ok > 0 && t.ratio() >= TRACING_MIN_RATIO),
             });
+            if let Some(pair) = median_pair(&t.tenth) {
+                let r = pair_ratio(pair);
+                v.push(Verdict {
+                    target: format!("tracing 10% of traces costs ≤ 3% on {}", t.title),
+                    measured: format!("on/off = {r:.2}"),
+                    met: Some(pair.1.ok > 0 && r >= TRACING_TENTH_MIN_RATIO),
+                });
+            }
         }
         for pg in &self.postgres {
             v.extend(self.pg_verdicts(pg, &scale_note));
@@ -463,22 +475,22 @@ impl Report {
     /// Scenarios that had errors or no successful request: numbers from them are not
     /// trustworthy, and the smoke run fails on them.
     pub fn failures(&self) -> Vec<String> {
-        let all = self
-            .rows
-            .iter()
-            .map(|r| (r.title.as_str(), &r.result))
-            .chain(self.ceiling_a.iter().map(|r| ("ceiling (a)", r)))
-            .chain(self.ceiling_b.iter().map(|r| ("ceiling (b)", r)))
-            .chain(
-                self.postgres
-                    .iter()
-                    .flat_map(|pg| pg.rows.iter().map(|r| (r.title.as_str(), &r.result))),
-            )
-            .chain(self.tracing.iter().flat_map(|t| {
-                t.pairs
-                    .iter()
-                    .flat_map(move |(off, on)| [(t.title.as_str(), off), (t.title.as_str(), on)])
-            }));
+        let all =
+            self.rows
+                .iter()
+                .map(|r| (r.title.as_str(), &r.result))
+                .chain(self.ceiling_a.iter().map(|r| ("ceiling (a)", r)))
+                .chain(self.ceiling_b.iter().map(|r| ("ceiling (b)", r)))
+                .chain(
+                    self.postgres
+                        .iter()
+                        .flat_map(|pg| pg.rows.iter().map(|r| (r.title.as_str(), &r.result))),
+                )
+                .chain(self.tracing.iter().flat_map(|t| {
+                    t.pairs.iter().chain(&t.tenth).flat_map(move |(off, on)| {
+                        [(t.title.as_str(), off), (t.title.as_str(), on)]
+                    })
+                }));
         let mut out: Vec<String> = all
             .filter(|(_, r)| r.errors > 0 || r.ok == 0)
             .map(|(title, r)| {
@@ -880,30 +892,43 @@ impl Report {
         let _ = writeln!(s, "## Tracing on\n");
         let _ = writeln!(
             s,
-            "Each pair restarts the stack without tracing, runs the lookups, then restarts it \
-exporting to the sink and runs them again. The verdict is the median pair's ratio; req/s and \
-p50 are that pair's.\n"
+            "Each pair restarts the stack without tracing and runs the lookups, then restarts it \
+exporting every trace to the sink and runs them again, then once more exporting a tenth of the \
+traces (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `OTEL_TRACES_SAMPLER_ARG=0.1`). The \
+verdict is the median pair's ratio; req/s and p50 are that pair's.\n"
         );
         let _ = writeln!(
             s,
-            "| scenario | req/s off | req/s on | on / off | every pair's on / off | p50 ms off | p50 ms on | met? |"
+            "| scenario | sampling | req/s off | req/s on | on / off | every pair's on / off | p50 ms off | p50 ms on | met? |"
         );
-        let _ = writeln!(s, "|---|---:|---:|---:|---|---:|---:|---|");
+        let _ = writeln!(s, "|---|---|---:|---:|---:|---|---:|---:|---|");
         for t in &self.tracing {
-            let (off, on) = t.median_pair();
-            let ratios: Vec<String> = t.ratios().iter().map(|r| format!("{r:.2}")).collect();
-            let _ = writeln!(
-                s,
-                "| {} | {:.0} | {:.0} | {:.2} | {} | {:.2} | {:.2} | {} |",
-                t.title.replace('|', "\\|"),
-                off.rps(),
-                on.rps(),
-                t.ratio(),
-                ratios.join(", "),
-                off.p50_ms(),
-                on.p50_ms(),
-                yes_no(Some(t.ratio() >= TRACING_MIN_RATIO))
-            );
+            for (label, pairs, limit) in [
+                ("every trace", &t.pairs, TRACING_MIN_RATIO),
+                ("10%", &t.tenth, TRACING_TENTH_MIN_RATIO),
+            ] {
+                let Some(median) = median_pair(pairs) else {
+                    continue;
+                };
+                let (off, on) = median;
+                let r = pair_ratio(median);
+                let ratios: Vec<String> = pairs
+                    .iter()
+                    .map(|p| format!("{:.2}", pair_ratio(p)))
+                    .collect();
+                let _ = writeln!(
+                    s,
+                    "| {} | {label} | {:.0} | {:.0} | {:.2} | {} | {:.2} | {:.2} | {} |",
+                    t.title.replace('|', "\\|"),
+                    off.rps(),
+                    on.rps(),
+                    r,
+                    ratios.join(", "),
+                    off.p50_ms(),
+                    on.p50_ms(),
+                    yes_no(Some(r >= limit))
+                );
+            }
         }
         let spans: Vec<String> = self
             .spans
@@ -960,11 +985,12 @@ started, read after each block of scenarios. The RSS targets are judged on the m
 the tracing restarts). On runs larger than 10,000 users, identity-service's peak is also read when \
 the first 10,000 users are loaded; the growth target compares it with the peak after the \
 whole preload, both before any scenario runs.
-- **Tracing.** The stack is restarted on the same data in {pairs} pair(s) of restarts: once \
-without an OTLP endpoint and once with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at an OTLP/gRPC \
+- **Tracing.** The stack is restarted on the same data in {pairs} round(s) of restarts: once \
+without an OTLP endpoint, once with `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at an OTLP/gRPC \
 sink inside the harness (it counts spans and drops them, reading no more of each export than \
-that, so its own CPU stays small). The lookup scenarios run after each restart, both from a cold \
-start; each pair gives an on/off ratio and the verdict is the median pair's.
+that, so its own CPU stays small), and once more with that endpoint sampling 10% of the traces. \
+The lookup scenarios run after each restart, each from a cold start; each restart with tracing \
+gives an on/off ratio against the run without it, and the verdict is the median pair's.
 - **Noise.** Everything shares one machine, so absolute numbers move from run to run by several \
 per cent; compare medians and the ratios to the ceilings, which are measured side by side in the \
 same run, rather than raw requests/s between runs or machines. The smoke run (`--smoke`, used by \
@@ -1111,6 +1137,12 @@ mod tests {
                     (result(7_000, 3000, 0), result(7_000, 3000, 0)),
                     (result(7_000, 3000, 0), result(3_500, 6000, 0)),
                 ],
+                // Ratios 0.96, 0.99 and 0.90: the median, 0.96, misses 0.97.
+                tenth: vec![
+                    (result(7_000, 3000, 0), result(6_720, 3100, 0)),
+                    (result(7_000, 3000, 0), result(6_930, 3000, 0)),
+                    (result(7_000, 3000, 0), result(6_300, 3300, 0)),
+                ],
             }],
             spans: BTreeMap::from([("scim-gateway".to_owned(), 42)]),
             postgres: vec![],
@@ -1187,9 +1219,12 @@ mod tests {
         let v = report().verdicts();
         let w = verdict(&v, "Okta import walk");
         assert_eq!(w.met, Some(false), "5 ms / 2 ms = 2.5×");
-        let t = verdict(&v, "tracing on");
+        let t = verdict(&v, "tracing every trace");
         assert_eq!(t.measured, "on/off = 0.86");
-        assert_eq!(t.met, Some(false));
+        assert_eq!(t.met, Some(true), "0.86 is within the 20% allowed");
+        let t = verdict(&v, "tracing 10% of traces");
+        assert_eq!(t.measured, "on/off = 0.96");
+        assert_eq!(t.met, Some(false), "0.96 is more than the 3% allowed");
     }
 
     #[test]

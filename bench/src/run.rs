@@ -16,7 +16,7 @@ use crate::otlp_sink::OtlpSink;
 use crate::preload;
 use crate::report::{Checkpoint, PRELOAD_LABEL, PgRun, Report, Row, TracingRow};
 use crate::scenarios::{self, Dataset, Scenario};
-use crate::stack::{Binaries, Ports, Stack, Storage, cpu_of, postgres_cpu};
+use crate::stack::{Binaries, Otlp, Ports, Stack, Storage, cpu_of, postgres_cpu};
 use crate::walk;
 
 /// Users loaded before identity-service's memory is read for the growth target.
@@ -199,7 +199,7 @@ async fn start_stack(
     bins: &Binaries,
     data: &std::path::Path,
     ports: Ports,
-    otlp: Option<&str>,
+    otlp: Option<&Otlp>,
     creds: Option<(&str, &str)>,
     storage: &Storage,
 ) -> anyhow::Result<(Stack, Api, (String, String))> {
@@ -502,32 +502,47 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             }
             stack.stop().await;
 
-            eprintln!("pair {pair}: restarting with tracing to the in-process OTLP sink");
-            let (stack, api, _) = start_stack(
-                &bins,
-                data.path(),
-                ports,
-                Some(&endpoint),
-                Some((&creds.0, &creds.1)),
-                &Storage::Sqlite,
-            )
-            .await?;
-            let lookups = scenarios::lookups(&lookup_dataset(api));
-            for (i, (s, off)) in lookups.into_iter().zip(off).enumerate() {
-                let on = timed(&stack, &plan, s).await?;
-                if first {
-                    tracing.push(TracingRow {
-                        title: on.title,
-                        pairs: Vec::new(),
-                    });
+            // Every trace, then a tenth of the traces, each against the same tracing-off
+            // run just before.
+            for (ratio, label) in [(None, "every trace"), (Some(0.1), "10% of traces")] {
+                eprintln!(
+                    "pair {pair}: restarting with tracing to the in-process OTLP sink, {label}"
+                );
+                let otlp = Otlp {
+                    endpoint: endpoint.clone(),
+                    ratio,
+                };
+                let (stack, api, _) = start_stack(
+                    &bins,
+                    data.path(),
+                    ports,
+                    Some(&otlp),
+                    Some((&creds.0, &creds.1)),
+                    &Storage::Sqlite,
+                )
+                .await?;
+                let lookups = scenarios::lookups(&lookup_dataset(api));
+                for (i, (s, off)) in lookups.into_iter().zip(&off).enumerate() {
+                    let on = timed(&stack, &plan, s).await?;
+                    if first && ratio.is_none() {
+                        tracing.push(TracingRow {
+                            title: on.title,
+                            pairs: Vec::new(),
+                            tenth: Vec::new(),
+                        });
+                    }
+                    let pairs = match ratio {
+                        None => &mut tracing[i].pairs,
+                        Some(_) => &mut tracing[i].tenth,
+                    };
+                    pairs.push((off.result.clone(), on.result));
                 }
-                tracing[i].pairs.push((off.result, on.result));
+                if first && ratio.is_none() {
+                    checkpoints.push(checkpoint("restart, tracing on, lookups", &stack, false));
+                }
+                // Stopping flushes the exporters, so the counts are complete afterwards.
+                stack.stop().await;
             }
-            if first {
-                checkpoints.push(checkpoint("restart, tracing on, lookups", &stack, false));
-            }
-            // Stopping flushes the exporters, so the counts are complete afterwards.
-            stack.stop().await;
         }
         spans = sink.counts.snapshot();
     }

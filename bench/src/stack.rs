@@ -298,15 +298,24 @@ pub struct Stack {
     pub postgres: bool,
 }
 
+/// Where the services export spans, and how many of the traces they start.
+#[derive(Debug, Clone)]
+pub struct Otlp {
+    /// OTLP/gRPC endpoint.
+    pub endpoint: String,
+    /// `parentbased_traceidratio` with this ratio; `None` keeps the default (every trace).
+    pub ratio: Option<f64>,
+}
+
 impl Stack {
     /// Starts auth-service, identity-service and the gateway on `data_dir`, waiting for
     /// each to be reachable before the next one starts. With `otlp`, every service
-    /// exports its spans to that OTLP/gRPC endpoint.
+    /// exports its spans to that OTLP/gRPC endpoint, sampled as it says.
     pub async fn start(
         bins: &Binaries,
         data_dir: &Path,
         ports: Ports,
-        otlp: Option<&str>,
+        otlp: Option<&Otlp>,
         storage: &Storage,
     ) -> Result<Self, StackError> {
         let logs = data_dir.join("logs");
@@ -523,7 +532,7 @@ fn spawn(
     binary: &Path,
     args: &[&str],
     logs: &Path,
-    otlp: Option<&str>,
+    otlp: Option<&Otlp>,
 ) -> Result<Service, StackError> {
     let log = logs.join(format!("{log_name}.log"));
     let file = std::fs::OpenOptions::new()
@@ -546,12 +555,17 @@ fn spawn(
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
         "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
         "OTEL_TRACES_SAMPLER",
+        "OTEL_TRACES_SAMPLER_ARG",
         "OTEL_SERVICE_NAME",
     ] {
         cmd.env_remove(var);
     }
-    if let Some(endpoint) = otlp {
-        cmd.env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint);
+    if let Some(otlp) = otlp {
+        cmd.env("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp.endpoint);
+        if let Some(ratio) = otlp.ratio {
+            cmd.env("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+                .env("OTEL_TRACES_SAMPLER_ARG", ratio.to_string());
+        }
     }
     let child = cmd
         .spawn()

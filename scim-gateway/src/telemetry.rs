@@ -38,6 +38,7 @@ fn request_span(method: &http::Method, name: &str, route: Option<&str>) -> traci
         scim.patch_ops = Empty,
         scim.filter_shape = Empty,
         trace_id = Empty,
+        span_id = Empty,
     )
 }
 

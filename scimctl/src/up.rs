@@ -1,7 +1,9 @@
 //! `scimctl up`: the whole stack in one process, for one machine.
 //!
 //! The three services run as they do on their own (each is a library with a thin
-//! `main`), talking gRPC over loopback, with SQLite files in the data directory, or with
+//! `main`), talking gRPC over loopback, each on a Tokio runtime of its own whose threads
+//! use the service's own tracing subscriber ([`ServiceRuntime`]), so that its spans are
+//! exported under its own `service.name`; with SQLite files in the data directory, or with
 //! `--database-url postgres://…` in one PostgreSQL database (identity-service's tables
 //! in the schema `identity`, auth-service's in `auth`). The auth-service creates the
 //! operator credentials on first start; `stack.json` tells the other `scimctl` commands
@@ -114,20 +116,15 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         "--bootstrap-admin-file",
         &path_str(&dir.join(OPERATOR_FILE))?,
     ]);
-    let auth = auth_service::Server::build(auth_config)
-        .await
+    let auth_rt = ServiceRuntime::start("auth-service", &args.telemetry)?;
+    let identity_rt = ServiceRuntime::start("identity-service", &args.telemetry)?;
+    let gateway_rt = ServiceRuntime::start("scim-gateway", &args.telemetry)?;
+
+    let auth = auth_rt
+        .spawn(auth_service::Server::build(auth_config))
+        .await?
         .context("starting auth-service")?;
     let auth_url = format!("http://{}", auth.local_addr());
-
-    let verifier = || -> anyhow::Result<_> {
-        let channel = tonic::transport::Endpoint::from_shared(auth_url.clone())?.connect_lazy();
-        Ok(scim_authn::remote::remote_verifier(
-            channel,
-            issuer.clone(),
-            audience.clone(),
-            Duration::from_secs(2),
-        ))
-    };
 
     let identity_config = identity_service::Config::parse_from([
         "identity-service",
@@ -140,9 +137,31 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         "--jwt-audience",
         &audience,
     ]);
-    let identity = identity_service::Server::build(identity_config, verifier()?)
-        .await
-        .context("starting identity-service")?;
+    let verifier = {
+        let (auth_url, issuer, audience) = (auth_url.clone(), issuer.clone(), audience.clone());
+        // Called on the runtime of the service that verifies, so the key refreshes and
+        // their spans belong to it.
+        move || -> anyhow::Result<_> {
+            let channel = tonic::transport::Endpoint::from_shared(auth_url.clone())?.connect_lazy();
+            Ok(scim_authn::remote::remote_verifier(
+                channel,
+                issuer.clone(),
+                audience.clone(),
+                Duration::from_secs(2),
+            ))
+        }
+    };
+    let identity = identity_rt
+        .spawn({
+            let verifier = verifier.clone();
+            async move {
+                let verifier = verifier()?;
+                identity_service::Server::build(identity_config, verifier)
+                    .await
+                    .context("starting identity-service")
+            }
+        })
+        .await??;
     let identity_url = format!("http://{}", identity.local_addr());
 
     let mut gateway_config =
@@ -154,9 +173,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     gateway_config.tls_cert = args.tls_cert.clone();
     gateway_config.tls_key = args.tls_key.clone();
     gateway_config.tls_self_signed = args.tls_self_signed;
-    let gateway = scim_gateway::Server::build(&gateway_config, verifier()?)
-        .await
-        .context("starting scim-gateway")?;
+    let gateway = gateway_rt
+        .spawn(async move {
+            let verifier = verifier()?;
+            scim_gateway::Server::build(&gateway_config, verifier)
+                .await
+                .context("starting scim-gateway")
+        })
+        .await??;
 
     let stack = StackInfo {
         identity_url,
@@ -190,19 +214,94 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             let _ = rx.wait_for(|s| *s).await;
         }
     };
-    let auth_task = tokio::spawn(auth.run_until(stopped()));
-    let identity_task = tokio::spawn(identity.run_until(stopped()));
-    let gateway_task = tokio::spawn(gateway.run_until(stopped()));
+    let auth_task = auth_rt.spawn(auth.run_until(stopped()));
+    let identity_task = identity_rt.spawn(identity.run_until(stopped()));
+    let gateway_task = gateway_rt.spawn(gateway.run_until(stopped()));
 
     scim_telemetry::shutdown_signal().await;
     println!("stopping…");
     let _ = stop_tx.send(true);
     let (a, i, g) = tokio::join!(auth_task, identity_task, gateway_task);
     let _ = std::fs::remove_file(dir.join(STACK_FILE));
+    for rt in [gateway_rt, identity_rt, auth_rt] {
+        rt.stop();
+    }
     a.context("auth-service task")?.context("auth-service")?;
     i.context("identity-service task")?
         .context("identity-service")?;
     g.context("gateway task")?.context("scim-gateway")?;
     println!("stopped");
     Ok(())
+}
+
+/// One service of the stack on a Tokio runtime of its own, every thread of which
+/// (workers and blocking pool) has the service's own tracing subscriber as its default.
+///
+/// A subscriber exports under one `service.name`, and `tracing` picks the subscriber by
+/// thread; a service keeps to its runtime's threads (its one writer thread carries its
+/// subscriber along), so its spans, and only its spans, reach its own tracer provider,
+/// as when it runs as its own binary. The services still talk to each other over
+/// loopback gRPC, so trace context crosses between them as it does between processes.
+struct ServiceRuntime {
+    runtime: Option<tokio::runtime::Runtime>,
+    telemetry: Option<scim_telemetry::TelemetryGuard>,
+}
+
+impl ServiceRuntime {
+    /// Starts the runtime of `name`, with its subscriber built from `telemetry`.
+    ///
+    /// Called on scimctl's own runtime, where the span exporter's connection then
+    /// lives: it outlasts the service runtimes, so the last spans are still delivered
+    /// when they stop.
+    fn start(
+        name: &'static str,
+        telemetry: &scim_telemetry::TelemetryArgs,
+    ) -> anyhow::Result<Self> {
+        let (dispatch, guard) = scim_telemetry::dispatch(name, telemetry)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .thread_name(name)
+            .enable_all()
+            .on_thread_start(move || {
+                // Kept for the thread's whole life: dropping the guard would put the
+                // global (scimctl's) subscriber back.
+                std::mem::forget(tracing::dispatcher::set_default(&dispatch));
+            })
+            .build()
+            .with_context(|| format!("starting the runtime of {name}"))?;
+        Ok(ServiceRuntime {
+            runtime: Some(runtime),
+            telemetry: Some(guard),
+        })
+    }
+
+    /// Runs `task` on this runtime.
+    fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.runtime
+            .as_ref()
+            .expect("a running runtime")
+            .spawn(task)
+    }
+
+    /// Flushes the service's spans, then stops its runtime without waiting for tasks
+    /// that are still parked (the services have stopped serving by now).
+    fn stop(mut self) {
+        if let Some(guard) = self.telemetry.take() {
+            // Shutting the tracer provider down waits for its last export.
+            tokio::task::block_in_place(|| drop(guard));
+        }
+    }
+}
+
+impl Drop for ServiceRuntime {
+    fn drop(&mut self) {
+        // A runtime may not be dropped on another runtime's thread the blocking way,
+        // as it is here when start-up fails part-way.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }

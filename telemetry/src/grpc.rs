@@ -48,6 +48,7 @@ pub fn server_span(req: &http::Request<()>) -> tracing::Span {
         tenant = Empty,
         client_id = Empty,
         trace_id = Empty,
+        span_id = Empty,
         // Recorded by the services' handlers when they apply.
         scim.resource_type = Empty,
         scim.operation = Empty,
@@ -63,14 +64,12 @@ pub fn server_span(req: &http::Request<()>) -> tracing::Span {
     span
 }
 
-/// Copies the OpenTelemetry trace id into the span's `trace_id` field, so JSON log lines
-/// carry it.
+/// Copies the OpenTelemetry trace and span ids into the span's `trace_id` and `span_id`
+/// fields, so every log line inside the request carries them.
 pub fn record_trace_id(span: &tracing::Span) {
-    if !crate::exporting() {
-        return;
-    }
     if let Some(sc) = crate::traces::span_context(span) {
         span.record("trace_id", sc.trace_id().to_string().as_str());
+        span.record("span_id", sc.span_id().to_string().as_str());
     }
 }
 
@@ -341,11 +340,7 @@ where
             rpc.grpc.status_code = Empty,
             error.type = Empty,
         );
-        if crate::exporting()
-            && let Some(sc) = crate::traces::span_context(&span)
-        {
-            crate::propagation::inject(&sc, req.headers_mut());
-        }
+        crate::propagation::inject(&span, req.headers_mut());
         let recorder = Recorder::new(span.clone(), Side::Client, uri);
         let fut = self.inner.call(req);
         Box::pin(

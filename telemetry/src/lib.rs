@@ -2,9 +2,11 @@
 //!
 //! * [`init`] installs the global `tracing` subscriber: an `EnvFilter` (`RUST_LOG`,
 //!   default `info`), a human or JSON log formatter ([`LogFormat`]), and, when an OTLP
-//!   endpoint is configured through the standard `OTEL_*` variables, a span layer
-//!   exporting over OTLP/gRPC in batches ([`traces`]). It returns a [`TelemetryGuard`]
-//!   that flushes and shuts the exporter down when dropped.
+//!   endpoint is configured through the standard `OTEL_*` variables,
+//!   `tracing-opentelemetry`'s layer over the SDK's tracer provider ([`traces`]). It
+//!   returns a [`TelemetryGuard`] that flushes and shuts the exporters down when dropped.
+//!   [`dispatch`] builds the same subscriber without installing it, for a process that
+//!   runs several services, each under its own name (`scimctl up`).
 //! * [`propagation`] carries W3C trace context across gRPC metadata and HTTP headers.
 //! * [`grpc`] holds the span factory every tonic server uses, so the context of an
 //!   incoming call is picked up in one place rather than in handlers.
@@ -18,9 +20,10 @@ pub mod traces;
 use std::io::IsTerminal as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tracing_subscriber::filter::FilterExt as _;
 use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer};
 
 /// How log lines are written to standard error.
@@ -54,7 +57,7 @@ pub fn exporting() -> bool {
 /// Flushes and shuts down the span and metric exporters when dropped.
 #[derive(Debug, Default)]
 pub struct TelemetryGuard {
-    spans: Option<traces::Exporting>,
+    spans: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
     meters: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
 }
 
@@ -67,10 +70,10 @@ impl TelemetryGuard {
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
-        if let Some(mut spans) = self.spans.take() {
-            // The export thread drives the tonic exporter on the runtime: shutting down
-            // here (before the runtime drops) delivers what is still queued.
-            spans.shutdown();
+        if let Some(spans) = self.spans.take() {
+            // The exporter's connection lives on the runtime it was built in: shutting
+            // down here, before that runtime drops, delivers what is still queued.
+            let _ = spans.shutdown();
         }
         if let Some(meters) = self.meters.take() {
             let _ = meters.shutdown();
@@ -100,48 +103,6 @@ impl std::fmt::Display for InitError {
 }
 
 impl std::error::Error for InitError {}
-
-/// Starts the span export pipeline to the configured OTLP endpoint: the layer that
-/// records spans, and the thread that exports them.
-///
-/// Must run inside a multi-threaded Tokio runtime: the tonic exporter's connection
-/// lives there.
-fn otlp_spans(
-    service_name: &str,
-) -> Result<Option<(traces::SpanLayer, traces::Exporting)>, InitError> {
-    if otlp_endpoint().is_none() {
-        return Ok(None);
-    }
-    // The exporter reads OTEL_EXPORTER_OTLP_(TRACES_)* itself: endpoint, headers and
-    // timeout (TLS and compression are opentelemetry-otlp features this build leaves
-    // off).
-    let mut exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_tonic()
-        .build()
-        .map_err(|e| InitError(e.to_string()))?;
-    opentelemetry_sdk::trace::SpanExporter::set_resource(&mut exporter, &resource(service_name));
-    let sampler = traces::Sampler::from_env().unwrap_or_else(|e| {
-        // Logging is not up yet; this is the one line an operator needs.
-        eprintln!("{e}");
-        traces::Sampler::default()
-    });
-    let runtime = tokio::runtime::Handle::try_current().map_err(|e| InitError(e.to_string()))?;
-    // The export thread drives the exporter with `Handle::block_on`, which on a
-    // current-thread runtime makes no progress on I/O while that thread is busy, as it
-    // is when the guard's drop waits for the last batch.
-    if runtime.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
-        return Err(InitError(
-            "exporting spans needs Tokio's multi-threaded runtime".into(),
-        ));
-    }
-    let (batcher, exporting) =
-        traces::start_export(exporter, traces::BatchConfig::from_env(), runtime)
-            .map_err(|e| InitError(e.to_string()))?;
-    Ok(Some((
-        traces::SpanLayer::new(sampler, batcher, service_name),
-        exporting,
-    )))
-}
 
 /// The service's OpenTelemetry resource: `OTEL_SERVICE_NAME` wins over the binary's own
 /// name, and `OTEL_RESOURCE_ATTRIBUTES` is read by the SDK.
@@ -220,22 +181,19 @@ impl<S> tracing_subscriber::layer::Filter<S> for RequestSpansOnly {
     }
 }
 
-/// Installs the global subscriber and propagator for a service.
-///
-/// Call once, early in `main`, inside the Tokio runtime (multi-threaded, when an OTLP
-/// endpoint is configured).
-pub fn init(service_name: &str, args: &TelemetryArgs) -> Result<TelemetryGuard, InitError> {
-    opentelemetry::global::set_text_map_propagator(propagation::propagator());
-    let spans = otlp_spans(service_name)?;
-    let meters = otlp_meters(service_name)?;
-
+/// The log layer: text or JSON lines on standard error, for events and the request
+/// spans.
+fn log_layer<S>(args: &TelemetryArgs) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
     let filter = || {
         EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| EnvFilter::new("info"))
             .and(RequestSpansOnly)
     };
     let ansi = std::io::stderr().is_terminal();
-    let fmt_layer = match args.log_format {
+    match args.log_format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .compact()
             .fmt_fields(log_fields::TextFields)
@@ -250,26 +208,71 @@ pub fn init(service_name: &str, args: &TelemetryArgs) -> Result<TelemetryGuard, 
             .with_writer(std::io::stderr)
             .with_filter(filter())
             .boxed(),
+    }
+}
+
+/// Builds the subscriber of the service `service_name` without installing it: the log
+/// layer, and the OpenTelemetry layer over a tracer provider of its own when an OTLP
+/// endpoint is configured.
+///
+/// A process running several services gives each its own dispatcher (as the default
+/// of the threads that run it), so each service's spans are exported under its own
+/// `service.name`. Must run inside a multi-threaded Tokio runtime when an endpoint is
+/// configured: the exporter's connection lives there.
+pub fn dispatch(
+    service_name: &str,
+    args: &TelemetryArgs,
+) -> Result<(tracing::Dispatch, TelemetryGuard), InitError> {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let provider = match otlp_endpoint() {
+        Some(_) => {
+            let runtime =
+                tokio::runtime::Handle::try_current().map_err(|e| InitError(e.to_string()))?;
+            // The batch processor's thread waits on the exporter's futures, whose I/O a
+            // current-thread runtime drives only while its one thread is free, which it
+            // is not while the guard's drop waits for the last batch.
+            if runtime.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+                return Err(InitError(
+                    "exporting spans needs Tokio's multi-threaded runtime".into(),
+                ));
+            }
+            Some(traces::provider(service_name)?)
+        }
+        None => None,
     };
-    // The span layer leaves out the exporter's own transport by itself
-    // (`traces::SpanLayer`), without a per-layer filter.
-    let (span_layer, spans) = spans.unzip();
-    tracing_subscriber::registry()
-        .with(fmt_layer)
-        .with(span_layer)
-        .try_init()
-        .map_err(|e| InitError(e.to_string()))?;
-    EXPORTING.store(spans.is_some(), Ordering::Relaxed);
-    if let Some(m) = &meters {
+    let span_layer = provider.as_ref().map(|p| traces::layer(p, service_name));
+    let subscriber = tracing_subscriber::registry()
+        .with(log_layer(args))
+        .with(span_layer);
+    EXPORTING.fetch_or(provider.is_some(), Ordering::Relaxed);
+    Ok((
+        tracing::Dispatch::new(subscriber),
+        TelemetryGuard {
+            spans: provider,
+            meters: None,
+        },
+    ))
+}
+
+/// Installs the global subscriber, propagator and meter provider for a service.
+///
+/// Call once, early in `main`, inside the Tokio runtime (multi-threaded, when an OTLP
+/// endpoint is configured).
+pub fn init(service_name: &str, args: &TelemetryArgs) -> Result<TelemetryGuard, InitError> {
+    let (dispatch, mut guard) = dispatch(service_name, args)?;
+    // Also routes the `log` crate's records into `tracing`.
+    dispatch.try_init().map_err(|e| InitError(e.to_string()))?;
+    guard.meters = otlp_meters(service_name)?;
+    if let Some(m) = &guard.meters {
         opentelemetry::global::set_meter_provider(m.clone());
     }
-    Ok(TelemetryGuard { spans, meters })
+    Ok(guard)
 }
 
 /// Installs a quiet subscriber for tests: output goes through the test harness and only
 /// shows with `TEST_LOG=1`. Safe to call many times.
 pub fn init_for_tests() {
-    opentelemetry::global::set_text_map_propagator(propagation::propagator());
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let level = if std::env::var_os("TEST_LOG").is_some() {
         "debug"
     } else {

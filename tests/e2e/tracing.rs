@@ -1,5 +1,6 @@
-//! Traces an observability team can read: the three binaries run as separate processes
-//! exporting OTLP to an in-process receiver, and the test inspects the span tree.
+//! Traces an observability team can read: the stack runs as three separate processes (as
+//! docker-compose runs it) or as `scimctl up` (as the README runs it), exporting OTLP to
+//! an in-process receiver, and the test inspects the span tree.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -132,7 +133,16 @@ struct Stack {
     db: scim_storage::testing::TestDatabase,
 }
 
-async fn start(otlp: Option<&str>) -> Stack {
+/// How the stack is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum How {
+    /// The three binaries, each its own process.
+    Separate,
+    /// `scimctl up`: the three services in one process.
+    Scimctl,
+}
+
+async fn start(otlp: Option<&str>, how: How, extra_env: &[(&str, &str)]) -> Stack {
     let db = scim_storage::testing::TestDatabase::new("identity.db");
     let (pa, pi, pg) = (port(), port(), port());
     let url = format!("http://127.0.0.1:{pg}");
@@ -148,6 +158,7 @@ async fn start(otlp: Option<&str>) -> Stack {
     if let Some(e) = otlp {
         envs.push(("OTEL_EXPORTER_OTLP_ENDPOINT", e.to_owned()));
     }
+    envs.extend(extra_env.iter().map(|(k, v)| (*k, (*v).to_owned())));
     let spawn = |name: &str, args: Vec<String>| {
         let mut c = Command::new(bin(name));
         c.args(args).stdout(Stdio::null()).stderr(Stdio::piped());
@@ -157,6 +168,54 @@ async fn start(otlp: Option<&str>) -> Stack {
         c.env_remove("OTEL_SERVICE_NAME");
         Proc(c.spawn().unwrap())
     };
+    let procs = match how {
+        How::Scimctl => {
+            let mut args = vec![
+                "up".into(),
+                "--data-dir".into(),
+                path(""),
+                "--listen".into(),
+                format!("127.0.0.1:{pg}"),
+                "--identity-listen".into(),
+                format!("127.0.0.1:{pi}"),
+                "--auth-listen".into(),
+                format!("127.0.0.1:{pa}"),
+            ];
+            if db.backend() == scim_storage::Backend::Postgres {
+                args.extend(["--database-url".into(), db.url().to_owned()]);
+            }
+            vec![spawn("scimctl", args)]
+        }
+        How::Separate => separate(&spawn, &database, &path, &url, (pa, pi, pg)),
+    };
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = http.get(format!("{url}/readyz")).send().await
+            && r.status() == 200
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "stack never became ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Stack {
+        procs,
+        url,
+        auth_url: format!("http://127.0.0.1:{pa}"),
+        db,
+    }
+}
+
+/// The three binaries, as docker-compose runs them.
+fn separate(
+    spawn: &dyn Fn(&str, Vec<String>) -> Proc,
+    database: &dyn Fn(&str) -> String,
+    path: &dyn Fn(&str) -> String,
+    url: &str,
+    (pa, pi, pg): (u16, u16, u16),
+) -> Vec<Proc> {
+    let url = url.to_owned();
     let auth = spawn(
         "auth-service",
         vec![
@@ -204,23 +263,7 @@ async fn start(otlp: Option<&str>) -> Stack {
             "scim-stack".into(),
         ],
     );
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = http.get(format!("{url}/readyz")).send().await
-            && r.status() == 200
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "stack never became ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Stack {
-        procs: vec![auth, identity, gateway],
-        url,
-        auth_url: format!("http://127.0.0.1:{pa}"),
-        db,
-    }
+    vec![auth, identity, gateway]
 }
 
 /// Registers a provider with the operator credentials and returns (id, secret).
@@ -257,8 +300,8 @@ async fn provider(stack: &Stack) -> (String, String) {
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_ID: &str = "00f067aa0ba902b7";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_scim_request_is_one_trace_across_every_hop_without_personal_data() {
+/// An in-process OTLP receiver; returns what it receives and its endpoint.
+async fn receiver() -> (Sink, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let sink = Sink::default();
@@ -266,7 +309,30 @@ async fn one_scim_request_is_one_trace_across_every_hop_without_personal_data() 
         .add_service(TraceServiceServer::new(sink.clone()))
         .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
     tokio::spawn(server);
-    let stack = start(Some(&format!("http://{addr}"))).await;
+    (sink, format!("http://{addr}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_scim_request_is_one_trace_across_every_hop_without_personal_data() {
+    one_request_is_one_trace(How::Separate).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_scimctl_up_each_span_is_exported_under_the_service_that_made_it() {
+    one_request_is_one_trace(How::Scimctl).await;
+}
+
+/// The whole trace check, on the stack run `how`: the span tree, its attributes, each
+/// span under its own service's name, and no personal data anywhere.
+async fn one_request_is_one_trace(how: How) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let sink = Sink::default();
+    let server = tonic::transport::Server::builder()
+        .add_service(TraceServiceServer::new(sink.clone()))
+        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
+    tokio::spawn(server);
+    let stack = start(Some(&format!("http://{addr}")), how, &[]).await;
     let (client_id, client_secret) = provider(&stack).await;
     let http = reqwest::Client::new();
     let traceparent = format!("00-{TRACE_ID}-{PARENT_ID}-01");
@@ -427,6 +493,16 @@ async fn one_scim_request_is_one_trace_across_every_hop_without_personal_data() 
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+
+    // Every span under the name of a service, whichever way the stack runs.
+    let services: std::collections::BTreeSet<String> =
+        sink.spans().into_iter().map(|g| g.service).collect();
+    assert!(
+        services
+            .iter()
+            .all(|s| ["scim-gateway", "identity-service", "auth-service"].contains(&s.as_str())),
+        "{services:?}"
+    );
 
     let spans = by_trace(TRACE_ID);
     let by_id: HashMap<String, &Got> = spans.iter().map(|g| (hex(&g.span.span_id), g)).collect();
@@ -642,7 +718,7 @@ async fn one_scim_request_is_one_trace_across_every_hop_without_personal_data() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_an_otlp_endpoint_the_services_start_and_serve_quietly() {
-    let mut stack = start(None).await;
+    let mut stack = start(None, How::Separate, &[]).await;
     let (client_id, client_secret) = provider(&stack).await;
     let http = reqwest::Client::new();
     let t: Value = http
@@ -682,4 +758,162 @@ async fn without_an_otlp_endpoint_the_services_start_and_serve_quietly() {
             "unexpected log output: {err}"
         );
     }
+}
+
+/// Root traces among `n` untraced lookups that reached the receiver, and whether the
+/// caller's decision was followed for `n` sampled and `n` unsampled callers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parent_based_ratio_sampling_follows_the_caller_and_samples_that_share_of_roots() {
+    let (sink, endpoint) = receiver().await;
+    let stack = start(
+        Some(&endpoint),
+        How::Separate,
+        &[
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
+            // Six hundred requests must not fill the unread stderr pipes.
+            ("RUST_LOG", "warn"),
+        ],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let n = 200;
+    let get = async |traceparent: Option<String>| {
+        let mut req = http.get(format!("{}/healthz", stack.url));
+        if let Some(tp) = traceparent {
+            req = req.header("traceparent", tp);
+        }
+        assert!(req.send().await.unwrap().status().is_success());
+    };
+    let sampled: Vec<String> = (0..n)
+        .map(|i| format!("{:032x}", 0xa000_0000u128 + i))
+        .collect();
+    let unsampled: Vec<String> = (0..n)
+        .map(|i| format!("{:032x}", 0xb000_0000u128 + i))
+        .collect();
+    for i in 0..n {
+        get(None).await;
+        get(Some(format!("00-{}-{PARENT_ID}-01", sampled[i as usize]))).await;
+        get(Some(format!("00-{}-{PARENT_ID}-00", unsampled[i as usize]))).await;
+    }
+    let roots = || {
+        sink.spans()
+            .into_iter()
+            .filter(|g| g.service == "scim-gateway" && hex(&g.span.parent_span_id).is_empty())
+            .count()
+    };
+    let traced = |ids: &[String]| {
+        let got: std::collections::HashSet<String> =
+            sink.spans().iter().map(|g| hex(&g.span.trace_id)).collect();
+        ids.iter().filter(|id| got.contains(*id)).count()
+    };
+    // Wait until every sampled caller's span is in: by then the batches hold the rest.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while traced(&sampled) < n as usize {
+        assert!(
+            Instant::now() < deadline,
+            "sampled callers' spans: {} of {n}",
+            traced(&sampled)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        traced(&unsampled),
+        0,
+        "an unsampled caller's trace was exported"
+    );
+    // 25% of 200: the binomial's 99.99% range is about 24 to 78.
+    let roots = roots();
+    assert!(
+        (20..=80).contains(&roots),
+        "{roots} of {n} root traces sampled"
+    );
+    drop(stack.procs);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_sampler_is_reported_at_start_up() {
+    let (_sink, endpoint) = receiver().await;
+    let mut stack = start(
+        Some(&endpoint),
+        How::Separate,
+        &[("OTEL_TRACES_SAMPLER", "sometimes")],
+    )
+    .await;
+    for p in &mut stack.procs {
+        let _ = p.0.kill();
+    }
+    for p in &mut stack.procs {
+        let _ = p.0.wait();
+        let mut err = String::new();
+        if let Some(mut e) = p.0.stderr.take() {
+            use std::io::Read as _;
+            let _ = e.read_to_string(&mut err);
+        }
+        assert!(
+            err.contains("unknown OTEL_TRACES_SAMPLER \"sometimes\""),
+            "not reported: {err}"
+        );
+    }
+}
+
+/// Every JSON log line written inside a request names the request's trace and span.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_lines_inside_a_request_carry_its_trace_and_span_ids() {
+    let (_sink, endpoint) = receiver().await;
+    let mut stack = start(Some(&endpoint), How::Separate, &[("LOG_FORMAT", "json")]).await;
+    let (client_id, client_secret) = provider(&stack).await;
+    let http = reqwest::Client::new();
+    // Logged by the gateway ("rejected access token") and by auth-service (the token
+    // issued), each inside its request's span.
+    let rejected_trace = "8bf92f3577b34da6a3ce929d0e0e4730";
+    let r = http
+        .get(format!("{}/scim/v2/Users", stack.url))
+        .bearer_auth("not-a-token")
+        .header("traceparent", format!("00-{rejected_trace}-{PARENT_ID}-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let token_trace = "9bf92f3577b34da6a3ce929d0e0e4731";
+    let r = http
+        .post(format!("{}/oauth2/token", stack.url))
+        .header("traceparent", format!("00-{token_trace}-{PARENT_ID}-01"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client_id),
+            ("client_secret", &client_secret),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    for p in &mut stack.procs {
+        let _ = p.0.kill();
+    }
+    let mut seen = std::collections::HashSet::new();
+    for p in &mut stack.procs {
+        let _ = p.0.wait();
+        let mut err = String::new();
+        if let Some(mut e) = p.0.stderr.take() {
+            use std::io::Read as _;
+            let _ = e.read_to_string(&mut err);
+        }
+        for line in err.lines() {
+            let Ok(v) = serde_json::from_str::<Value>(line) else {
+                panic!("not a JSON log line: {line}");
+            };
+            let Some(span) = v.get("span") else { continue };
+            let trace = span["trace_id"].as_str().unwrap_or_default();
+            let span_id = span["span_id"].as_str().unwrap_or_default();
+            assert!(
+                trace.len() == 32 && span_id.len() == 16,
+                "a line inside a request without its ids: {line}"
+            );
+            seen.insert(trace.to_owned());
+        }
+    }
+    assert!(seen.contains(rejected_trace), "{seen:?}");
+    assert!(seen.contains(token_trace), "{seen:?}");
 }

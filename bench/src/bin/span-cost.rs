@@ -8,7 +8,8 @@
 //! `traceparent` continued and the trace id recorded (tracing on), a child span whose
 //! context is read as for injection, three polls of each, and five fields recorded.
 //! `off` has the log layer only (tracing off: no child span exists); `on` adds the span
-//! layer, exporting to an exporter that only counts. `--default-fields` formats the log
+//! layer (tracing-opentelemetry over the SDK's batch processor), exporting to an exporter
+//! that only counts. `--default-fields` formats the log
 //! layer's fields with tracing-subscriber's `DefaultFields` instead of ours.
 //!
 //! ```sh
@@ -70,7 +71,7 @@ fn request(call: &http::Request<()>, traced: bool) {
     let server = scim_telemetry::grpc::server_span(call);
     if traced {
         if let Some(parent) = scim_telemetry::propagation::extract(call.headers()) {
-            traces::set_remote_parent(&server, &parent);
+            traces::set_remote_parent(&server, parent);
         }
         if let Some(sc) = traces::span_context(&server) {
             server.record("trace_id", sc.trace_id().to_string().as_str());
@@ -150,14 +151,19 @@ fn main() -> anyhow::Result<()> {
     let exported = Counting::default();
     // Room for every span, so that none is dropped when the export thread is starved
     // (as under callgrind, which runs one thread at a time).
-    let config = traces::BatchConfig {
-        max_queue: 2 * requests + 1,
-        ..traces::BatchConfig::default()
-    };
-    let (batcher, mut exporting) =
-        traces::start_export(exported.clone(), config, runtime.handle().clone())?;
-    let span_layer =
-        traced.then(|| traces::SpanLayer::new(traces::Sampler::default(), batcher, "span-cost"));
+    let batch = opentelemetry_sdk::trace::BatchConfigBuilder::default()
+        .with_max_queue_size(2 * requests + 1)
+        .build();
+    let provider = runtime.block_on(async {
+        opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_span_processor(
+                opentelemetry_sdk::trace::BatchSpanProcessor::builder(exported.clone())
+                    .with_batch_config(batch)
+                    .build(),
+            )
+            .build()
+    });
+    let span_layer = traced.then(|| traces::layer(&provider, "span-cost"));
     let subscriber = tracing_subscriber::registry()
         .with(log_layer(default_fields))
         .with(span_layer);
@@ -168,7 +174,7 @@ fn main() -> anyhow::Result<()> {
             request(&call, traced);
         }
     });
-    exporting.shutdown();
+    provider.shutdown()?;
     let cpu = cpu_seconds() - start;
     println!(
         "{} {}: {:.2} µs of CPU per request, {} spans exported",

@@ -184,9 +184,17 @@ impl Database {
             Pool::Sqlite(sqlite) => {
                 let (writer, jobs) = tokio::sync::mpsc::channel(1024);
                 let writer_pool = sqlite.clone();
+                // The writer's spans and events belong to this service's subscriber,
+                // which in a process running several services (`scimctl up`) is the
+                // spawning thread's default rather than the global one.
+                let dispatch = tracing::dispatcher::get_default(|d| d.clone());
                 std::thread::Builder::new()
                     .name("identity-writer".into())
-                    .spawn(move || run_writer(writer_pool, jobs))
+                    .spawn(move || {
+                        tracing::dispatcher::with_default(&dispatch, || {
+                            run_writer(writer_pool, jobs)
+                        })
+                    })
                     .map_err(|e| OpenError::Writer(e.to_string()))?;
                 Some(writer)
             }

@@ -168,45 +168,6 @@ impl CompiledFilter {
         }
         walk(&self.root)
     }
-
-    /// The filter's shape without its values, for spans: `and(userName eq, emails[type eq])`.
-    pub fn shape(&self) -> String {
-        fn walk(n: &Node, out: &mut String) {
-            if out.len() > 240 {
-                return;
-            }
-            let list = |name: &str, ns: &[Node], out: &mut String| {
-                out.push_str(name);
-                out.push('(');
-                for (i, n) in ns.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    walk(n, out);
-                }
-                out.push(')');
-            };
-            match n {
-                Node::Compare(c) => {
-                    out.push_str(c.attr.canonical);
-                    out.push(' ');
-                    out.push_str(c.op.name());
-                }
-                Node::And(ns) => list("and", ns, out),
-                Node::Or(ns) => list("or", ns, out),
-                Node::Not(n) => list("not", std::slice::from_ref(n.as_ref()), out),
-                Node::ValuePath(c, inner) => {
-                    out.push_str(attrs::container_name(*c));
-                    out.push('[');
-                    walk(inner, out);
-                    out.push(']');
-                }
-            }
-        }
-        let mut out = String::new();
-        walk(&self.root, &mut out);
-        out
-    }
 }
 
 /// A stable fingerprint of a filter as sent (empty for none), for page tokens and the

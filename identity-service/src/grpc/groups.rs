@@ -84,8 +84,11 @@ pub(super) async fn list(
         &fingerprint,
     )?;
     let span = tracing::Span::current();
-    if let Some(f) = &compiled {
-        span.record("scim.filter_shape", f.shape().as_str());
+    if let Some(f) = &req.filter {
+        span.record(
+            "scim.filter_shape",
+            scim_proto::filter_shape::filter_shape(f).as_str(),
+        );
     }
     let list_req = ListRequest {
         tenant,

@@ -16,7 +16,6 @@ mod parser;
 mod tests;
 
 use scim_proto::identity::v1 as pb;
-use scim_proto::identity::v1::filter::Kind;
 
 pub(crate) use eval::matches;
 
@@ -58,59 +57,8 @@ fn check_len(input: &str) -> Result<(), ScimError> {
     Ok(())
 }
 
-/// The filter's shape without its values, e.g. `userName eq ?` or
-/// `emails[type eq ? and value co ?]`, for traces and logs.
+/// The filter's shape without its values, for traces and logs; the format is
+/// `scim_proto::filter_shape`'s, shared with identity-service.
 pub fn shape(f: &pb::Filter) -> String {
-    let mut out = String::new();
-    write_shape(f, &mut out, false);
-    out
-}
-
-fn write_shape(f: &pb::Filter, out: &mut String, parenthesise_or: bool) {
-    match &f.kind {
-        Some(Kind::Compare(c)) => {
-            out.push_str(&c.attribute);
-            out.push(' ');
-            let op = pb::CompareOp::try_from(c.op).unwrap_or(pb::CompareOp::Unspecified);
-            out.push_str(parser::op_name(op));
-            if op != pb::CompareOp::Pr {
-                out.push_str(" ?");
-            }
-        }
-        Some(Kind::And(a)) => join_shape(&a.operands, " and ", true, out),
-        Some(Kind::Or(o)) => {
-            if parenthesise_or {
-                out.push('(');
-            }
-            join_shape(&o.operands, " or ", false, out);
-            if parenthesise_or {
-                out.push(')');
-            }
-        }
-        Some(Kind::Not(n)) => {
-            out.push_str("not (");
-            if let Some(inner) = n.operand.as_deref() {
-                write_shape(inner, out, false);
-            }
-            out.push(')');
-        }
-        Some(Kind::ValuePath(v)) => {
-            out.push_str(&v.attribute);
-            out.push('[');
-            if let Some(inner) = v.filter.as_deref() {
-                write_shape(inner, out, false);
-            }
-            out.push(']');
-        }
-        None => out.push('?'),
-    }
-}
-
-fn join_shape(operands: &[pb::Filter], sep: &str, parenthesise_or: bool, out: &mut String) {
-    for (i, o) in operands.iter().enumerate() {
-        if i > 0 {
-            out.push_str(sep);
-        }
-        write_shape(o, out, parenthesise_or);
-    }
+    scim_proto::filter_shape::filter_shape(f)
 }

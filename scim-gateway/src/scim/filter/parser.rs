@@ -395,21 +395,8 @@ fn check_operands(
 }
 
 /// The wire spelling of an operator.
-pub(super) fn op_name(op: pb::CompareOp) -> &'static str {
-    use pb::CompareOp::*;
-    match op {
-        Eq => "eq",
-        Ne => "ne",
-        Co => "co",
-        Sw => "sw",
-        Ew => "ew",
-        Gt => "gt",
-        Ge => "ge",
-        Lt => "lt",
-        Le => "le",
-        Pr => "pr",
-        Unspecified => "?",
-    }
+fn op_name(op: pb::CompareOp) -> &'static str {
+    scim_proto::filter_shape::op_name(op)
 }
 
 fn describe(t: &Tok<'_>) -> String {

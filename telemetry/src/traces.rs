@@ -1,0 +1,237 @@
+//! Spans to OTLP through the ecosystem's pipeline: `tracing-opentelemetry`'s layer turns
+//! `tracing` spans into spans of `opentelemetry_sdk`'s tracer provider, whose batch span
+//! processor hands them to `opentelemetry-otlp`'s exporter.
+//!
+//! What stays ours is configuration: which spans reach the layer ([`Traced`]), the
+//! layer's options (no per-span code location, thread or busy-time attributes: none of
+//! them is read by anyone looking at a SCIM request, and each costs work per span; no
+//! thread-local context activation, which nothing reads), and
+//! a start-up check of the sampler name, which the SDK otherwise replaces silently.
+//!
+//! The mapping of `tracing` to OpenTelemetry is the layer's: the span's name (or an
+//! `otel.name` field) is its name; `otel.kind` and `otel.status_code` set its kind and
+//! status; every other field is an attribute; an event inside a span becomes a span
+//! event. A span's parent is its `tracing` parent, or the remote caller's context set
+//! with [`set_remote_parent`] right after the span is created.
+
+use opentelemetry::trace::{SpanContext, TraceContextExt as _, TracerProvider as _};
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use tracing::Subscriber;
+use tracing_opentelemetry::{OpenTelemetryLayer, OpenTelemetrySpanExt as _};
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::Filtered;
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::InitError;
+
+/// The sampler names `OTEL_TRACES_SAMPLER` may hold that the SDK implements.
+pub const SAMPLERS: [&str; 6] = [
+    "always_on",
+    "always_off",
+    "traceidratio",
+    "parentbased_always_on",
+    "parentbased_always_off",
+    "parentbased_traceidratio",
+];
+
+/// What is wrong with the sampler the environment names, if anything.
+///
+/// The SDK reads `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` itself and falls
+/// back to `parentbased_always_on` (or a ratio of 1.0) on a value it does not know,
+/// through its internal log, which this build does not enable. An operator who asked
+/// for 10% and gets 100% must hear about it at start-up.
+pub fn sampler_problem(name: Option<&str>, arg: Option<&str>) -> Option<String> {
+    let name = name?.trim();
+    if name.is_empty() {
+        return None;
+    }
+    if !SAMPLERS.contains(&name) {
+        return Some(format!(
+            "unknown OTEL_TRACES_SAMPLER {name:?} (known: {}); sampling every trace",
+            SAMPLERS.join(", ")
+        ));
+    }
+    if name.ends_with("traceidratio") {
+        let ratio = arg.and_then(|a| a.trim().parse::<f64>().ok());
+        if !ratio.is_some_and(|r| (0.0..=1.0).contains(&r)) {
+            return Some(format!(
+                "OTEL_TRACES_SAMPLER {name} needs OTEL_TRACES_SAMPLER_ARG between 0 and 1, \
+                 got {arg:?}; sampling every trace"
+            ));
+        }
+    }
+    None
+}
+
+/// The tracer provider exporting to the configured OTLP endpoint under
+/// `service_name`: OTLP/gRPC exporter (endpoint, headers and timeout from
+/// `OTEL_EXPORTER_OTLP_*`), the SDK's batch span processor (`OTEL_BSP_*`), and the
+/// sampler the standard variables name.
+///
+/// Must run inside a Tokio runtime: the exporter's connection lives there.
+pub fn provider(service_name: &str) -> Result<SdkTracerProvider, InitError> {
+    if let Some(problem) = sampler_problem(
+        std::env::var("OTEL_TRACES_SAMPLER").ok().as_deref(),
+        std::env::var("OTEL_TRACES_SAMPLER_ARG").ok().as_deref(),
+    ) {
+        // Logging is not up yet; this is the one line an operator needs.
+        eprintln!("{service_name}: {problem}");
+    }
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .build()
+        .map_err(|e| InitError(e.to_string()))?;
+    Ok(SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(crate::resource(service_name))
+        .build())
+}
+
+/// Targets whose spans and events never reach the OpenTelemetry layer: the transport's
+/// internals. The exporter's own calls must not be traced back into itself, and a
+/// connection-long h2 span would grow without bound. Prefixes, as in `RUST_LOG`.
+const UNTRACED_TARGETS: [&str; 5] = ["h2", "hyper", "tonic", "tower", "opentelemetry"];
+
+/// The OpenTelemetry layer's filter: `INFO` and above, outside [`UNTRACED_TARGETS`].
+/// Decided once per callsite: metadata is static.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Traced;
+
+impl Traced {
+    /// Whether spans and events of this callsite are traced.
+    pub fn wants(meta: &tracing::Metadata<'_>) -> bool {
+        *meta.level() <= tracing::Level::INFO
+            && !UNTRACED_TARGETS
+                .iter()
+                .any(|t| meta.target().starts_with(t))
+    }
+}
+
+impl<S> tracing_subscriber::layer::Filter<S> for Traced {
+    fn enabled(
+        &self,
+        meta: &tracing::Metadata<'_>,
+        _: &tracing_subscriber::layer::Context<'_, S>,
+    ) -> bool {
+        Self::wants(meta)
+    }
+
+    fn callsite_enabled(
+        &self,
+        meta: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        if Self::wants(meta) {
+            tracing::subscriber::Interest::always()
+        } else {
+            tracing::subscriber::Interest::never()
+        }
+    }
+
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::INFO)
+    }
+}
+
+/// The OpenTelemetry layer of a subscriber, as this stack configures it.
+pub type SpanLayer<S> = Filtered<OpenTelemetryLayer<S, SdkTracer>, Traced, S>;
+
+/// The layer that records spans into `provider`'s tracer, named after `service_name`.
+pub fn layer<S>(provider: &SdkTracerProvider, service_name: &str) -> SpanLayer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer(service_name.to_owned()))
+        .with_location(false)
+        .with_threads(false)
+        .with_tracked_inactivity(false)
+        // Nothing here reads OpenTelemetry's thread-local current context: propagation
+        // takes the context from the span itself, so attaching it at every poll of
+        // every span is work for nobody.
+        .with_context_activation(false)
+        .with_filter(Traced)
+}
+
+/// The OpenTelemetry context (trace id, span id, sampled flag, trace state) of `span`,
+/// when spans are being recorded for export.
+pub fn span_context(span: &tracing::Span) -> Option<SpanContext> {
+    if span.is_disabled() {
+        return None;
+    }
+    let sc = span.context().span().span_context().clone();
+    sc.is_valid().then_some(sc)
+}
+
+/// Continues the caller's trace: `span` becomes a child of the remote context `parent`,
+/// and is sampled if the configured sampler says so given the caller's decision.
+///
+/// Call it right after creating `span`, before any child span exists and before it is
+/// first entered: children take their trace from their parent when they are created.
+pub fn set_remote_parent(span: &tracing::Span, parent: opentelemetry::Context) {
+    if span.is_disabled() {
+        return;
+    }
+    // The only failure is a subscriber without the layer, which is "not tracing".
+    let _ = span.set_parent(parent);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_samplers_and_bad_ratios_are_reported() {
+        assert_eq!(sampler_problem(None, None), None);
+        assert_eq!(sampler_problem(Some(""), None), None);
+        assert_eq!(sampler_problem(Some("always_off"), None), None);
+        assert_eq!(
+            sampler_problem(Some("parentbased_traceidratio"), Some("0.1")),
+            None
+        );
+        let unknown = sampler_problem(Some("sometimes"), None).unwrap();
+        assert!(unknown.contains("\"sometimes\""), "{unknown}");
+        for arg in [None, Some("ten"), Some("1.5"), Some("-0.1")] {
+            assert!(
+                sampler_problem(Some("traceidratio"), arg).is_some(),
+                "{arg:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn transport_internals_are_not_traced() {
+        use tracing::Level;
+        use tracing::callsite::Identifier;
+        use tracing::metadata::Kind;
+        struct Site;
+        impl tracing::Callsite for Site {
+            fn set_interest(&self, _: tracing::subscriber::Interest) {}
+            fn metadata(&self) -> &tracing::Metadata<'_> {
+                unreachable!()
+            }
+        }
+        static SITE: Site = Site;
+        let meta = |target: &'static str, level| {
+            tracing::Metadata::new(
+                "span",
+                target,
+                level,
+                None,
+                None,
+                None,
+                tracing::field::FieldSet::new(&[], Identifier(&SITE)),
+                Kind::SPAN,
+            )
+        };
+        assert!(Traced::wants(&meta("scim_gateway::routes", Level::INFO)));
+        assert!(!Traced::wants(&meta("scim_gateway::routes", Level::DEBUG)));
+        for target in [
+            "h2::proto",
+            "hyper::client",
+            "tonic::transport",
+            "tower::buffer",
+        ] {
+            assert!(!Traced::wants(&meta(target, Level::INFO)), "{target}");
+        }
+    }
+}
