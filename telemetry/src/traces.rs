@@ -3,7 +3,7 @@
 //! processor hands them to `opentelemetry-otlp`'s exporter.
 //!
 //! What stays ours is configuration: which spans reach the layer ([`Traced`]), the
-//! layer's options (no per-span code location, thread or busy-time attributes: none of
+//! layer's options (no per-span code location, target, thread or busy-time attributes: none of
 //! them is read by anyone looking at a SCIM request, and each costs work per span; no
 //! thread-local context activation, which nothing reads), and
 //! a start-up check of the sampler name, which the SDK otherwise replaces silently.
@@ -143,6 +143,7 @@ where
     tracing_opentelemetry::layer()
         .with_tracer(provider.tracer(service_name.to_owned()))
         .with_location(false)
+        .with_target(false)
         .with_threads(false)
         .with_tracked_inactivity(false)
         // Nothing here reads OpenTelemetry's thread-local current context: propagation
