@@ -67,6 +67,9 @@ pub fn server_span(req: &http::Request<()>) -> tracing::Span {
 /// Copies the OpenTelemetry trace and span ids into the span's `trace_id` and `span_id`
 /// fields, so every log line inside the request carries them.
 pub fn record_trace_id(span: &tracing::Span) {
+    if !crate::exporting() {
+        return;
+    }
     if let Some(sc) = crate::traces::span_context(span) {
         span.record("trace_id", sc.trace_id().to_string().as_str());
         span.record("span_id", sc.span_id().to_string().as_str());

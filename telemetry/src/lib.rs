@@ -11,6 +11,7 @@
 //! * [`grpc`] holds the span factory every tonic server uses, so the context of an
 //!   incoming call is picked up in one place rather than in handlers.
 
+mod callsite_filter;
 pub mod grpc;
 pub mod log_fields;
 pub mod metrics;
@@ -143,43 +144,13 @@ fn otlp_meters(
 /// for fields nobody reads in a log line (docs/PERFORMANCE.md).
 pub const LOGGED_SPANS: [&str; 2] = ["http.server", "grpc.server"];
 
-/// The log layer's filter by kind: events, and the spans in [`LOGGED_SPANS`].
-///
-/// Decided once per callsite (metadata is static), and with no level opinion of its
-/// own, so that the level filter it is combined with still sets the global maximum
-/// level: without that, every `trace_span!` inside h2 would be evaluated per request.
-struct RequestSpansOnly;
-
-impl RequestSpansOnly {
-    fn wants(meta: &tracing::Metadata<'_>) -> bool {
-        meta.is_event() || LOGGED_SPANS.contains(&meta.name())
-    }
-}
-
-impl<S> tracing_subscriber::layer::Filter<S> for RequestSpansOnly {
-    fn enabled(
-        &self,
-        meta: &tracing::Metadata<'_>,
-        _: &tracing_subscriber::layer::Context<'_, S>,
-    ) -> bool {
-        Self::wants(meta)
-    }
-
-    fn callsite_enabled(
-        &self,
-        meta: &'static tracing::Metadata<'static>,
-    ) -> tracing::subscriber::Interest {
-        if Self::wants(meta) {
-            tracing::subscriber::Interest::always()
-        } else {
-            tracing::subscriber::Interest::never()
-        }
-    }
-
-    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
-        Some(tracing::level_filters::LevelFilter::TRACE)
-    }
-}
+/// The log layer's filter by kind: events, and the spans in [`LOGGED_SPANS`]; with no
+/// level opinion of its own, so that the level filter it is combined with still sets
+/// the global maximum level.
+const REQUEST_SPANS_ONLY: callsite_filter::ByCallsite = callsite_filter::ByCallsite::new(
+    |meta| meta.is_event() || LOGGED_SPANS.contains(&meta.name()),
+    tracing::level_filters::LevelFilter::TRACE,
+);
 
 /// The log layer: text or JSON lines on standard error, for events and the request
 /// spans.
@@ -190,7 +161,7 @@ where
     let filter = || {
         EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| EnvFilter::new("info"))
-            .and(RequestSpansOnly)
+            .and(REQUEST_SPANS_ONLY)
     };
     let ansi = std::io::stderr().is_terminal();
     match args.log_format {

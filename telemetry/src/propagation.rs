@@ -33,6 +33,9 @@ pub fn extract(headers: &http::HeaderMap) -> Option<opentelemetry::Context> {
 /// Writes the context of `span` as `traceparent` (and `tracestate`, when it has
 /// entries) into `headers`, when spans are exported.
 pub fn inject(span: &tracing::Span, headers: &mut http::HeaderMap) {
+    if !crate::exporting() {
+        return;
+    }
     if let Some(sc) = crate::traces::span_context(span) {
         let cx = opentelemetry::Context::new().with_remote_span_context(sc);
         propagator().inject_context(&cx, &mut HeaderInjector(headers));

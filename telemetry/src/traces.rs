@@ -2,7 +2,7 @@
 //! `tracing` spans into spans of `opentelemetry_sdk`'s tracer provider, whose batch span
 //! processor hands them to `opentelemetry-otlp`'s exporter.
 //!
-//! What stays ours is configuration: which spans reach the layer ([`Traced`]), the
+//! What stays ours is configuration: which spans reach the layer ([`traced`]), the
 //! layer's options (no per-span code location, target, thread or busy-time attributes: none of
 //! them is read by anyone looking at a SCIM request, and each costs work per span; no
 //! thread-local context activation, which nothing reads), and
@@ -23,6 +23,7 @@ use tracing_subscriber::filter::Filtered;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::InitError;
+use crate::callsite_filter::ByCallsite;
 
 /// The sampler names `OTEL_TRACES_SAMPLER` may hold that the SDK implements.
 pub const SAMPLERS: [&str; 6] = [
@@ -92,48 +93,20 @@ pub fn provider(service_name: &str) -> Result<SdkTracerProvider, InitError> {
 /// connection-long h2 span would grow without bound. Prefixes, as in `RUST_LOG`.
 const UNTRACED_TARGETS: [&str; 5] = ["h2", "hyper", "tonic", "tower", "opentelemetry"];
 
-/// The OpenTelemetry layer's filter: `INFO` and above, outside [`UNTRACED_TARGETS`].
-/// Decided once per callsite: metadata is static.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Traced;
-
-impl Traced {
-    /// Whether spans and events of this callsite are traced.
-    pub fn wants(meta: &tracing::Metadata<'_>) -> bool {
-        *meta.level() <= tracing::Level::INFO
-            && !UNTRACED_TARGETS
-                .iter()
-                .any(|t| meta.target().starts_with(t))
-    }
+/// Whether spans and events of this callsite reach the OpenTelemetry layer: `INFO` and
+/// above, outside [`UNTRACED_TARGETS`].
+pub fn traced(meta: &tracing::Metadata<'_>) -> bool {
+    *meta.level() <= tracing::Level::INFO
+        && !UNTRACED_TARGETS
+            .iter()
+            .any(|t| meta.target().starts_with(t))
 }
 
-impl<S> tracing_subscriber::layer::Filter<S> for Traced {
-    fn enabled(
-        &self,
-        meta: &tracing::Metadata<'_>,
-        _: &tracing_subscriber::layer::Context<'_, S>,
-    ) -> bool {
-        Self::wants(meta)
-    }
-
-    fn callsite_enabled(
-        &self,
-        meta: &'static tracing::Metadata<'static>,
-    ) -> tracing::subscriber::Interest {
-        if Self::wants(meta) {
-            tracing::subscriber::Interest::always()
-        } else {
-            tracing::subscriber::Interest::never()
-        }
-    }
-
-    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
-        Some(tracing::level_filters::LevelFilter::INFO)
-    }
-}
+/// The OpenTelemetry layer's filter: [`traced`], decided once per callsite.
+const TRACED: ByCallsite = ByCallsite::new(traced, tracing::level_filters::LevelFilter::INFO);
 
 /// The OpenTelemetry layer of a subscriber, as this stack configures it.
-pub type SpanLayer<S> = Filtered<OpenTelemetryLayer<S, SdkTracer>, Traced, S>;
+pub type SpanLayer<S> = Filtered<OpenTelemetryLayer<S, SdkTracer>, ByCallsite, S>;
 
 /// The layer that records spans into `provider`'s tracer, named after `service_name`.
 pub fn layer<S>(provider: &SdkTracerProvider, service_name: &str) -> SpanLayer<S>
@@ -150,7 +123,7 @@ where
         // takes the context from the span itself, so attaching it at every poll of
         // every span is work for nobody.
         .with_context_activation(false)
-        .with_filter(Traced)
+        .with_filter(TRACED)
 }
 
 /// The OpenTelemetry context (trace id, span id, sampled flag, trace state) of `span`,
@@ -224,15 +197,15 @@ mod tests {
                 Kind::SPAN,
             )
         };
-        assert!(Traced::wants(&meta("scim_gateway::routes", Level::INFO)));
-        assert!(!Traced::wants(&meta("scim_gateway::routes", Level::DEBUG)));
+        assert!(traced(&meta("scim_gateway::routes", Level::INFO)));
+        assert!(!traced(&meta("scim_gateway::routes", Level::DEBUG)));
         for target in [
             "h2::proto",
             "hyper::client",
             "tonic::transport",
             "tower::buffer",
         ] {
-            assert!(!Traced::wants(&meta(target, Level::INFO)), "{target}");
+            assert!(!traced(&meta(target, Level::INFO)), "{target}");
         }
     }
 }

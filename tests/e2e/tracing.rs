@@ -207,6 +207,27 @@ async fn start(otlp: Option<&str>, how: How, extra_env: &[(&str, &str)]) -> Stac
     }
 }
 
+impl Stack {
+    /// Kills every process and returns what each wrote to standard error.
+    fn stop_and_read_logs(&mut self) -> Vec<String> {
+        for p in &mut self.procs {
+            let _ = p.0.kill();
+        }
+        self.procs
+            .iter_mut()
+            .map(|p| {
+                let _ = p.0.wait();
+                let mut err = String::new();
+                if let Some(mut e) = p.0.stderr.take() {
+                    use std::io::Read as _;
+                    let _ = e.read_to_string(&mut err);
+                }
+                err
+            })
+            .collect()
+    }
+}
+
 /// The three binaries, as docker-compose runs them.
 fn separate(
     spawn: &dyn Fn(&str, Vec<String>) -> Proc,
@@ -742,16 +763,7 @@ async fn without_an_otlp_endpoint_the_services_start_and_serve_quietly() {
         .unwrap();
     assert_eq!(r.status(), 200);
     // Stop them and read everything they logged: no error and no warning.
-    for p in &mut stack.procs {
-        let _ = p.0.kill();
-    }
-    for p in &mut stack.procs {
-        let _ = p.0.wait();
-        let mut err = String::new();
-        if let Some(mut e) = p.0.stderr.take() {
-            use std::io::Read as _;
-            let _ = e.read_to_string(&mut err);
-        }
+    for err in stack.stop_and_read_logs() {
         let lower = err.to_lowercase();
         assert!(
             !lower.contains("error") && !lower.contains("warn"),
@@ -841,16 +853,7 @@ async fn an_unknown_sampler_is_reported_at_start_up() {
         &[("OTEL_TRACES_SAMPLER", "sometimes")],
     )
     .await;
-    for p in &mut stack.procs {
-        let _ = p.0.kill();
-    }
-    for p in &mut stack.procs {
-        let _ = p.0.wait();
-        let mut err = String::new();
-        if let Some(mut e) = p.0.stderr.take() {
-            use std::io::Read as _;
-            let _ = e.read_to_string(&mut err);
-        }
+    for err in stack.stop_and_read_logs() {
         assert!(
             err.contains("unknown OTEL_TRACES_SAMPLER \"sometimes\""),
             "not reported: {err}"
@@ -889,17 +892,8 @@ async fn log_lines_inside_a_request_carry_its_trace_and_span_ids() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    for p in &mut stack.procs {
-        let _ = p.0.kill();
-    }
     let mut seen = std::collections::HashSet::new();
-    for p in &mut stack.procs {
-        let _ = p.0.wait();
-        let mut err = String::new();
-        if let Some(mut e) = p.0.stderr.take() {
-            use std::io::Read as _;
-            let _ = e.read_to_string(&mut err);
-        }
+    for err in stack.stop_and_read_logs() {
         for line in err.lines() {
             let Ok(v) = serde_json::from_str::<Value>(line) else {
                 panic!("not a JSON log line: {line}");
