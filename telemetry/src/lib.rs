@@ -13,7 +13,6 @@
 
 mod callsite_filter;
 pub mod grpc;
-pub mod log_fields;
 pub mod metrics;
 pub mod propagation;
 pub mod traces;
@@ -167,7 +166,6 @@ where
     match args.log_format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .compact()
-            .fmt_fields(log_fields::TextFields)
             .with_ansi(ansi)
             .with_writer(std::io::stderr)
             .with_filter(filter())

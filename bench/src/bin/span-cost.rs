@@ -9,8 +9,7 @@
 //! context is read as for injection, three polls of each, and five fields recorded.
 //! `off` has the log layer only (tracing off: no child span exists); `on` adds the span
 //! layer (tracing-opentelemetry over the SDK's batch processor), exporting to an exporter
-//! that only counts. `--default-fields` formats the log
-//! layer's fields with tracing-subscriber's `DefaultFields` instead of ours.
+//! that only counts.
 //!
 //! ```sh
 //! span-cost on 200000                # CPU µs per request
@@ -43,7 +42,7 @@ impl SpanExporter for Counting {
 type Boxed<S> = Box<dyn tracing_subscriber::Layer<S> + Send + Sync>;
 
 /// The services' text log layer (colours off, as under a supervisor), writing nowhere.
-fn log_layer<S>(default_fields: bool) -> Boxed<S>
+fn log_layer<S>() -> Boxed<S>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a> + Send + Sync,
 {
@@ -51,18 +50,12 @@ where
         tracing_subscriber::EnvFilter::new("info").and(tracing_subscriber::filter::filter_fn(
             |m| m.is_event() || scim_telemetry::LOGGED_SPANS.contains(&m.name()),
         ));
-    let layer = tracing_subscriber::fmt::layer()
+    tracing_subscriber::fmt::layer()
         .compact()
         .with_ansi(false)
-        .with_writer(std::io::sink);
-    if default_fields {
-        layer.with_filter(filter).boxed()
-    } else {
-        layer
-            .fmt_fields(scim_telemetry::log_fields::TextFields)
-            .with_filter(filter)
-            .boxed()
-    }
+        .with_writer(std::io::sink)
+        .with_filter(filter)
+        .boxed()
 }
 
 fn request(call: &http::Request<()>, traced: bool) {
@@ -125,7 +118,7 @@ fn cpu_seconds() -> f64 {
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: span-cost <off|on> <requests> [--default-fields]";
+    let usage = "usage: span-cost <off|on> <requests>";
     let traced = match args.first().map(String::as_str) {
         Some("on") => true,
         Some("off") => false,
@@ -135,7 +128,6 @@ fn main() -> anyhow::Result<()> {
         .get(1)
         .and_then(|n| n.parse().ok())
         .ok_or_else(|| anyhow::anyhow!(usage))?;
-    let default_fields = args.iter().any(|a| a == "--default-fields");
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -165,7 +157,7 @@ fn main() -> anyhow::Result<()> {
     });
     let span_layer = traced.then(|| traces::layer(&provider, "span-cost"));
     let subscriber = tracing_subscriber::registry()
-        .with(log_layer(default_fields))
+        .with(log_layer())
         .with(span_layer);
 
     let start = cpu_seconds();
@@ -177,13 +169,8 @@ fn main() -> anyhow::Result<()> {
     provider.shutdown()?;
     let cpu = cpu_seconds() - start;
     println!(
-        "{} {}: {:.2} µs of CPU per request, {} spans exported",
+        "{}: {:.2} µs of CPU per request, {} spans exported",
         if traced { "on" } else { "off" },
-        if default_fields {
-            "DefaultFields"
-        } else {
-            "TextFields"
-        },
         cpu * 1e6 / requests as f64,
         exported.0.load(Ordering::Relaxed),
     );
