@@ -192,7 +192,6 @@ pub fn dispatch(
     service_name: &str,
     args: &TelemetryArgs,
 ) -> Result<(tracing::Dispatch, TelemetryGuard), InitError> {
-    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let provider = match otlp_endpoint() {
         Some(_) => {
             let runtime =
@@ -228,6 +227,9 @@ pub fn dispatch(
 /// Call once, early in `main`, inside the Tokio runtime (multi-threaded, when an OTLP
 /// endpoint is configured).
 pub fn init(service_name: &str, args: &TelemetryArgs) -> Result<TelemetryGuard, InitError> {
+    // For any library that asks the global API; the stack's own code uses
+    // `propagation::propagator` directly.
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let (dispatch, mut guard) = dispatch(service_name, args)?;
     // Also routes the `log` crate's records into `tracing`.
     dispatch.try_init().map_err(|e| InitError(e.to_string()))?;

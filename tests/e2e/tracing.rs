@@ -346,14 +346,8 @@ async fn under_scimctl_up_each_span_is_exported_under_the_service_that_made_it()
 /// The whole trace check, on the stack run `how`: the span tree, its attributes, each
 /// span under its own service's name, and no personal data anywhere.
 async fn one_request_is_one_trace(how: How) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let sink = Sink::default();
-    let server = tonic::transport::Server::builder()
-        .add_service(TraceServiceServer::new(sink.clone()))
-        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
-    tokio::spawn(server);
-    let stack = start(Some(&format!("http://{addr}")), how, &[]).await;
+    let (sink, endpoint) = receiver().await;
+    let stack = start(Some(&endpoint), how, &[]).await;
     let (client_id, client_secret) = provider(&stack).await;
     let http = reqwest::Client::new();
     let traceparent = format!("00-{TRACE_ID}-{PARENT_ID}-01");

@@ -261,19 +261,7 @@ async fn a_provider_created_or_given_a_new_secret_on_one_replica_authenticates_a
         .await
         .expect("the replica reads a provider it has not cached yet");
 
-    let admin = server.admin_token().await;
-    let rotated = server
-        .client()
-        .rotate_provider_secret(bearer(
-            pb::RotateProviderSecretRequest {
-                client_id: id.clone(),
-                grace_seconds: 0,
-            },
-            &admin,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let rotated = server.rotate_secret(&id, 0).await;
     replica
         .issue(&id, &rotated.client_secret, "", 0)
         .await

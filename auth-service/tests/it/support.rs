@@ -142,6 +142,27 @@ impl TestServer {
         (created.provider.unwrap().client_id, created.client_secret)
     }
 
+    /// Gives provider `client_id` a new secret as the operator, the old one working for
+    /// `grace_seconds` more.
+    pub async fn rotate_secret(
+        &self,
+        client_id: &str,
+        grace_seconds: i64,
+    ) -> pb::RotateProviderSecretResponse {
+        let admin = self.admin_token().await;
+        self.client()
+            .rotate_provider_secret(bearer(
+                pb::RotateProviderSecretRequest {
+                    client_id: client_id.into(),
+                    grace_seconds,
+                },
+                &admin,
+            ))
+            .await
+            .expect("secret rotated")
+            .into_inner()
+    }
+
     /// A verifier that takes keys and revocations from this server over gRPC.
     pub fn remote_verifier(&self, poll: Duration) -> std::sync::Arc<scim_authn::Verifier> {
         scim_authn::remote::remote_verifier(

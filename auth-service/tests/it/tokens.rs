@@ -147,19 +147,7 @@ async fn bad_secret_unknown_client_and_disabled_provider_are_unauthenticated() {
 async fn a_rotated_secret_keeps_working_during_the_grace_period_only() {
     let server = TestServer::start().await;
     let (id, old_secret) = server.provider("okta").await;
-    let admin = server.admin_token().await;
-    let rotated = server
-        .client()
-        .rotate_provider_secret(bearer(
-            pb::RotateProviderSecretRequest {
-                client_id: id.clone(),
-                grace_seconds: 1,
-            },
-            &admin,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let rotated = server.rotate_secret(&id, 1).await;
     let new_secret = rotated.client_secret;
 
     assert!(server.issue(&id, &new_secret, "", 0).await.is_ok());
@@ -182,19 +170,7 @@ async fn a_rotated_secret_keeps_working_during_the_grace_period_only() {
 async fn rotation_without_grace_stops_the_old_secret_at_once() {
     let server = TestServer::start().await;
     let (id, old_secret) = server.provider("okta").await;
-    let admin = server.admin_token().await;
-    let rotated = server
-        .client()
-        .rotate_provider_secret(bearer(
-            pb::RotateProviderSecretRequest {
-                client_id: id.clone(),
-                grace_seconds: 0,
-            },
-            &admin,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let rotated = server.rotate_secret(&id, 0).await;
     assert!(rotated.provider.unwrap().previous_secret_expires.is_none());
     assert_eq!(
         server
