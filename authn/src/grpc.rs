@@ -119,8 +119,11 @@ where
                 Some(token) => match verifier.verify(&token).await {
                     Ok(claims) => {
                         let span = tracing::Span::current();
-                        span.record("tenant", claims.tenant.as_str());
-                        span.record("client_id", claims.client_id.as_str());
+                        tracing::record_all!(
+                            span,
+                            tenant = claims.tenant.as_str(),
+                            client_id = claims.client_id.as_str()
+                        );
                         req.extensions_mut().insert(Caller::from(claims));
                     }
                     Err(e) if !open => {

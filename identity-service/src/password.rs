@@ -44,7 +44,7 @@ pub async fn hash_blocking(password: String) -> Result<String, IdentityError> {
         .acquire()
         .await
         .map_err(|_| IdentityError::Internal("password hashing is shut down".into()))?;
-    let span = tracing::info_span!("password.hash");
+    let span = scim_telemetry::traces::child_span(|| tracing::info_span!("password.hash"));
     tokio::task::spawn_blocking(move || span.in_scope(|| hash(&password))).await?
 }
 

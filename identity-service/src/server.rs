@@ -105,7 +105,9 @@ impl Server {
         };
         let api = IdentityApi::new(database.clone(), config.max_page_size);
         let router = tonic::transport::Server::builder()
-            .trace_fn(scim_telemetry::grpc::server_span)
+            .trace_fn(|req| {
+                scim_telemetry::grpc::server_span_naming(req, crate::grpc::scim_operation)
+            })
             // Outside the auth layer, so rejected calls get their status recorded too.
             .layer(ServerStatusLayer)
             // No open methods: every identity.v1 call needs a token; health and

@@ -96,8 +96,11 @@ async fn authenticate(state: &AppState, req: &mut Request) -> Result<(), ScimErr
         }
     })?;
     let span = tracing::Span::current();
-    span.record("tenant", claims.tenant.as_str());
-    span.record("client_id", claims.client_id.as_str());
+    tracing::record_all!(
+        span,
+        tenant = claims.tenant.as_str(),
+        client_id = claims.client_id.as_str()
+    );
     if let Err(retry_after) = state.rate_limiter.check(&claims.client_id) {
         return Err(ScimError::TooManyRequests { retry_after });
     }

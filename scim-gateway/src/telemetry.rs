@@ -90,13 +90,14 @@ fn record_outcome(
     start: std::time::Instant,
 ) {
     let status = response.status();
-    span.record("http.response.status_code", status.as_u16());
-    if let Some(kind) = response.extensions().get::<ErrorKind>() {
-        span.record("error.type", kind.0);
-    }
-    if status.is_server_error() {
-        span.record("otel.status_code", "ERROR");
-    }
+    // One record for the outcome: each record goes through every layer.
+    let error = response.extensions().get::<ErrorKind>().map(|k| k.0);
+    tracing::record_all!(
+        span,
+        http.response.status_code = status.as_u16(),
+        error.type = error,
+        otel.status_code = status.is_server_error().then_some("ERROR")
+    );
     scim_telemetry::metrics::record_http(
         method.as_str(),
         route,

@@ -33,8 +33,19 @@ fn service_and_method(path: &str) -> (&str, &str) {
 ///
 /// Span names follow the OpenTelemetry RPC conventions: `{package.Service}/{Method}`.
 pub fn server_span(req: &http::Request<()>) -> tracing::Span {
+    server_span_naming(req, |_| None)
+}
+
+/// [`server_span`], with the SCIM resource type and operation that `scim` finds for the
+/// call's method (`GetUser` → `("User", "get")`) given when the span opens rather than
+/// recorded by the handler: every record goes through each layer again.
+pub fn server_span_naming(
+    req: &http::Request<()>,
+    scim: impl FnOnce(&str) -> Option<(&'static str, &'static str)>,
+) -> tracing::Span {
     let path = req.uri().path();
     let (service, method) = service_and_method(path);
+    let (resource, operation) = scim(method).unzip();
     let span = tracing::info_span!(
         "grpc.server",
         otel.name = %path.trim_start_matches('/'),
@@ -50,8 +61,8 @@ pub fn server_span(req: &http::Request<()>) -> tracing::Span {
         trace_id = Empty,
         span_id = Empty,
         // Recorded by the services' handlers when they apply.
-        scim.resource_type = Empty,
-        scim.operation = Empty,
+        scim.resource_type = resource,
+        scim.operation = operation,
         scim.filter_shape = Empty,
         scim.result_count = Empty,
         scim.total_results = Empty,
@@ -71,8 +82,8 @@ pub fn record_trace_id(span: &tracing::Span) {
         return;
     }
     if let Some(sc) = crate::traces::span_context(span) {
-        span.record("trace_id", sc.trace_id().to_string().as_str());
-        span.record("span_id", sc.span_id().to_string().as_str());
+        // One record for both: each record goes through every layer.
+        tracing::record_all!(span, trace_id = %sc.trace_id(), span_id = %sc.span_id());
     }
 }
 
@@ -113,17 +124,22 @@ impl Recorder {
         self.done = true;
         // No status at all means the stream broke: report it as UNKNOWN (2).
         let code = code.unwrap_or(2);
-        self.span.record("rpc.grpc.status_code", code);
         let failed = match self.side {
             Side::Client => code != 0,
             // Server spans are errors only for codes that mean the server failed.
             Side::Server => matches!(code, 2 | 4 | 12 | 13 | 14 | 15),
         };
         if failed {
-            self.span.record("otel.status_code", "ERROR");
-            self.span.record("error.type", code_name(code));
+            tracing::record_all!(
+                self.span,
+                rpc.grpc.status_code = code,
+                otel.status_code = "ERROR",
+                error.type = code_name(code)
+            );
+        } else {
+            self.span.record("rpc.grpc.status_code", code);
         }
-        if !crate::exporting() {
+        if !crate::metering() {
             return;
         }
         let (service, method) = service_and_method(self.uri.path());
@@ -294,6 +310,22 @@ where
     }
 }
 
+/// The span of an outgoing call to `path` (`/package.Service/Method`).
+fn client_span(path: &str) -> tracing::Span {
+    let (service, method) = service_and_method(path);
+    tracing::info_span!(
+        "grpc.client",
+        otel.name = %path.trim_start_matches('/'),
+        otel.kind = "client",
+        otel.status_code = Empty,
+        rpc.system = "grpc",
+        rpc.service = %service,
+        rpc.method = %method,
+        rpc.grpc.status_code = Empty,
+        error.type = Empty,
+    )
+}
+
 /// Client layer: one client span per call, trace context injected into the headers.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ClientLayer;
@@ -330,20 +362,21 @@ where
 
     fn call(&mut self, mut req: http::Request<ReqB>) -> Self::Future {
         let uri = req.uri().clone();
-        let path = uri.path();
-        let (service, method) = service_and_method(path);
-        let span = tracing::info_span!(
-            "grpc.client",
-            otel.name = %path.trim_start_matches('/'),
-            otel.kind = "client",
-            otel.status_code = Empty,
-            rpc.system = "grpc",
-            rpc.service = %service,
-            rpc.method = %method,
-            rpc.grpc.status_code = Empty,
-            error.type = Empty,
-        );
-        crate::propagation::inject(&span, req.headers_mut());
+        let current = crate::exporting().then(tracing::Span::current);
+        let span = match &current {
+            // In a trace that is not sampled the call gets no span of its own (see
+            // `traces::child_span`); the callee learns the decision from the caller's
+            // context and follows it.
+            Some(current) if crate::traces::is_unsampled(current) => {
+                crate::propagation::inject(current, req.headers_mut());
+                tracing::Span::none()
+            }
+            _ => {
+                let span = client_span(uri.path());
+                crate::propagation::inject(&span, req.headers_mut());
+                span
+            }
+        };
         let recorder = Recorder::new(span.clone(), Side::Client, uri);
         let fut = self.inner.call(req);
         Box::pin(
@@ -359,5 +392,82 @@ where
             }
             .instrument(span),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::test_support::{Traced, request_span, subscriber};
+
+    /// The `traceparent` a call made inside `request` carries, and the span exporter's
+    /// names once the call is over.
+    fn call_inside(traceparent: &str) -> (String, String, Vec<String>) {
+        let Traced {
+            dispatch,
+            provider,
+            collected,
+            guard: _guard,
+        } = subscriber();
+        let sent = Arc::new(Mutex::new(None));
+        let (request_id, outgoing) = tracing::dispatcher::with_default(&dispatch, || {
+            let request = request_span(traceparent);
+            let request_id = crate::traces::span_context(&request)
+                .unwrap()
+                .span_id()
+                .to_string();
+            let inner = tower::service_fn({
+                let sent = sent.clone();
+                move |req: http::Request<()>| {
+                    *sent.lock().unwrap() = req.headers().get("traceparent").cloned();
+                    std::future::ready(Ok::<_, std::convert::Infallible>(http::Response::new(())))
+                }
+            });
+            let mut client = tower::Layer::layer(&ClientLayer, inner);
+            let call = http::Request::builder()
+                .uri("/identity.v1.IdentityService/GetUser")
+                .body(())
+                .unwrap();
+            // The headers are written when the call is made; the call is then dropped.
+            drop(request.in_scope(|| tower::Service::call(&mut client, call)));
+            (request_id, sent.lock().unwrap().take())
+        });
+        provider.force_flush().unwrap();
+        let outgoing = outgoing.expect("a traceparent was sent");
+        (
+            request_id,
+            outgoing.to_str().unwrap().to_owned(),
+            collected.names(),
+        )
+    }
+
+    #[test]
+    fn a_call_in_an_unsampled_trace_has_no_span_and_passes_the_decision_on() {
+        let (request_id, sent, exported) =
+            call_inside("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00");
+        assert_eq!(
+            sent,
+            format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{request_id}-00"),
+            "the request's own span is the callee's parent"
+        );
+        assert!(exported.is_empty(), "{exported:?}");
+    }
+
+    #[test]
+    fn a_call_in_a_sampled_trace_has_a_client_span_that_parents_the_callee() {
+        let (request_id, sent, exported) =
+            call_inside("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        let parts: Vec<&str> = sent.split('-').collect();
+        assert_eq!(parts[1], "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_ne!(parts[2], request_id, "a client span of its own");
+        assert_eq!(parts[3], "01");
+        assert!(
+            exported
+                .iter()
+                .any(|n| n == "identity.v1.IdentityService/GetUser"),
+            "{exported:?}"
+        );
     }
 }

@@ -15,6 +15,8 @@ mod callsite_filter;
 pub mod grpc;
 pub mod metrics;
 pub mod propagation;
+#[cfg(test)]
+mod test_support;
 pub mod traces;
 
 use std::io::IsTerminal as _;
@@ -45,13 +47,46 @@ pub struct TelemetryArgs {
 }
 
 static EXPORTING: AtomicBool = AtomicBool::new(false);
+static METERING: AtomicBool = AtomicBool::new(false);
 
-/// Whether this process exports spans and metrics over OTLP: [`init`] found an endpoint.
+/// Whether this process exports spans over OTLP: an endpoint is configured and
+/// `OTEL_TRACES_EXPORTER` is not `none`.
 ///
-/// Without one, trace context and metrics have nowhere to go, and the per-request work
-/// of propagating, reading and recording them is skipped (docs/PERFORMANCE.md).
+/// Without it, trace context has nowhere to go, and the per-request work of
+/// propagating and reading it is skipped (docs/PERFORMANCE.md).
 pub fn exporting() -> bool {
     EXPORTING.load(Ordering::Relaxed)
+}
+
+/// Whether this process exports metrics over OTLP: [`init`] installed a meter provider
+/// (an endpoint is configured and `OTEL_METRICS_EXPORTER` is not `none`). Without it
+/// no measurement is recorded at all, not even its attributes built.
+pub fn metering() -> bool {
+    METERING.load(Ordering::Relaxed)
+}
+
+/// Whether the standard variable `var` (`OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER`)
+/// asks for the OTLP exporter ([`otlp_chosen`]); a name that is not built in is
+/// reported on standard error and OTLP is used.
+fn otlp_wanted(service_name: &str, var: &str) -> bool {
+    let value = std::env::var(var).unwrap_or_default();
+    otlp_chosen(&value).unwrap_or_else(|problem| {
+        // Logging is not up yet; this is the one line an operator needs.
+        eprintln!("{service_name}: {var}: {problem}");
+        true
+    })
+}
+
+/// What an `OTEL_*_EXPORTER` value asks for: empty or `otlp` the OTLP exporter, `none`
+/// no export of that signal; other exporters (`console`, `zipkin`, …) are not built in.
+fn otlp_chosen(value: &str) -> Result<bool, String> {
+    match value.trim() {
+        "" | "otlp" => Ok(true),
+        "none" => Ok(false),
+        other => Err(format!(
+            "exporter {other:?} is not supported (otlp, none); using otlp"
+        )),
+    }
 }
 
 /// Flushes and shuts down the span and metric exporters when dropped.
@@ -118,7 +153,7 @@ fn resource(service_name: &str) -> opentelemetry_sdk::Resource {
 fn otlp_meters(
     service_name: &str,
 ) -> Result<Option<opentelemetry_sdk::metrics::SdkMeterProvider>, InitError> {
-    if otlp_endpoint().is_none() {
+    if otlp_endpoint().is_none() || !otlp_wanted(service_name, "OTEL_METRICS_EXPORTER") {
         return Ok(None);
     }
     let exporter = opentelemetry_otlp::MetricExporter::builder()
@@ -192,8 +227,9 @@ pub fn dispatch(
     service_name: &str,
     args: &TelemetryArgs,
 ) -> Result<(tracing::Dispatch, TelemetryGuard), InitError> {
-    let provider = match otlp_endpoint() {
-        Some(_) => {
+    let wanted = otlp_endpoint().is_some() && otlp_wanted(service_name, "OTEL_TRACES_EXPORTER");
+    let provider = match wanted {
+        true => {
             let runtime =
                 tokio::runtime::Handle::try_current().map_err(|e| InitError(e.to_string()))?;
             // The batch processor's thread waits on the exporter's futures, whose I/O a
@@ -206,20 +242,31 @@ pub fn dispatch(
             }
             Some(traces::provider(service_name)?)
         }
-        None => None,
+        false => None,
     };
+    Ok(dispatch_over(service_name, args, provider))
+}
+
+/// The subscriber [`dispatch`] builds, over a tracer provider the caller made (or none:
+/// no span export), for a benchmark or test that needs the services' exact layers with
+/// an exporter of its own. A provider marks the process as [`exporting`].
+pub fn dispatch_over(
+    service_name: &str,
+    args: &TelemetryArgs,
+    provider: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+) -> (tracing::Dispatch, TelemetryGuard) {
     let span_layer = provider.as_ref().map(|p| traces::layer(p, service_name));
     let subscriber = tracing_subscriber::registry()
         .with(log_layer(args))
         .with(span_layer);
     EXPORTING.fetch_or(provider.is_some(), Ordering::Relaxed);
-    Ok((
+    (
         tracing::Dispatch::new(subscriber),
         TelemetryGuard {
             spans: provider,
             meters: None,
         },
-    ))
+    )
 }
 
 /// Installs the global subscriber, propagator and meter provider for a service.
@@ -236,6 +283,7 @@ pub fn init(service_name: &str, args: &TelemetryArgs) -> Result<TelemetryGuard, 
     guard.meters = otlp_meters(service_name)?;
     if let Some(m) = &guard.meters {
         opentelemetry::global::set_meter_provider(m.clone());
+        METERING.store(true, Ordering::Relaxed);
     }
     Ok(guard)
 }
@@ -279,4 +327,18 @@ pub async fn shutdown_signal() {
 
 async fn tokio_signal_ctrl_c() -> std::io::Result<()> {
     tokio::signal::ctrl_c().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::otlp_chosen;
+
+    #[test]
+    fn an_exporter_variable_chooses_otlp_or_none_and_names_what_it_cannot_do() {
+        assert_eq!(otlp_chosen(""), Ok(true));
+        assert_eq!(otlp_chosen("otlp"), Ok(true));
+        assert_eq!(otlp_chosen(" none "), Ok(false));
+        let problem = otlp_chosen("zipkin").unwrap_err();
+        assert!(problem.contains("\"zipkin\""), "{problem}");
+    }
 }

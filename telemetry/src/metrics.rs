@@ -2,7 +2,7 @@
 //! counters, per HTTP route and per RPC, exported over OTLP with the spans.
 //!
 //! Instruments come from the global meter, which is a no-op until [`crate::init`]
-//! installs an OTLP meter provider; without one ([`crate::exporting`]) nothing is
+//! installs an OTLP meter provider; without one ([`crate::metering`]) nothing is
 //! recorded at all, not even the attributes are built.
 
 use std::sync::OnceLock;
@@ -59,7 +59,7 @@ pub fn instruments() -> &'static Instruments {
 
 /// Records one HTTP request.
 pub fn record_http(method: &str, route: &str, status: u16, seconds: f64) {
-    if !crate::exporting() {
+    if !crate::metering() {
         return;
     }
     let attrs = [

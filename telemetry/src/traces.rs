@@ -136,6 +136,33 @@ pub fn span_context(span: &tracing::Span) -> Option<SpanContext> {
     sc.is_valid().then_some(sc)
 }
 
+/// Whether `span` belongs to a trace the sampler decided not to export.
+///
+/// False when nothing is exported or `span` has no OpenTelemetry context: the caller
+/// then makes its spans as usual, and the subscriber's filters decide what they cost.
+pub fn is_unsampled(span: &tracing::Span) -> bool {
+    crate::exporting() && span_context(span).is_some_and(|sc| !sc.is_sampled())
+}
+
+/// The span `make` builds, as a child of the current span; or, when the current trace
+/// is not sampled, the current span itself.
+///
+/// Every span costs `tracing-opentelemetry` a span builder, its attributes and a lock,
+/// whether or not its trace is sampled (the sampler runs when the span starts, after
+/// all of that), and an unsampled span is never exported. Below an unsampled request
+/// span its children are therefore not made at all. The current span stands in for
+/// them, so log lines inside still carry the request's trace and span ids, also on
+/// another thread where the returned span is entered.
+pub fn child_span(make: impl FnOnce() -> tracing::Span) -> tracing::Span {
+    if crate::exporting() {
+        let current = tracing::Span::current();
+        if is_unsampled(&current) {
+            return current;
+        }
+    }
+    make()
+}
+
 /// Continues the caller's trace: `span` becomes a child of the remote context `parent`,
 /// and is sampled if the configured sampler says so given the caller's decision.
 ///
@@ -152,6 +179,71 @@ pub fn set_remote_parent(span: &tracing::Span, parent: opentelemetry::Context) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{Traced, request_span, subscriber};
+
+    const SAMPLED: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const UNSAMPLED: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+
+    #[test]
+    fn below_an_unsampled_request_no_child_span_is_made_and_the_request_span_stands_in() {
+        let Traced {
+            dispatch,
+            provider,
+            collected,
+            guard: _guard,
+        } = subscriber();
+        tracing::dispatcher::with_default(&dispatch, || {
+            let request = request_span(UNSAMPLED);
+            assert!(is_unsampled(&request));
+            let child = request.in_scope(|| child_span(|| tracing::info_span!("db.query")));
+            assert_eq!(child.id(), request.id(), "the request span itself");
+            // Entered elsewhere (a blocking-pool thread), it is still the request's span.
+            let elsewhere = std::thread::spawn({
+                let dispatch = dispatch.clone();
+                move || {
+                    tracing::dispatcher::with_default(&dispatch, || {
+                        let _entered = child.enter();
+                        tracing::Span::current().id()
+                    })
+                }
+            });
+            assert_eq!(elsewhere.join().unwrap(), request.id());
+        });
+        provider.force_flush().unwrap();
+        assert!(collected.names().is_empty(), "{:?}", collected.names());
+    }
+
+    #[test]
+    fn below_a_sampled_request_the_child_span_is_made_and_exported() {
+        let Traced {
+            dispatch,
+            provider,
+            collected,
+            guard: _guard,
+        } = subscriber();
+        tracing::dispatcher::with_default(&dispatch, || {
+            let request = request_span(SAMPLED);
+            assert!(!is_unsampled(&request));
+            let child = request.in_scope(|| child_span(|| tracing::info_span!("db.query")));
+            assert_ne!(child.id(), request.id());
+            let child_cx = span_context(&child).expect("exported child");
+            let request_cx = span_context(&request).unwrap();
+            assert_eq!(child_cx.trace_id(), request_cx.trace_id());
+            assert!(child_cx.is_sampled());
+        });
+        provider.force_flush().unwrap();
+        let mut names = collected.names();
+        names.sort();
+        assert_eq!(names, ["db.query", "grpc.server"]);
+    }
+
+    #[test]
+    fn without_a_trace_context_child_spans_are_made_as_usual() {
+        // A span the OpenTelemetry layer never saw (here: no subscriber at all) has no
+        // context, so nothing is known to be unsampled.
+        let span = tracing::info_span!("grpc.server");
+        assert!(!is_unsampled(&span));
+    }
 
     #[test]
     fn unknown_samplers_and_bad_ratios_are_reported() {

@@ -606,6 +606,11 @@ async fn one_request_is_one_trace(how: How) {
         Some("0")
     );
     assert_eq!(server_span.attr("tenant").as_deref(), Some("default"));
+    assert_eq!(
+        server_span.attr("scim.resource_type").as_deref(),
+        Some("User")
+    );
+    assert_eq!(server_span.attr("scim.operation").as_deref(), Some("get"));
 
     let db_span = spans
         .iter()
@@ -838,6 +843,35 @@ async fn parent_based_ratio_sampling_follows_the_caller_and_samples_that_share_o
     drop(stack.procs);
 }
 
+/// `OTEL_TRACES_EXPORTER=none` with an endpoint set: metrics may still go out, spans
+/// do not, and the services serve as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traces_exporter_none_exports_no_span() {
+    let (sink, endpoint) = receiver().await;
+    let stack = start(
+        Some(&endpoint),
+        How::Separate,
+        &[("OTEL_TRACES_EXPORTER", "none")],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    for _ in 0..5 {
+        let r = http
+            .get(format!("{}/healthz", stack.url))
+            .header("traceparent", format!("00-{TRACE_ID}-{PARENT_ID}-01"))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+    let (client_id, _) = provider(&stack).await;
+    assert!(!client_id.is_empty());
+    // Ten times the batch delay the stack runs with.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(sink.spans().is_empty(), "{} spans exported", sink.spans().len());
+    drop(stack.procs);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_sampler_is_reported_at_start_up() {
     let (_sink, endpoint) = receiver().await;
@@ -886,6 +920,36 @@ async fn log_lines_inside_a_request_carry_its_trace_and_span_ids() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    // The same from callers whose traces are not sampled: nothing is exported, and the
+    // log lines still name the trace.
+    let unsampled_rejected = "8bf92f3577b34da6a3ce929d0e0e4732";
+    let r = http
+        .get(format!("{}/scim/v2/Users", stack.url))
+        .bearer_auth("not-a-token")
+        .header(
+            "traceparent",
+            format!("00-{unsampled_rejected}-{PARENT_ID}-00"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let unsampled_token = "9bf92f3577b34da6a3ce929d0e0e4733";
+    let r = http
+        .post(format!("{}/oauth2/token", stack.url))
+        .header(
+            "traceparent",
+            format!("00-{unsampled_token}-{PARENT_ID}-00"),
+        )
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client_id),
+            ("client_secret", &client_secret),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     let mut seen = std::collections::HashSet::new();
     for err in stack.stop_and_read_logs() {
         for line in err.lines() {
@@ -902,6 +966,12 @@ async fn log_lines_inside_a_request_carry_its_trace_and_span_ids() {
             seen.insert(trace.to_owned());
         }
     }
-    assert!(seen.contains(rejected_trace), "{seen:?}");
-    assert!(seen.contains(token_trace), "{seen:?}");
+    for trace in [
+        rejected_trace,
+        token_trace,
+        unsampled_rejected,
+        unsampled_token,
+    ] {
+        assert!(seen.contains(trace), "{trace} not in {seen:?}");
+    }
 }

@@ -3,10 +3,11 @@
 //! end-to-end runs on a shared machine cannot resolve.
 //!
 //! Each "request" is what `grpc.server` (made by the services' own
-//! `scim_telemetry::grpc::server_span`) and its database span go through in
-//! identity-service: the server span with the service's fields, the caller's
-//! `traceparent` continued and the trace id recorded (tracing on), a child span whose
-//! context is read as for injection, three polls of each, and five fields recorded.
+//! `scim_telemetry::grpc::server_span_naming`) and its database span go through in
+//! identity-service: the server span with the service's fields and its SCIM operation,
+//! the caller's `traceparent` continued and the trace and span ids recorded (tracing
+//! on), a database child span (none when the trace is not sampled), three polls of
+//! each, the caller's tenant and client and the final status recorded.
 //! `off` has the log layer only (tracing off: no child span exists); `on` adds the span
 //! layer (tracing-opentelemetry over the SDK's batch processor), exporting to an exporter
 //! that only counts.
@@ -23,10 +24,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use scim_telemetry::traces;
-use tracing::field::Empty;
-use tracing_subscriber::Layer as _;
-use tracing_subscriber::filter::FilterExt as _;
-use tracing_subscriber::layer::SubscriberExt as _;
 
 /// Counts the spans it is given.
 #[derive(Debug, Clone, Default)]
@@ -39,60 +36,30 @@ impl SpanExporter for Counting {
     }
 }
 
-type Boxed<S> = Box<dyn tracing_subscriber::Layer<S> + Send + Sync>;
-
-/// The services' text log layer (colours off, as under a supervisor), writing nowhere.
-fn log_layer<S>() -> Boxed<S>
-where
-    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a> + Send + Sync,
-{
-    let filter =
-        tracing_subscriber::EnvFilter::new("info").and(tracing_subscriber::filter::filter_fn(
-            |m| m.is_event() || scim_telemetry::LOGGED_SPANS.contains(&m.name()),
-        ));
-    tracing_subscriber::fmt::layer()
-        .compact()
-        .with_ansi(false)
-        .with_writer(std::io::sink)
-        .with_filter(filter)
-        .boxed()
-}
-
-fn request(call: &http::Request<()>, traced: bool) {
-    // The services' own span factory. Without `init` nothing is exported, so it leaves
-    // the trace context alone; with tracing on, the same steps follow here.
-    let server = scim_telemetry::grpc::server_span(call);
-    if traced {
-        if let Some(parent) = scim_telemetry::propagation::extract(call.headers()) {
-            traces::set_remote_parent(&server, parent);
-        }
-        if let Some(sc) = traces::span_context(&server) {
-            server.record("trace_id", sc.trace_id().to_string().as_str());
-        }
-    }
+fn request(call: &http::Request<()>) {
+    // The services' own span factory: it continues the caller's `traceparent` and
+    // records the trace and span ids when spans are exported.
+    let server = scim_telemetry::grpc::server_span_naming(call, |_| Some(("User", "get")));
+    // As identity-service's database spans: none below an unsampled request.
     let child = server.in_scope(|| {
-        tracing::info_span!(
-            "db",
-            db.system.name = "sqlite",
-            db.operation.name = "SELECT",
-            db.collection.name = "users",
-            rows = Empty
-        )
+        traces::child_span(|| {
+            tracing::info_span!(
+                "db.query",
+                otel.name = "SELECT users",
+                otel.kind = "client",
+                db.system.name = "sqlite",
+                db.operation.name = "SELECT",
+                db.collection.name = "users",
+            )
+        })
     });
-    if traced {
-        std::hint::black_box(traces::span_context(&child));
-    }
     for _ in 0..3 {
         let _polled = server.enter();
     }
-    server.record("tenant", "default");
-    server.record("client_id", "okta-provisioning");
-    server.record("scim.resource_type", "User");
-    server.record("scim.operation", "get");
+    tracing::record_all!(server, tenant = "default", client_id = "okta-provisioning");
     for _ in 0..3 {
         let _polled = child.enter();
     }
-    child.record("rows", 1u64);
     drop(child);
     server.record("rpc.grpc.status_code", 0i64);
 }
@@ -155,18 +122,22 @@ fn main() -> anyhow::Result<()> {
             )
             .build()
     });
-    let span_layer = traced.then(|| traces::layer(&provider, "span-cost"));
-    let subscriber = tracing_subscriber::registry()
-        .with(log_layer())
-        .with(span_layer);
+    // The services' own subscriber (log layer, and the span layer when tracing is on),
+    // over this provider.
+    let (dispatch, guard) = scim_telemetry::dispatch_over(
+        "span-cost",
+        &scim_telemetry::TelemetryArgs::default(),
+        traced.then_some(provider),
+    );
 
     let start = cpu_seconds();
-    tracing::subscriber::with_default(subscriber, || {
+    tracing::dispatcher::with_default(&dispatch, || {
         for _ in 0..requests {
-            request(&call, traced);
+            request(&call);
         }
     });
-    provider.shutdown()?;
+    // Flushes and shuts the provider down.
+    drop(guard);
     let cpu = cpu_seconds() - start;
     println!(
         "{}: {:.2} µs of CPU per request, {} spans exported",

@@ -112,15 +112,19 @@ impl DbOp {
         }
     }
 
+    /// The call's span; in a trace that is not sampled, the request's own span
+    /// (`scim_telemetry::traces::child_span`).
     fn span(self, backend: Backend) -> tracing::Span {
-        tracing::info_span!(
-            "db.query",
-            otel.name = %format_args!("{} {}", self.operation, self.collection),
-            otel.kind = "client",
-            db.system.name = backend.system_name(),
-            db.operation.name = self.operation,
-            db.collection.name = self.collection,
-        )
+        scim_telemetry::traces::child_span(|| {
+            tracing::info_span!(
+                "db.query",
+                otel.name = %format_args!("{} {}", self.operation, self.collection),
+                otel.kind = "client",
+                db.system.name = backend.system_name(),
+                db.operation.name = self.operation,
+                db.collection.name = self.collection,
+            )
+        })
     }
 }
 

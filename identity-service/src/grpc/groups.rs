@@ -3,7 +3,7 @@
 use scim_proto::identity::v1 as pb;
 use tonic::{Request, Status};
 
-use super::{IdentityApi, annotate, reader, required, writer};
+use super::{IdentityApi, reader, required, writer};
 use crate::db::DbOp;
 use crate::db::memberships::Unknown;
 use crate::error::IdentityError;
@@ -28,7 +28,6 @@ pub(super) async fn create(
     api: &IdentityApi,
     req: Request<pb::CreateGroupRequest>,
 ) -> Result<pb::Group, Status> {
-    annotate("Group", "create");
     let tenant = writer(&req)?;
     let req = req.into_inner();
     let mut group = req.group.ok_or_else(|| required("group"))?;
@@ -50,7 +49,6 @@ pub(super) async fn get(
     api: &IdentityApi,
     req: Request<pb::GetGroupRequest>,
 ) -> Result<pb::Group, Status> {
-    annotate("Group", "get");
     let tenant = reader(&req)?;
     let req = req.into_inner();
     if req.id.is_empty() {
@@ -68,7 +66,6 @@ pub(super) async fn list(
     api: &IdentityApi,
     req: Request<pb::ListGroupsRequest>,
 ) -> Result<pb::ListGroupsResponse, Status> {
-    annotate("Group", "list");
     let tenant = reader(&req)?;
     let req = req.into_inner();
     let compiled = req
@@ -142,7 +139,6 @@ pub(super) async fn replace(
     api: &IdentityApi,
     req: Request<pb::ReplaceGroupRequest>,
 ) -> Result<pb::Group, Status> {
-    annotate("Group", "replace");
     let tenant = writer(&req)?;
     let req = req.into_inner();
     let mut group = req.group.ok_or_else(|| required("group"))?;
@@ -172,7 +168,6 @@ pub(super) async fn update(
     api: &IdentityApi,
     req: Request<pb::UpdateGroupRequest>,
 ) -> Result<pb::Group, Status> {
-    annotate("Group", "update");
     let tenant = writer(&req)?;
     let req = req.into_inner();
     if req.id.is_empty() {
@@ -199,7 +194,6 @@ pub(super) async fn delete(
     api: &IdentityApi,
     req: Request<pb::DeleteGroupRequest>,
 ) -> Result<pb::DeleteGroupResponse, Status> {
-    annotate("Group", "delete");
     let tenant = writer(&req)?;
     let req = req.into_inner();
     if req.id.is_empty() {
@@ -217,7 +211,6 @@ pub(super) async fn modify_members(
     api: &IdentityApi,
     req: Request<pb::ModifyMembersRequest>,
 ) -> Result<pb::ModifyMembersResponse, Status> {
-    annotate("Group", "modify_members");
     let tenant = writer(&req)?;
     let req = req.into_inner();
     if req.group_id.is_empty() {

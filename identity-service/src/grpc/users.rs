@@ -3,7 +3,7 @@
 use scim_proto::identity::v1 as pb;
 use tonic::{Request, Status};
 
-use super::{IdentityApi, annotate, reader, required, writer};
+use super::{IdentityApi, reader, required, writer};
 use crate::db::DbOp;
 use crate::db::users::PasswordChange;
 use crate::filter::{self, ResourceKind};
@@ -26,7 +26,6 @@ pub(super) async fn create(
     api: &IdentityApi,
     req: Request<pb::CreateUserRequest>,
 ) -> Result<pb::User, Status> {
-    annotate("User", "create");
     let tenant = writer(&req)?;
     let (mut user, _, password) = split(req.into_inner().user)?;
     model::normalise_user(&mut user)?;
@@ -47,7 +46,6 @@ pub(super) async fn get(
     api: &IdentityApi,
     req: Request<pb::GetUserRequest>,
 ) -> Result<pb::User, Status> {
-    annotate("User", "get");
     let tenant = reader(&req)?;
     let id = req.into_inner().id;
     if id.is_empty() {
@@ -65,7 +63,6 @@ pub(super) async fn list(
     api: &IdentityApi,
     req: Request<pb::ListUsersRequest>,
 ) -> Result<pb::ListUsersResponse, Status> {
-    annotate("User", "list");
     let tenant = reader(&req)?;
     let req = req.into_inner();
     let compiled = req
@@ -126,7 +123,6 @@ pub(super) async fn replace(
     api: &IdentityApi,
     req: Request<pb::ReplaceUserRequest>,
 ) -> Result<pb::User, Status> {
-    annotate("User", "replace");
     let tenant = writer(&req)?;
     let req = req.into_inner();
     let (mut user, id, password) = split(req.user)?;
@@ -155,7 +151,6 @@ pub(super) async fn update(
     api: &IdentityApi,
     req: Request<pb::UpdateUserRequest>,
 ) -> Result<pb::User, Status> {
-    annotate("User", "update");
     let tenant = writer(&req)?;
     let req = req.into_inner();
     let mask = Mask::parse(req.update_mask.as_ref())?;
@@ -182,7 +177,6 @@ pub(super) async fn delete(
     api: &IdentityApi,
     req: Request<pb::DeleteUserRequest>,
 ) -> Result<pb::DeleteUserResponse, Status> {
-    annotate("User", "delete");
     let tenant = writer(&req)?;
     let req = req.into_inner();
     if req.id.is_empty() {
