@@ -275,15 +275,25 @@ impl ScimError {
     }
 }
 
+/// Whether `s` was made by tonic's client from a transport failure rather than received
+/// from the upstream.
+///
+/// Most such statuses keep the failure as their source; one that tonic builds from an
+/// HTTP/2 error inside a hyper error (a stream or connection reset by a peer that died
+/// mid-call) has none, only its message, which begins with `h2 protocol error`. No
+/// service of the stack sends a message of that form.
+fn made_from_transport(s: &tonic::Status) -> bool {
+    std::error::Error::source(s).is_some() || s.message().starts_with("h2 protocol error")
+}
+
 impl From<tonic::Status> for ScimError {
     fn from(s: tonic::Status) -> Self {
         use tonic::Code;
         let msg = s.message().to_owned();
-        // A status the upstream sent has no source; one with a source was made on this
-        // side from a failed transport (the replica died mid-call, the connection
-        // broke): the request may succeed on another replica, so it is a 503.
-        let transport = std::error::Error::source(&s).is_some();
-        if transport && matches!(s.code(), Code::Unknown | Code::Internal) {
+        // A status made on this side from a failed transport (the replica died
+        // mid-call, the connection broke) rather than sent by the upstream: the request
+        // may succeed on another replica or in a moment, so it is a 503.
+        if matches!(s.code(), Code::Unknown | Code::Internal) && made_from_transport(&s) {
             tracing::warn!(
                 error = %msg,
                 source = ?std::error::Error::source(&s),
@@ -303,6 +313,8 @@ impl From<tonic::Status> for ScimError {
             Code::PermissionDenied => ScimError::Forbidden(msg),
             Code::ResourceExhausted => ScimError::TooManyRequests { retry_after: 1 },
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
+                // Cancelled is what tonic's client makes of a call past its deadline.
+                tracing::warn!(code = ?s.code(), error = %msg, "upstream call failed");
                 ScimError::Unavailable {
                     detail: "the directory is temporarily unavailable; retry later".into(),
                     retry_after: 5,
@@ -316,5 +328,37 @@ impl From<tonic::Status> for ScimError {
             Code::Unimplemented => ScimError::NotImplemented(msg),
             _ => ScimError::Internal(format!("upstream {:?}: {msg}", s.code())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transport_failure_is_a_503_whatever_stage_the_call_was_at() {
+        // As tonic makes them: a reset stream or connection mid-call (no source), a
+        // broken connection (with its source), a deadline that passed.
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        let with_source = tonic::Status::from_error(Box::new(io));
+        for s in [
+            tonic::Status::internal("h2 protocol error: error reading a body from connection"),
+            tonic::Status::unknown("h2 protocol error: connection reset"),
+            with_source,
+            tonic::Status::cancelled("Timeout expired"),
+            tonic::Status::unavailable("tcp connect error"),
+        ] {
+            let shown = format!("{s:?}");
+            match ScimError::from(s) {
+                ScimError::Unavailable { retry_after, .. } => assert!(retry_after > 0),
+                other => panic!("{shown} became {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_internal_error_the_upstream_sent_stays_a_500() {
+        let sent = tonic::Status::internal("database is corrupt");
+        assert!(matches!(ScimError::from(sent), ScimError::Internal(_)));
     }
 }

@@ -64,6 +64,26 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
     }
 }
 
+/// The `{id}` segment of a resource's path, percent-decoded.
+///
+/// An id that does not decode to UTF-8 names no resource: 404 as a SCIM error, where
+/// axum's own `Path` would answer a plain-text 400.
+#[derive(Debug)]
+pub struct ResourceId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ResourceId {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(id)| ResourceId(id))
+            .map_err(|_| {
+                ScimError::NotFound("no resource has this id: it is not valid UTF-8".into())
+            })
+    }
+}
+
 /// The query string as decoded pairs (`+` and `%20` both become spaces).
 #[derive(Debug, Default)]
 pub struct QueryPairs(pub Vec<(String, String)>);

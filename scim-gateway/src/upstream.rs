@@ -20,8 +20,9 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tower::Layer as _;
 
-/// A channel with a client span per call and trace-context injection.
-pub type TracedChannel = scim_telemetry::grpc::Client<Channel>;
+/// A channel with a client span per call and trace-context injection, and a deadline
+/// on every call ([`deadline`]).
+pub type TracedChannel = scim_telemetry::grpc::Client<WithDeadline<Channel>>;
 
 /// The identity.v1 client the handlers use.
 pub type IdentityClient = IdentityServiceClient<TracedChannel>;
@@ -207,12 +208,71 @@ pub fn channel(urls: &str, timeout: Duration) -> Result<Channel, UpstreamUrlErro
 
 /// The traced identity client on `channel`.
 pub fn identity_client(channel: Channel) -> IdentityClient {
-    IdentityServiceClient::new(scim_telemetry::grpc::ClientLayer.layer(channel))
+    IdentityServiceClient::new(scim_telemetry::grpc::ClientLayer.layer(WithDeadline(channel)))
 }
 
 /// The traced auth client on `channel`.
 pub fn auth_client(channel: Channel) -> AuthClient {
-    AuthServiceClient::new(scim_telemetry::grpc::ClientLayer.layer(channel))
+    AuthServiceClient::new(scim_telemetry::grpc::ClientLayer.layer(WithDeadline(channel)))
+}
+
+/// How long a read of the directory or of the token service (`Get…`, `List…`) may
+/// take: a point read answers in well under a millisecond, a page of a list in a few.
+pub const READ_DEADLINE: Duration = Duration::from_secs(2);
+
+/// How long a write may take: one resource in one transaction, or a token signed.
+pub const WRITE_DEADLINE: Duration = Duration::from_secs(5);
+
+/// How long a group write may take: it may add or remove thousands of members at once.
+pub const GROUP_WRITE_DEADLINE: Duration = Duration::from_secs(15);
+
+/// The deadline of an upstream call to `path` (`/package.Service/Method`): what the
+/// call may take before the gateway gives up on it and answers 503 with
+/// `Retry-After`, so that a stuck upstream (alive, accepting, not answering) holds a
+/// request for seconds rather than for the whole `--upstream-timeout-secs`, which stays
+/// the ceiling. The deadline travels as `grpc-timeout`: tonic's client enforces it and
+/// the upstream's server stops working on a call nobody waits for.
+pub fn deadline(path: &str) -> Duration {
+    let method = path.rsplit('/').next().unwrap_or_default();
+    if method.starts_with("Get") || method.starts_with("List") || method == "Introspect" {
+        READ_DEADLINE
+    } else if method.ends_with("Group") || method == "ModifyMembers" {
+        GROUP_WRITE_DEADLINE
+    } else {
+        WRITE_DEADLINE
+    }
+}
+
+/// A service that gives every call without a `grpc-timeout` the [`deadline`] of its
+/// kind.
+#[derive(Debug, Clone)]
+pub struct WithDeadline<S>(S);
+
+impl<S, B> tower::Service<http::Request<B>> for WithDeadline<S>
+where
+    S: tower::Service<http::Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+        if !req.headers().contains_key("grpc-timeout") {
+            let millis = deadline(req.uri().path()).as_millis();
+            // gRPC's timeout format: at most eight digits and a unit, `m` for ms.
+            if let Ok(v) = http::HeaderValue::from_str(&format!("{millis}m")) {
+                req.headers_mut().insert("grpc-timeout", v);
+            }
+        }
+        self.0.call(req)
+    }
 }
 
 /// Wraps `msg` in a request carrying the caller's bearer token.
@@ -222,4 +282,63 @@ pub fn with_token<T>(msg: T, token: &str) -> tonic::Request<T> {
         req.metadata_mut().insert("authorization", v);
     }
     req
+}
+
+#[cfg(test)]
+mod deadline_tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_call_has_its_deadline() {
+        for read in [
+            "/identity.v1.IdentityService/GetUser",
+            "/identity.v1.IdentityService/ListGroups",
+            "/auth.v1.AuthService/GetPublicKeys",
+            "/auth.v1.AuthService/Introspect",
+        ] {
+            assert_eq!(deadline(read), READ_DEADLINE, "{read}");
+        }
+        for write in [
+            "/identity.v1.IdentityService/CreateUser",
+            "/identity.v1.IdentityService/UpdateUser",
+            "/auth.v1.AuthService/IssueToken",
+            "/auth.v1.AuthService/Revoke",
+        ] {
+            assert_eq!(deadline(write), WRITE_DEADLINE, "{write}");
+        }
+        for group in [
+            "/identity.v1.IdentityService/CreateGroup",
+            "/identity.v1.IdentityService/ModifyMembers",
+            "/identity.v1.IdentityService/ReplaceGroup",
+        ] {
+            assert_eq!(deadline(group), GROUP_WRITE_DEADLINE, "{group}");
+        }
+    }
+
+    #[test]
+    fn a_call_carries_its_deadline_as_grpc_timeout_unless_it_has_one() {
+        let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let inner = tower::service_fn({
+            let sent = sent.clone();
+            move |req: http::Request<()>| {
+                sent.lock()
+                    .unwrap()
+                    .push(req.headers().get("grpc-timeout").cloned());
+                std::future::ready(Ok::<_, std::convert::Infallible>(()))
+            }
+        });
+        let mut svc = WithDeadline(inner);
+        let call = |timeout: Option<&str>| {
+            let mut b = http::Request::builder().uri("/identity.v1.IdentityService/GetUser");
+            if let Some(t) = timeout {
+                b = b.header("grpc-timeout", t);
+            }
+            b.body(()).unwrap()
+        };
+        drop(tower::Service::call(&mut svc, call(None)));
+        drop(tower::Service::call(&mut svc, call(Some("100m"))));
+        let sent = sent.lock().unwrap();
+        assert_eq!(sent[0].as_ref().unwrap(), "2000m");
+        assert_eq!(sent[1].as_ref().unwrap(), "100m");
+    }
 }

@@ -557,3 +557,69 @@ async fn repeated_bad_secrets_slow_the_client_down() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_clients_token_is_refused_with_an_oauth_error_and_stays_valid() {
+    let stack = TestStack::spawn().await;
+    let okta = stack.provider("okta", "default").await;
+    let entra = stack.provider("entra", "default").await;
+    let token = stack.token_for(&okta).await;
+    let r = post_form(
+        &stack,
+        "/oauth2/revoke",
+        &format!("token={token}"),
+        Some((&entra.client_id, &entra.client_secret)),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "unauthorized_client", "{v}");
+    let (status, _, _) = stack.scim(Method::GET, "/Users", &token, None).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the token was revoked by another client"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn to_a_client_of_another_tenant_a_token_is_inactive_and_not_revocable() {
+    let stack = TestStack::spawn().await;
+    let a = stack.provider("idp-a", "tenant-a").await;
+    let b = stack.provider("idp-b", "tenant-b").await;
+    let token = stack.token_for(&a).await;
+    let r = post_form(
+        &stack,
+        "/oauth2/introspect",
+        &format!("token={token}"),
+        Some((&b.client_id, &b.client_secret)),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v, serde_json::json!({"active": false}));
+    let r = post_form(
+        &stack,
+        "/oauth2/revoke",
+        &format!("token={token}"),
+        Some((&b.client_id, &b.client_secret)),
+    )
+    .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "as for a token that does not exist"
+    );
+    let (status, _, _) = stack.scim(Method::GET, "/Users", &token, None).await;
+    assert_eq!(status, StatusCode::OK, "another tenant revoked the token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_token_request_is_an_oauth_error() {
+    let stack = TestStack::spawn().await;
+    let body = format!("grant_type=client_credentials&pad={}", "a".repeat(2 << 20));
+    let r = post_form(&stack, "/oauth2/token", &body, None).await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let v: Value = r.json().await.expect("an OAuth JSON error body");
+    assert_eq!(v["error"], "invalid_request", "{v}");
+}

@@ -195,6 +195,15 @@ async fn every_error_is_a_scim_error_body() {
         (raw(Method::GET, "/Users/010101001010101011001010101011", None, vec![]).await.unwrap(), 404, None),
         (raw(Method::GET, "/Users/00919288221112222", None, vec![]).await.unwrap(), 404, None),
         (raw(Method::GET, "/Nope", None, vec![]).await.unwrap(), 404, None),
+        // Rejected before any handler runs: an id that is not UTF-8 once decoded, a
+        // query string that does not decode, a method the route lacks.
+        (raw(Method::GET, "/Users/%FF%FE", None, vec![]).await.unwrap(), 404, None),
+        (raw(Method::DELETE, "/Groups/%C3%28", None, vec![]).await.unwrap(), 404, None),
+        (raw(Method::GET, "/Schemas/%FF", None, vec![]).await.unwrap(), 404, None),
+        (raw(Method::GET, "/Users?filter=%FF%FE", None, vec![]).await.unwrap(), 400, None),
+        (raw(Method::GET, "/Users?startIndex=%zz", None, vec![]).await.unwrap(), 400, None),
+        (raw(Method::PUT, "/Users", Some("application/json"), b"{}".to_vec()).await.unwrap(), 405, None),
+        (raw(Method::POST, &patch_path, Some("application/json"), b"{}".to_vec()).await.unwrap(), 405, None),
         (raw(Method::DELETE, "/Schemas", None, vec![]).await.unwrap(), 405, None),
         (raw(Method::POST, "/ServiceProviderConfig", Some("application/json"), b"{}".to_vec()).await.unwrap(), 405, None),
         (raw(Method::POST, "/Bulk", Some("application/json"), b"{}".to_vec()).await.unwrap(), 501, None),
@@ -331,6 +340,125 @@ async fn the_rate_limit_answers_429_with_an_integer_retry_after() {
     assert_eq!(body["status"], "429");
 }
 
+/// A gateway of its own in front of `stack`'s auth-service and the identity-service at
+/// `identity_url`.
+async fn gateway_with_identity(stack: &TestStack, identity_url: &str) -> scim_gateway::Server {
+    let mut c = scim_gateway::Config::for_tests(
+        identity_url.to_owned(),
+        format!("http://{}", stack.auth_addr),
+    );
+    c.jwt_issuer = Some(stack.url.clone());
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", stack.auth_addr))
+        .unwrap()
+        .connect_lazy();
+    let verifier = scim_authn::remote::remote_verifier(
+        channel,
+        stack.url.clone(),
+        e2e::AUDIENCE.to_owned(),
+        std::time::Duration::from_secs(1),
+    );
+    scim_gateway::Server::build(&c, verifier).await.unwrap()
+}
+
+/// A directory that dies in the middle of calls: it takes each call and then, by turns,
+/// resets its stream or drops the whole connection without an answer.
+async fn dying_directory() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut turn = 0u32;
+        while let Ok((socket, _)) = listener.accept().await {
+            turn += 1;
+            tokio::spawn(async move {
+                let Ok(mut conn) = h2::server::handshake(socket).await else {
+                    return;
+                };
+                let Some(Ok((_request, mut respond))) = conn.accept().await else {
+                    return;
+                };
+                if turn % 2 == 1 {
+                    respond.send_reset(h2::Reason::INTERNAL_ERROR);
+                    // Deliver the reset, then go away with the connection.
+                    let flush = futures::future::poll_fn(|cx| conn.poll_closed(cx));
+                    let _ =
+                        tokio::time::timeout(std::time::Duration::from_millis(100), flush).await;
+                }
+                // Otherwise the connection simply goes with the process.
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_directory_that_dies_mid_call_gives_503_with_retry_after() {
+    let addr = dying_directory().await;
+    let stack = TestStack::spawn().await;
+    let token = stack.tenant_token("default").await;
+    let gw = gateway_with_identity(&stack, &format!("http://{addr}")).await;
+    let base = format!("http://{}/scim/v2", gw.local_addr());
+    tokio::spawn(gw.run_until(std::future::pending()));
+    for i in 0..6 {
+        let r = stack
+            .http
+            .get(format!("{base}/Users/{i}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE, "call {i}");
+        assert!(r.headers().contains_key("retry-after"), "call {i}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["status"], "503");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_directory_gives_503_with_retry_after_within_the_call_deadline() {
+    // A process that is alive but does not answer (as under SIGSTOP): the kernel
+    // accepts its connections, nothing ever reads or writes them.
+    let frozen = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = frozen.local_addr().unwrap();
+    let stack = TestStack::spawn().await;
+    let token = stack.tenant_token("default").await;
+    let gw = gateway_with_identity(&stack, &format!("http://{addr}")).await;
+    let base = format!("http://{}/scim/v2", gw.local_addr());
+    tokio::spawn(gw.run_until(std::future::pending()));
+    let body = serde_json::to_vec(&user("frozen")).unwrap();
+    for (method, path, deadline) in [
+        (Method::GET, "/Users", scim_gateway::upstream::READ_DEADLINE),
+        (
+            Method::POST,
+            "/Users",
+            scim_gateway::upstream::WRITE_DEADLINE,
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let mut req = stack
+            .http
+            .request(method.clone(), format!("{base}{path}"))
+            .bearer_auth(&token);
+        if method == Method::POST {
+            req = req
+                .header("content-type", "application/scim+json")
+                .body(body.clone());
+        }
+        let r = req.send().await.unwrap();
+        let took = started.elapsed();
+        assert_eq!(
+            r.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{method} {path}"
+        );
+        assert!(r.headers().contains_key("retry-after"), "{method} {path}");
+        assert!(
+            took >= deadline && took < deadline + std::time::Duration::from_millis(1500),
+            "{method} {path} answered after {took:?}, deadline {deadline:?}"
+        );
+    }
+    drop(frozen);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unavailable_directory_gives_503_with_retry_after() {
     // Point the gateway at a port nobody listens on.
@@ -340,24 +468,7 @@ async fn an_unavailable_directory_gives_503_with_retry_after() {
         .unwrap();
     let stack = TestStack::spawn().await;
     let token = stack.tenant_token("default").await;
-    let gw = {
-        let mut c = scim_gateway::Config::for_tests(
-            format!("http://{dead}"),
-            format!("http://{}", stack.auth_addr),
-        );
-        c.jwt_issuer = Some(stack.url.clone());
-        let channel =
-            tonic::transport::Endpoint::from_shared(format!("http://{}", stack.auth_addr))
-                .unwrap()
-                .connect_lazy();
-        let verifier = scim_authn::remote::remote_verifier(
-            channel,
-            stack.url.clone(),
-            e2e::AUDIENCE.to_owned(),
-            std::time::Duration::from_secs(1),
-        );
-        scim_gateway::Server::build(&c, verifier).await.unwrap()
-    };
+    let gw = gateway_with_identity(&stack, &format!("http://{dead}")).await;
     let url = format!("http://{}/scim/v2/Users", gw.local_addr());
     tokio::spawn(gw.run_until(std::future::pending()));
     let r = stack

@@ -868,7 +868,11 @@ async fn traces_exporter_none_exports_no_span() {
     assert!(!client_id.is_empty());
     // Ten times the batch delay the stack runs with.
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    assert!(sink.spans().is_empty(), "{} spans exported", sink.spans().len());
+    assert!(
+        sink.spans().is_empty(),
+        "{} spans exported",
+        sink.spans().len()
+    );
     drop(stack.procs);
 }
 

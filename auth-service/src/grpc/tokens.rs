@@ -59,7 +59,7 @@ impl AuthGrpc {
             .await?;
         let span = tracing::Span::current();
         span.record("caller.client_id", caller.client_id.as_str());
-        let answer = match self.state.introspect(&req.token).await {
+        let answer = match self.state.introspect(&caller, &req.token).await {
             Some(c) => pb::IntrospectResponse {
                 active: true,
                 scope: c.scope,

@@ -31,7 +31,9 @@ pub struct IssuedToken {
 pub struct CallerIdentity {
     /// The caller's OAuth client id.
     pub client_id: String,
-    /// Whether it may act on any client's tokens.
+    /// The tenant it acts in: the only one whose tokens it may see or revoke.
+    pub tenant: String,
+    /// Whether it may act on any of its tenant's tokens.
     pub admin: bool,
 }
 
@@ -40,6 +42,7 @@ impl CallerIdentity {
     pub fn from_bearer(caller: &Caller) -> Self {
         CallerIdentity {
             client_id: caller.client_id.clone(),
+            tenant: caller.tenant.clone(),
             admin: caller.has_scope(scopes::ADMIN),
         }
     }
@@ -48,6 +51,7 @@ impl CallerIdentity {
     pub fn from_provider(provider: &CachedProvider) -> Self {
         CallerIdentity {
             client_id: provider.client_id.clone(),
+            tenant: provider.tenant.clone(),
             admin: provider.scopes.iter().any(|s| s == scopes::ADMIN),
         }
     }
@@ -154,17 +158,26 @@ impl State {
     }
 
     /// RFC 7662: the token's claims if it is active (valid signature, ours, not
-    /// expired, not revoked), `None` otherwise.
-    pub async fn introspect(&self, token: &str) -> Introspection {
+    /// expired, not revoked) and of the caller's tenant, `None` otherwise.
+    ///
+    /// A token never crosses tenants: to a caller of another tenant it is inactive,
+    /// exactly like a token that does not exist, so nothing about it (not even that
+    /// it is valid) leaks across.
+    pub async fn introspect(&self, caller: &CallerIdentity, token: &str) -> Introspection {
         let claims = self.verifier.verify(token).await.ok()?;
+        if claims.tenant != caller.tenant {
+            return None;
+        }
         // The verifier tolerates clock skew on `exp`; the issuer's own clock decides
         // here, so a token is inactive as soon as it expired.
         (claims.exp > Utc::now().timestamp()).then_some(claims)
     }
 
     /// RFC 7009: revokes a token (given whole) or a `jti`. Unknown, invalid and expired
-    /// tokens succeed without effect. A caller may revoke its own tokens; an admin
-    /// any. A bare `jti` needs admin, since only the token shows whose it is.
+    /// tokens, and tokens of another tenant (which to this caller do not exist),
+    /// succeed without effect. A caller may revoke its own tokens; an admin any of its
+    /// tenant's; another client's token is refused (PERMISSION_DENIED, RFC 7009 §2.1).
+    /// A bare `jti` needs admin, since only the token shows whose it is.
     pub async fn revoke(
         &self,
         caller: &CallerIdentity,
@@ -177,6 +190,9 @@ impl State {
                 // Invalid, expired or already revoked: nothing left to revoke.
                 return Ok(());
             };
+            if claims.tenant != caller.tenant {
+                return Ok(());
+            }
             (claims.jti, claims.exp, Some(claims.client_id))
         } else if !jti.is_empty() {
             if jti.len() > 128 {

@@ -137,3 +137,84 @@ async fn garbage_revoked_and_expired_tokens_are_inactive_and_nothing_more() {
     .await;
     assert!(went_inactive, "the expired token is still active");
 }
+
+/// A provider of another tenant, with `scopes`; returns (client id, secret).
+async fn provider_in(
+    server: &TestServer,
+    tenant: &str,
+    name: &str,
+    scopes: &str,
+) -> (String, String) {
+    let created = server
+        .create_provider(pb::CreateProviderRequest {
+            name: name.into(),
+            tenant: tenant.into(),
+            allowed_scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+            ..Default::default()
+        })
+        .await;
+    (created.provider.unwrap().client_id, created.client_secret)
+}
+
+#[tokio::test]
+async fn a_token_is_inactive_to_a_caller_of_another_tenant_and_is_not_revoked_by_it() {
+    let server = TestServer::start().await;
+    let (id, secret) = server.provider("okta").await;
+    let token = server
+        .issue(&id, &secret, "", 0)
+        .await
+        .unwrap()
+        .access_token;
+    // Another tenant's client, even one with its tenant's admin scope.
+    let (other, other_secret) = provider_in(&server, "acme", "acme-admin", "admin").await;
+
+    let seen = server
+        .client()
+        .introspect(by_credentials(&token, &other, &other_secret))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        seen,
+        pb::IntrospectResponse::default(),
+        "inactive, and nothing else said"
+    );
+    let other_token = server
+        .issue(&other, &other_secret, "admin", 0)
+        .await
+        .unwrap()
+        .access_token;
+    let seen = server
+        .client()
+        .introspect(bearer(
+            pb::IntrospectRequest {
+                token: token.clone(),
+                ..Default::default()
+            },
+            &other_token,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!seen.active);
+
+    // Revoking it is the no-op of a token that does not exist (RFC 7009: 200)...
+    server
+        .client()
+        .revoke(pb::RevokeRequest {
+            token: token.clone(),
+            client_id: other.clone(),
+            client_secret: other_secret.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("no error for a token the caller cannot see");
+    // ...and the token stays active for its own tenant.
+    let own = server
+        .client()
+        .introspect(by_credentials(&token, &id, &secret))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(own.active, "another tenant revoked it");
+}

@@ -1,11 +1,12 @@
 //! Discovery endpoints (RFC 7644 §4): read-only descriptions of what this server
 //! supports. Write methods get 405 from the router.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::error::ScimError;
+use crate::extract::ResourceId;
 use crate::routes::response;
 use crate::scim::discovery;
 use crate::scim::list::ListResponse;
@@ -27,7 +28,7 @@ pub async fn schemas(State(state): State<AppState>) -> Response {
 /// `GET /Schemas/{urn}`.
 pub async fn schema(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
 ) -> Result<Response, ScimError> {
     discovery::schema(&state.settings.scim_base, &id)
         .map(|s| response::scim(StatusCode::OK, &s))
@@ -43,7 +44,7 @@ pub async fn resource_types(State(state): State<AppState>) -> Response {
 /// `GET /ResourceTypes/{name}`.
 pub async fn resource_type(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
 ) -> Result<Response, ScimError> {
     discovery::resource_type(&state.settings.scim_base, &id)
         .map(|s| response::scim(StatusCode::OK, &s))

@@ -9,7 +9,7 @@
 //! failing the request: ids are server-assigned, so such a member can never exist, and
 //! refusing the request would lose the valid changes an IdP sent with it.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use scim_authn::scopes::{SCIM_READ, SCIM_WRITE};
@@ -17,7 +17,7 @@ use scim_proto::identity::v1 as pb;
 
 use crate::auth::Authenticated;
 use crate::error::ScimError;
-use crate::extract::{ConditionalHeaders, QueryPairs, ScimJson};
+use crate::extract::{ConditionalHeaders, QueryPairs, ResourceId, ScimJson};
 use crate::routes::response;
 use crate::routes::users::{Projection, check_body_id};
 use crate::scim::group::GroupJson;
@@ -154,7 +154,7 @@ async fn fetch(
 pub async fn get(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     conditions: ConditionalHeaders,
     query: QueryPairs,
 ) -> Result<Response, ScimError> {
@@ -205,7 +205,7 @@ pub async fn create(
 pub async fn replace(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     conditions: ConditionalHeaders,
     query: QueryPairs,
     ScimJson(body): ScimJson,
@@ -243,7 +243,7 @@ pub async fn replace(
 pub async fn patch(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     conditions: ConditionalHeaders,
     query: QueryPairs,
     ScimJson(body): ScimJson,
@@ -292,7 +292,7 @@ pub async fn patch(
 pub async fn delete(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     conditions: ConditionalHeaders,
 ) -> Result<StatusCode, ScimError> {
     auth.require(SCIM_WRITE)?;

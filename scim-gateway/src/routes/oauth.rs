@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRequest, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -114,11 +114,49 @@ fn from_status(s: &tonic::Status, basic: bool) -> OAuthError {
                 "the token service is unavailable; retry later",
             )
         },
-        _ => OAuthError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "the token service failed",
-        ),
+        Code::PermissionDenied => {
+            OAuthError::new(StatusCode::BAD_REQUEST, "unauthorized_client", s.message())
+        }
+        code => {
+            // The only place an OAuth 5xx is made: its cause goes to the log, the
+            // client gets the generic answer.
+            tracing::error!(
+                code = ?code,
+                message = %s.message(),
+                "the token service failed a call"
+            );
+            OAuthError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "the token service failed",
+            )
+        }
+    }
+}
+
+/// A request body for the OAuth endpoints, refused as an OAuth error (not axum's
+/// plain-text rejection) when it is too large or cannot be read.
+#[derive(Debug)]
+pub struct FormBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for FormBody {
+    type Rejection = OAuthError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, OAuthError> {
+        Bytes::from_request(req, state)
+            .await
+            .map(FormBody)
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    OAuthError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "invalid_request",
+                        "the request body is larger than this server accepts",
+                    )
+                } else {
+                    OAuthError::invalid_request("the request body could not be read")
+                }
+            })
     }
 }
 
@@ -250,7 +288,7 @@ pub fn parse_ttl(raw: &str) -> Option<i64> {
 pub async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    FormBody(body): FormBody,
 ) -> Result<Response, OAuthError> {
     let form = Form::parse(&headers, &body)?;
     let grant = form
@@ -326,7 +364,7 @@ fn caller_auth(
 pub async fn introspect(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    FormBody(body): FormBody,
 ) -> Result<Response, OAuthError> {
     let form = Form::parse(&headers, &body)?;
     let token = form
@@ -372,7 +410,7 @@ pub async fn introspect(
 pub async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    FormBody(body): FormBody,
 ) -> Result<Response, OAuthError> {
     let form = Form::parse(&headers, &body)?;
     let token = form

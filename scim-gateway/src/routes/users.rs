@@ -1,6 +1,6 @@
 //! `/Users`: list, create, read, replace, patch, delete.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use scim_authn::scopes::{SCIM_READ, SCIM_WRITE};
@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::auth::Authenticated;
 use crate::error::ScimError;
-use crate::extract::{ConditionalHeaders, QueryPairs, ScimJson};
+use crate::extract::{ConditionalHeaders, QueryPairs, ResourceId, ScimJson};
 use crate::routes::response;
 use crate::scim::list::{ListParams, Resource};
 use crate::scim::projection::Projected;
@@ -193,7 +193,7 @@ async fn fetch(state: &AppState, auth: &Authenticated, id: &str) -> Result<pb::U
 pub async fn get(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     conditions: ConditionalHeaders,
     query: QueryPairs,
 ) -> Result<Response, ScimError> {
@@ -262,7 +262,7 @@ pub(crate) fn check_body_id(body: &Value, id: &str) -> Result<(), ScimError> {
 pub async fn replace(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     conditions: ConditionalHeaders,
     query: QueryPairs,
     ScimJson(body): ScimJson,
@@ -414,7 +414,7 @@ fn blind_update(ops: &[patch::PatchOp]) -> Option<(pb::User, Vec<String>)> {
 pub async fn patch(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     conditions: ConditionalHeaders,
     query: QueryPairs,
     ScimJson(body): ScimJson,
@@ -465,7 +465,7 @@ pub async fn patch(
 pub async fn delete(
     State(state): State<AppState>,
     auth: Authenticated,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     conditions: ConditionalHeaders,
 ) -> Result<StatusCode, ScimError> {
     auth.require(SCIM_WRITE)?;
