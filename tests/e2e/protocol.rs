@@ -452,7 +452,7 @@ async fn a_frozen_directory_gives_503_with_retry_after_within_the_call_deadline(
         );
         assert!(r.headers().contains_key("retry-after"), "{method} {path}");
         assert!(
-            took >= deadline && took < deadline + std::time::Duration::from_millis(1500),
+            took >= deadline && took < deadline + std::time::Duration::from_secs(3),
             "{method} {path} answered after {took:?}, deadline {deadline:?}"
         );
     }
@@ -598,4 +598,118 @@ async fn removing_active_leaves_it_unset_and_other_writes_keep_it_so() {
     let body = json!({"schemas":[PATCH],"Operations":[{"op":"replace","value":{"active":true}}]});
     let (_, _, v) = stack.scim(Method::PATCH, &path, &token, Some(&body)).await;
     assert_eq!(v["active"], true);
+}
+
+/// Sixteen PATCHes of one user at once, without `If-Match`, each changing something
+/// else (what an IdP sends when profile updates land together): all succeed, none is
+/// lost. With one shared stale `If-Match`, exactly one wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_patches_without_if_match_all_succeed_and_none_is_lost() {
+    const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let stack = TestStack::spawn().await;
+    let token = stack.tenant_token("default").await;
+    let id = seed(&stack, &token, 1).await.remove(0);
+    let path = format!("/Users/{id}");
+    // Attributes a PATCH can only change by reading the user first.
+    let mut ops: Vec<(String, Value)> = Vec::new();
+    for (i, sub) in [
+        "givenName",
+        "familyName",
+        "middleName",
+        "honorificPrefix",
+        "honorificSuffix",
+        "formatted",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ops.push((format!("name.{sub}"), json!(format!("n{i}"))));
+    }
+    for attr in [
+        "employeeNumber",
+        "costCenter",
+        "organization",
+        "division",
+        "department",
+    ] {
+        ops.push((format!("{ENTERPRISE}:{attr}"), json!(format!("{attr}-v"))));
+    }
+    let phones: Vec<String> = (0..5).map(|i| format!("+1 555 000 00{i:02}")).collect();
+    let stack = &stack;
+    let token = &token;
+    let path = &path;
+    let patches = ops
+        .iter()
+        .map(|(p, v)| json!({"schemas":[PATCH],"Operations":[{"op":"replace","path":p,"value":v}]}))
+        .chain(phones.iter().map(|n| {
+            json!({"schemas":[PATCH],"Operations":[{"op":"add","path":"phoneNumbers","value":[{"value":n,"type":"work"}]}]})
+        }))
+        .collect::<Vec<_>>();
+    assert_eq!(patches.len(), 16);
+    let answers = futures::future::join_all(patches.iter().map(|body| async move {
+        let (status, _, v) = stack.scim(Method::PATCH, path, token, Some(body)).await;
+        (status, v)
+    }))
+    .await;
+    for (status, v) in &answers {
+        assert_eq!(*status, StatusCode::OK, "{v}");
+    }
+    let (_, _, user) = stack.scim(Method::GET, path, token, None).await;
+    for (i, sub) in [
+        "givenName",
+        "familyName",
+        "middleName",
+        "honorificPrefix",
+        "honorificSuffix",
+        "formatted",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert_eq!(user["name"][sub], format!("n{i}"), "{user}");
+    }
+    for attr in [
+        "employeeNumber",
+        "costCenter",
+        "organization",
+        "division",
+        "department",
+    ] {
+        assert_eq!(user[ENTERPRISE][attr], format!("{attr}-v"), "{user}");
+    }
+    let stored: Vec<&str> = user["phoneNumbers"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|p| p["value"].as_str()).collect())
+        .unwrap_or_default();
+    for n in &phones {
+        assert!(stored.contains(&n.as_str()), "{n} lost: {user}");
+    }
+
+    // One stale version named by every writer: exactly one wins.
+    let (_, headers, _) = stack.scim(Method::GET, path, token, None).await;
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let answers = futures::future::join_all((0..8).map(|i| {
+        let etag = etag.clone();
+        async move {
+            let body = json!({"schemas":[PATCH],"Operations":[{"op":"replace","path":"name.givenName","value":format!("w{i}")}]});
+            stack
+                .http
+                .patch(format!("{}{path}", stack.scim))
+                .bearer_auth(token)
+                .header("content-type", "application/scim+json")
+                .header("if-match", etag)
+                .body(serde_json::to_vec(&body).unwrap())
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    }))
+    .await;
+    let won = answers.iter().filter(|s| **s == StatusCode::OK).count();
+    let refused = answers
+        .iter()
+        .filter(|s| **s == StatusCode::PRECONDITION_FAILED)
+        .count();
+    assert_eq!((won, refused), (1, 7), "{answers:?}");
 }

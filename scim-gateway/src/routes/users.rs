@@ -295,8 +295,24 @@ pub async fn replace(
     )
 }
 
-/// Attempts at a PATCH when a concurrent change raced it (without `If-Match`).
-const PATCH_ATTEMPTS: usize = 3;
+/// Attempts at a PATCH without `If-Match` whose write a concurrent change raced.
+///
+/// Each lost race means another write of the user committed in between, so with N
+/// concurrent writers a PATCH loses at most N - 1 times; sixteen covers the bursts an
+/// IdP sends (two profile updates landing together, a reconcile after an outage).
+/// Beyond it the answer is 503 with `Retry-After`, never 412: the client named no
+/// version.
+const PATCH_ATTEMPTS: usize = 16;
+
+/// A pause of up to `attempt` milliseconds before the next attempt, so that writers
+/// that raced once do not race again in lockstep.
+async fn back_off(attempt: usize) {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let millis = u64::from(nanos) % (attempt as u64 + 1);
+    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+}
 
 /// SCIM attribute → identity.v1 field-mask path.
 const MASK_PATHS: &[(&str, &str)] = &[
@@ -452,10 +468,15 @@ pub async fn patch(
         }
         match update(&state, &auth, updated, fields, version).await {
             Ok(written) => return render(&state, &written, StatusCode::OK, &proj, false),
-            Err(s)
-                if s.code() == tonic::Code::FailedPrecondition
-                    && pre.if_match.is_none()
-                    && attempt < PATCH_ATTEMPTS => {}
+            Err(s) if s.code() == tonic::Code::FailedPrecondition && pre.if_match.is_none() => {
+                if attempt == PATCH_ATTEMPTS {
+                    return Err(ScimError::Unavailable {
+                        detail: "the user kept changing under this PATCH; retry".into(),
+                        retry_after: 1,
+                    });
+                }
+                back_off(attempt).await;
+            }
             Err(s) => return Err(s.into()),
         }
     }
