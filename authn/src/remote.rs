@@ -184,10 +184,66 @@ pub fn spawn_revocation_poller(
     })
 }
 
+/// How often a verifier fetches the auth-service's keys once it holds them, so keys
+/// the auth-service publishes ahead of a rotation are held before a token uses them.
+pub const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(300);
+
+/// How often a verifier that holds no key yet asks for them.
+const FIRST_KEYS_RETRY: Duration = Duration::from_millis(100);
+
+/// Fetches `verifier`'s keys at once and then every [`KEY_REFRESH_INTERVAL`]; while
+/// the auth-service cannot be reached, every `retry` (every 100 ms until the first keys
+/// arrive).
+///
+/// Without it a service would fetch keys on the first token it meets, so a replica that
+/// had not yet served a request could verify nothing while the auth-service is down,
+/// although every token it would be shown is still valid. Failures are logged at
+/// `debug` only: an outage is the revocation poller's to report. The task ends when the
+/// verifier is dropped.
+pub fn spawn_key_prefetch(verifier: &Arc<Verifier>, retry: Duration) -> JoinHandle<()> {
+    let verifier = Arc::downgrade(verifier);
+    let retry = retry.max(Duration::from_millis(10));
+    tokio::spawn(async move {
+        let mut wait = Duration::ZERO;
+        loop {
+            // In steps of `retry`, so the task ends soon after its verifier.
+            let until = tokio::time::Instant::now() + wait;
+            loop {
+                let left = until.saturating_duration_since(tokio::time::Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                tokio::time::sleep(left.min(retry)).await;
+                if verifier.strong_count() == 0 {
+                    return;
+                }
+            }
+            let Some(v) = verifier.upgrade() else {
+                return;
+            };
+            wait = match v.load_keys().await {
+                Ok(()) => KEY_REFRESH_INTERVAL,
+                Err(error) => {
+                    tracing::debug!(%error, "cannot fetch verification keys yet; retrying");
+                    // Until the first keys arrive a service cannot verify anything:
+                    // ask again soon, so it holds them moments after the auth-service
+                    // is reachable.
+                    if v.has_keys() {
+                        retry
+                    } else {
+                        retry.min(FIRST_KEYS_RETRY)
+                    }
+                }
+            };
+        }
+    })
+}
+
 /// A verifier for tokens of `issuer` / `audience` that takes its keys and revocations
-/// from the auth-service behind `channel`, polling revocations every `poll_interval`
+/// from the auth-service behind `channel`, fetching the keys at once
+/// ([`spawn_key_prefetch`]) and polling revocations every `poll_interval`
 /// ([`DEFAULT_POLL_INTERVAL`] is a good value). Must be called inside a Tokio runtime;
-/// the poller stops when the returned verifier is dropped.
+/// both tasks stop when the returned verifier is dropped.
 pub fn remote_verifier(
     channel: Channel,
     issuer: impl Into<String>,
@@ -202,6 +258,7 @@ pub fn remote_verifier(
         verifier.revocations().clone(),
         poll_interval,
     ));
+    drop(spawn_key_prefetch(&verifier, poll_interval));
     verifier
 }
 

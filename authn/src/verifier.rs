@@ -162,6 +162,21 @@ impl Verifier {
     /// Replaces the cached keys with what the source returns now.
     #[tracing::instrument(name = "authn.refresh_keys", skip_all, err)]
     pub async fn refresh_keys(&self) -> Result<(), KeySourceError> {
+        self.load_keys().await
+    }
+
+    /// Whether any verification key is held.
+    pub fn has_keys(&self) -> bool {
+        !self
+            .keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
+    /// [`Verifier::refresh_keys`] without its span and error event, for a background
+    /// task that retries quietly while the source is away.
+    pub(crate) async fn load_keys(&self) -> Result<(), KeySourceError> {
         let fetched = self.source.fetch().await?;
         let mut map = HashMap::with_capacity(fetched.len());
         for jwk in fetched {

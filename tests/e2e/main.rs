@@ -3,6 +3,7 @@
 mod db_copy;
 mod entra;
 mod failures;
+mod faults;
 mod oauth;
 mod okta;
 mod protocol;

@@ -37,20 +37,41 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
-/// A child process, killed (SIGKILL) when dropped.
+/// A child process, killed (SIGKILL) when dropped; it can be stopped, continued and
+/// started again with the same flags.
 #[derive(Debug)]
 pub struct Proc {
     child: Option<Child>,
     /// What it is, for messages.
     pub name: String,
+    binary: String,
+    args: Vec<String>,
+    logs: PathBuf,
 }
 
 impl Proc {
     /// Starts `binary` with `args`; its logs go to a file in `logs`.
     pub fn spawn(binary: &str, name: &str, args: &[String], logs: &std::path::Path) -> Proc {
-        let log = std::fs::File::create(logs.join(format!("{name}.log"))).expect("log file");
-        let child = Command::new(bin(binary))
-            .args(args)
+        let mut proc = Proc {
+            child: None,
+            name: name.to_owned(),
+            binary: binary.to_owned(),
+            args: args.to_vec(),
+            logs: logs.to_owned(),
+        };
+        proc.start();
+        proc
+    }
+
+    fn start(&mut self) {
+        // Appended to, so a restarted process's log follows its earlier life.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.logs.join(format!("{}.log", self.name)))
+            .expect("log file");
+        let child = Command::new(bin(&self.binary))
+            .args(&self.args)
             .env(
                 "RUST_LOG",
                 std::env::var("SCIM_TEST_PROC_LOG").unwrap_or_else(|_| "warn".into()),
@@ -60,11 +81,8 @@ impl Proc {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .unwrap_or_else(|e| panic!("start {name}: {e}"));
-        Proc {
-            child: Some(child),
-            name: name.to_owned(),
-        }
+            .unwrap_or_else(|e| panic!("start {}: {e}", self.name));
+        self.child = Some(child);
     }
 
     /// SIGKILL, and wait for the process to be gone.
@@ -74,10 +92,27 @@ impl Proc {
             let _ = child.wait();
         }
     }
+
+    /// Starts the process again with the flags it first had (after [`Proc::kill`]).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.start();
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`, …) to the running process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id();
+        let sent = Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .expect("kill(1)");
+        assert!(sent.success(), "SIG{signal} to {}", self.name);
+    }
 }
 
 impl Drop for Proc {
     fn drop(&mut self) {
+        // A stopped process is killed all the same: SIGKILL needs no cooperation.
         self.kill();
     }
 }

@@ -293,3 +293,65 @@ async fn a_remembered_token_is_still_refused_once_revoked_or_expired() {
     tampered.push(if last == 'A' { 'B' } else { 'A' });
     assert!(verifier.verify(&tampered).await.is_err());
 }
+
+/// A key source that is down until told otherwise, and counts its calls.
+#[derive(Default)]
+struct Flaky {
+    up: std::sync::atomic::AtomicBool,
+    keys: Mutex<Vec<crate::PublicJwk>>,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl KeySource for Flaky {
+    fn fetch(
+        &self,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<crate::PublicJwk>, KeySourceError>> + Send + '_>>
+    {
+        use std::sync::atomic::Ordering;
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let answer = if self.up.load(Ordering::Relaxed) {
+            Ok(self.keys.lock().unwrap().clone())
+        } else {
+            Err(KeySourceError("down".into()))
+        };
+        Box::pin(async move { answer })
+    }
+}
+
+#[tokio::test]
+async fn keys_fetched_ahead_verify_tokens_while_the_source_is_down() {
+    use std::sync::atomic::Ordering;
+    let issuer = TestIssuer::new();
+    let source = Arc::new(Flaky::default());
+    source.keys.lock().unwrap().push(issuer.key().public());
+    let verifier = Arc::new(Verifier::new(
+        crate::test_support::TEST_ISSUER,
+        crate::test_support::TEST_AUDIENCE,
+        source.clone(),
+    ));
+    let task = crate::remote::spawn_key_prefetch(&verifier, Duration::from_millis(20));
+    // Retried while the source is down...
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!verifier.has_keys());
+    assert!(source.calls.load(Ordering::Relaxed) >= 2, "not retried");
+    // ...fetched as soon as it is up, before any token asks...
+    source.up.store(true, Ordering::Relaxed);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !verifier.has_keys() {
+        assert!(std::time::Instant::now() < deadline, "keys never fetched");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // ...so that a token met while the source is away again still verifies.
+    source.up.store(false, Ordering::Relaxed);
+    let claims = verifier
+        .verify(&issuer.mint("acme", "scim:read"))
+        .await
+        .expect("verified with the keys fetched ahead");
+    assert_eq!(claims.tenant, "acme");
+    // The task ends with the verifier.
+    drop(verifier);
+    tokio::time::timeout(Duration::from_secs(6), task)
+        .await
+        .expect("the prefetch task outlived its verifier")
+        .unwrap();
+}

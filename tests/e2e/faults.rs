@@ -1,0 +1,206 @@
+//! Faults of real processes under the gateways: a service frozen (SIGSTOP) and thawed,
+//! killed (SIGKILL) and started again, while requests keep coming. Every test is bounded
+//! in time; what a client may see while a service is away is a SCIM 503 (or OAuth
+//! `temporarily_unavailable`) with `Retry-After`, and recovery needs no gateway restart.
+
+use std::time::{Duration, Instant};
+
+use e2e::procs::ReplicaStack;
+use reqwest::{Method, StatusCode};
+use scim_gateway::upstream::READ_DEADLINE;
+use serde_json::{Value, json};
+
+/// How much later than its deadline a refused request may answer on a loaded machine.
+const SLACK: Duration = Duration::from_secs(3);
+
+fn user(name: &str) -> Value {
+    json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":name})
+}
+
+/// Creates a user through gateway 0 and returns its id.
+async fn created(stack: &ReplicaStack, token: &str, name: &str) -> String {
+    let (status, _, v) = stack
+        .scim(0, Method::POST, "/Users", token, Some(&user(name)), None)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    v["id"].as_str().expect("id").to_owned()
+}
+
+/// Asks `GET path` through `gateway` until it answers 200, at most `within`; panics on
+/// any answer but 200 or 503 with `Retry-After`.
+async fn until_ok(stack: &ReplicaStack, gateway: usize, token: &str, path: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let (status, headers, v) = stack
+            .scim(gateway, Method::GET, path, token, None, None)
+            .await;
+        if status == StatusCode::OK {
+            return;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+        assert!(
+            headers.contains_key("retry-after"),
+            "503 without Retry-After"
+        );
+        assert!(Instant::now() < deadline, "no recovery within {within:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_directory_answers_503_within_the_deadline_and_recovers_after_sigcont() {
+    let stack = ReplicaStack::start().await;
+    let token = stack.operator_token().await;
+    let id = created(&stack, &token, "frozen").await;
+    let path = format!("/Users/{id}");
+
+    for p in &stack.identity_procs {
+        p.signal("STOP");
+    }
+    for gateway in [0, 1] {
+        let started = Instant::now();
+        let (status, headers, v) = stack
+            .scim(gateway, Method::GET, &path, &token, None, None)
+            .await;
+        let took = started.elapsed();
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+        assert!(headers.contains_key("retry-after"));
+        assert!(
+            took < READ_DEADLINE + SLACK,
+            "gateway {gateway} answered after {took:?}"
+        );
+    }
+    for p in &stack.identity_procs {
+        p.signal("CONT");
+    }
+    for gateway in [0, 1] {
+        until_ok(&stack, gateway, &token, &path, Duration::from_secs(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_frozen_replica_is_routed_around() {
+    let stack = ReplicaStack::start().await;
+    let token = stack.operator_token().await;
+    let id = created(&stack, &token, "around").await;
+    let path = format!("/Users/{id}");
+
+    stack.identity_procs[0].signal("STOP");
+    // The health checker notices within its probe timeout; from then on every read
+    // goes to the other replica. Until then a read may wait out its deadline.
+    let frozen_at = Instant::now();
+    let mut served_late = 0;
+    while frozen_at.elapsed() < Duration::from_secs(6) {
+        let started = Instant::now();
+        let (status, _, v) = stack.scim(0, Method::GET, &path, &token, None, None).await;
+        let took = started.elapsed();
+        assert!(took < READ_DEADLINE + SLACK, "a read took {took:?}");
+        if frozen_at.elapsed() > Duration::from_secs(3) {
+            assert_eq!(status, StatusCode::OK, "still failing after 3 s: {v}");
+            served_late += 1;
+        } else {
+            assert!(
+                status == StatusCode::OK || status == StatusCode::SERVICE_UNAVAILABLE,
+                "{status}: {v}"
+            );
+        }
+    }
+    assert!(served_late > 10, "{served_late} reads after the switch");
+    stack.identity_procs[0].signal("CONT");
+    stack.wait_until_all_up(Duration::from_secs(10)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_directory_killed_and_started_again_is_back_without_a_gateway_restart() {
+    let mut stack = ReplicaStack::start().await;
+    let token = stack.operator_token().await;
+    let id = created(&stack, &token, "restarted").await;
+    let path = format!("/Users/{id}");
+
+    for p in &mut stack.identity_procs {
+        p.kill();
+    }
+    // While it is away: 503 with Retry-After, reads and writes alike, and fast.
+    for (method, body) in [
+        (Method::GET, None),
+        (Method::POST, Some(user("while-down"))),
+    ] {
+        let started = Instant::now();
+        let target = if method == Method::GET {
+            path.as_str()
+        } else {
+            "/Users"
+        };
+        let (status, headers, v) = stack
+            .scim(0, method.clone(), target, &token, body.as_ref(), None)
+            .await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{method}: {v}");
+        assert!(headers.contains_key("retry-after"), "{method}");
+        assert!(
+            started.elapsed() < SLACK,
+            "{method} took {:?}",
+            started.elapsed()
+        );
+    }
+    for p in &mut stack.identity_procs {
+        p.restart();
+    }
+    // The same token, the same gateways: back within seconds, the user still there.
+    for gateway in [0, 1] {
+        until_ok(&stack, gateway, &token, &path, Duration::from_secs(15)).await;
+    }
+    created(&stack, &token, "after-restart").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_token_service_down_issued_tokens_keep_working_and_new_ones_wait() {
+    let mut stack = ReplicaStack::start().await;
+    let token = stack.operator_token().await;
+    let (client_id, secret) = stack.operator();
+    let id = created(&stack, &token, "tokens").await;
+    let path = format!("/Users/{id}");
+
+    // Every replica fetches the keys within 100 ms of reaching the auth-service, whether
+    // or not it has met a token yet.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for p in &mut stack.auth_procs {
+        p.kill();
+    }
+    // Tokens are verified with the keys the gateways and identity-services hold.
+    for i in 0..8 {
+        let (status, _, v) = stack
+            .scim(i % 2, Method::GET, &path, &token, None, None)
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "an issued token stopped working: {v}"
+        );
+    }
+    let started = Instant::now();
+    let r = stack.token(0, &client_id, &secret).await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.headers().contains_key("retry-after"));
+    assert!(started.elapsed() < SLACK, "took {:?}", started.elapsed());
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "temporarily_unavailable", "{v}");
+
+    for p in &mut stack.auth_procs {
+        p.restart();
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let r = stack.token(0, &client_id, &secret).await;
+        if r.status() == StatusCode::OK {
+            break;
+        }
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            Instant::now() < deadline,
+            "the token endpoint did not come back"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (status, _, _) = stack.scim(1, Method::GET, &path, &token, None, None).await;
+    assert_eq!(status, StatusCode::OK);
+}
