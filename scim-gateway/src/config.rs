@@ -67,6 +67,20 @@ pub struct Config {
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// Connections served at once; further clients wait in the listen backlog until one
+    /// closes, which an idle or slow one does within `--header-read-timeout-secs`.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 2048)]
+    pub max_connections: usize,
+
+    /// Seconds a client may take to send a request's headers; also how long a kept-alive
+    /// HTTP/1.1 connection may sit idle between requests. Then the connection is closed.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a request body may take to arrive in full; a slower one is refused (400).
+    #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = 30)]
+    pub body_read_timeout_secs: u64,
+
     /// Page size when a list request names no `count`.
     #[arg(long, env = "DEFAULT_PAGE_SIZE", default_value_t = 100)]
     pub default_page_size: i64,

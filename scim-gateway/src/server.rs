@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::ServiceExt;
 use axum::extract::Request;
 use scim_authn::Verifier;
 use tower::{Layer as _, ServiceExt as _};
@@ -46,6 +45,15 @@ pub struct Server {
     state: AppState,
     local_addr: SocketAddr,
     tls: Option<crate::tls::TlsSetup>,
+    limits: ConnectionLimits,
+}
+
+/// What one client connection may hold of the gateway (see `Config`).
+#[derive(Debug, Clone, Copy)]
+struct ConnectionLimits {
+    max_connections: usize,
+    header_read_timeout: Duration,
+    body_read_timeout: Duration,
 }
 
 impl Server {
@@ -97,6 +105,11 @@ impl Server {
             state,
             local_addr,
             tls,
+            limits: ConnectionLimits {
+                max_connections: config.max_connections.max(1),
+                header_read_timeout: Duration::from_secs(config.header_read_timeout_secs.max(1)),
+                body_read_timeout: Duration::from_secs(config.body_read_timeout_secs.max(1)),
+            },
         })
     }
 
@@ -120,29 +133,36 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
-        let router = routes::router(self.state);
+        let router = routes::router(self.state)
+            // A body that stops arriving fails its extractor (a SCIM or OAuth 400)
+            // instead of holding the request open.
+            .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+                self.limits.body_read_timeout,
+            ));
         let app = NormalizePathLayer::trim_trailing_slash().layer(router);
-        match self.tls {
-            None => {
-                // Small responses must not wait for the client's delayed ACK (Nagle).
-                let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp| {
-                    let _ = tcp.set_nodelay(true);
-                });
-                axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
-                    .with_graceful_shutdown(shutdown)
-                    .await?;
-            }
-            Some(tls) => serve_tls(self.listener, tls, app, shutdown).await,
-        }
+        let acceptor = self
+            .tls
+            .map(|tls| tokio_rustls::TlsAcceptor::from(tls.config));
+        serve(self.listener, acceptor, self.limits, app, shutdown).await;
         Ok(())
     }
 }
 
-/// The HTTPS accept loop: TLS handshake per connection, then HTTP/1.1 or HTTP/2 (ALPN),
-/// with in-flight connections drained on shutdown.
-async fn serve_tls<S>(
+/// The accept loop: at most `max_connections` connections at once (the rest wait in
+/// the listen backlog), a TLS handshake per connection when `tls` is set, then HTTP/1.1
+/// or HTTP/2 (ALPN, or HTTP/2 prior knowledge in the clear), with in-flight connections
+/// drained on shutdown.
+///
+/// A connection must send its first byte, and over HTTP/1.1 each request's headers,
+/// within the header read timeout, which also closes a kept-alive HTTP/1.1 connection
+/// left idle that long: a client that sends headers a byte at a time, or opens
+/// connections and sends nothing, holds a connection slot for seconds, not forever.
+/// (A TLS client that completes its handshake and then sends nothing is not caught by
+/// this yet.)
+async fn serve<S>(
     listener: tokio::net::TcpListener,
-    tls: crate::tls::TlsSetup,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    limits: ConnectionLimits,
     app: S,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) where
@@ -155,14 +175,29 @@ async fn serve_tls<S>(
         + 'static,
     S::Future: Send + 'static,
 {
-    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     use hyper_util::service::TowerToHyperService;
 
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls.config);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(Duration::from_secs(30)));
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     tokio::pin!(shutdown);
     loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let (tcp, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -173,23 +208,45 @@ async fn serve_tls<S>(
             },
             () = &mut shutdown => break,
         };
+        // Small responses must not wait for the client's delayed ACK (Nagle).
         let _ = tcp.set_nodelay(true);
-        let acceptor = acceptor.clone();
+        let tls = tls.clone();
         let builder = builder.clone();
         let service =
             TowerToHyperService::new(app.clone().map_request(
                 |r: http::Request<hyper::body::Incoming>| r.map(axum::body::Body::new),
             ));
         let watcher = graceful.watcher();
+        let handshake = limits.header_read_timeout;
         tokio::spawn(async move {
-            let stream =
-                match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
-                    Ok(Ok(s)) => s,
-                    // Failed handshakes are the client's business (scanners, wrong trust).
-                    _ => return,
-                };
-            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            let _ = watcher.watch(conn.into_owned()).await;
+            // The slot is the connection's until it closes.
+            let _slot = slot;
+            // hyper reads the first bytes to tell HTTP/1.1 from HTTP/2 before any of its
+            // timeouts runs: a connection that sends nothing is closed here.
+            let mut first = [0u8; 1];
+            if !matches!(
+                tokio::time::timeout(handshake, tcp.peek(&mut first)).await,
+                Ok(Ok(n)) if n > 0
+            ) {
+                return;
+            }
+            match tls {
+                None => {
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
+                    let _ = watcher.watch(conn.into_owned()).await;
+                }
+                Some(acceptor) => {
+                    let stream = match tokio::time::timeout(handshake, acceptor.accept(tcp)).await {
+                        Ok(Ok(s)) => s,
+                        // Failed handshakes are the client's business (scanners, wrong
+                        // trust).
+                        _ => return,
+                    };
+                    let conn =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    let _ = watcher.watch(conn.into_owned()).await;
+                }
+            }
         });
     }
     // Give in-flight requests a bounded time to finish.

@@ -1,5 +1,6 @@
 //! Whole-stack tests: the three services started for real and driven over HTTP and gRPC.
 
+mod abuse;
 mod db_copy;
 mod entra;
 mod failures;
