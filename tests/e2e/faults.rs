@@ -204,3 +204,197 @@ async fn with_the_token_service_down_issued_tokens_keep_working_and_new_ones_wai
     let (status, _, _) = stack.scim(1, Method::GET, &path, &token, None, None).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// `scimctl up` on `dir` (and on `db`'s PostgreSQL database when the run uses one),
+/// serving on `port`, ready.
+async fn whole_stack(db: &scim_storage::testing::TestDatabase, port: u16) -> e2e::procs::Proc {
+    let mut args: Vec<String> = vec![
+        "up".into(),
+        "--data-dir".into(),
+        db.dir().to_string_lossy().into_owned(),
+        "--listen".into(),
+        format!("127.0.0.1:{port}"),
+        "--identity-listen".into(),
+        "127.0.0.1:0".into(),
+        "--auth-listen".into(),
+        "127.0.0.1:0".into(),
+    ];
+    if db.backend() == scim_storage::Backend::Postgres {
+        args.extend(["--database-url".into(), db.url().to_owned()]);
+    }
+    let proc = e2e::procs::Proc::spawn("scimctl", "scimctl-up", &args, db.dir());
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ready = http
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == StatusCode::OK);
+        if ready {
+            return proc;
+        }
+        assert!(Instant::now() < deadline, "scimctl up never became ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A token for the operator `scimctl up` bootstrapped in `dir`.
+async fn operator_token(dir: &std::path::Path, port: u16) -> String {
+    let text = std::fs::read_to_string(dir.join("operator.json")).expect("operator.json");
+    let op: Value = serde_json::from_str(&text).unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/oauth2/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", op["client_id"].as_str().unwrap()),
+            ("client_secret", op["client_secret"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    v["access_token"].as_str().unwrap().to_owned()
+}
+
+/// The version an ETag (`W/"n"`) names.
+fn version_of(headers: &reqwest::header::HeaderMap) -> u64 {
+    headers
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .map(|e| e.trim_start_matches("W/").trim_matches('"').to_owned())
+        .and_then(|v| v.parse().ok())
+        .expect("an ETag with a version")
+}
+
+/// What the stack acknowledged about one user.
+#[derive(Debug, Clone)]
+struct Acked {
+    id: String,
+    version: u64,
+    deactivated: bool,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_the_whole_stack_under_write_load_loses_no_acknowledged_write() {
+    let db = scim_storage::testing::TestDatabase::new("unused.db");
+    let port = e2e::procs::free_port();
+    let ledger = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::<
+        String,
+        Acked,
+    >::new()));
+    for round in 0..3 {
+        let mut stack = whole_stack(&db, port).await;
+        let base = format!("http://127.0.0.1:{port}/scim/v2");
+        let token = operator_token(db.dir(), port).await;
+        let writers: Vec<_> = (0..6)
+            .map(|w| {
+                let (ledger, token, base) = (ledger.clone(), token.clone(), base.clone());
+                tokio::spawn(async move {
+                    let http = reqwest::Client::new();
+                    for n in 0.. {
+                        let name = format!("r{round}-w{w}-{n}");
+                        let Ok(r) = http
+                            .post(format!("{base}/Users"))
+                            .bearer_auth(&token)
+                            .header("content-type", "application/scim+json")
+                            .body(user(&name).to_string())
+                            .send()
+                            .await
+                        else {
+                            return;
+                        };
+                        if r.status() != StatusCode::CREATED {
+                            return;
+                        }
+                        let version = version_of(r.headers());
+                        let Ok(v) = r.json::<Value>().await else {
+                            return;
+                        };
+                        let id = v["id"].as_str().unwrap().to_owned();
+                        ledger.lock().unwrap().insert(
+                            name.clone(),
+                            Acked {
+                                id: id.clone(),
+                                version,
+                                deactivated: false,
+                            },
+                        );
+                        let patch = json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                            "Operations":[{"op":"replace","path":"active","value":false}]});
+                        let Ok(r) = http
+                            .patch(format!("{base}/Users/{id}"))
+                            .bearer_auth(&token)
+                            .header("content-type", "application/scim+json")
+                            .body(patch.to_string())
+                            .send()
+                            .await
+                        else {
+                            return;
+                        };
+                        if r.status() != StatusCode::OK {
+                            return;
+                        }
+                        let version = version_of(r.headers());
+                        ledger.lock().unwrap().insert(
+                            name,
+                            Acked {
+                                id,
+                                version,
+                                deactivated: true,
+                            },
+                        );
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        stack.kill();
+        for w in writers {
+            tokio::time::timeout(Duration::from_secs(30), w)
+                .await
+                .expect("a writer hung after the kill")
+                .unwrap();
+        }
+        drop(stack);
+
+        // Started again on the same data: everything acknowledged is there.
+        let _stack = whole_stack(&db, port).await;
+        let token = operator_token(db.dir(), port).await;
+        let http = reqwest::Client::new();
+        let acked = ledger.lock().unwrap().clone();
+        assert!(
+            acked.len() > 10,
+            "round {round}: only {} writes",
+            acked.len()
+        );
+        for (name, a) in &acked {
+            let r = http
+                .get(format!("{base}/Users/{}", a.id))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "round {round}: {name} lost");
+            let version = version_of(r.headers());
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(v["userName"], name.as_str());
+            assert!(version >= a.version, "{name}: version went back");
+            if a.deactivated {
+                assert_eq!(v["active"], false, "{name}: an acknowledged PATCH was lost");
+            }
+        }
+        // Uniqueness still holds for every name written.
+        let (name, _) = acked.iter().next().unwrap();
+        let r = http
+            .post(format!("{base}/Users"))
+            .bearer_auth(&token)
+            .header("content-type", "application/scim+json")
+            .body(user(name).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CONFLICT, "{name} created twice");
+    }
+}
