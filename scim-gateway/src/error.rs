@@ -275,29 +275,19 @@ impl ScimError {
     }
 }
 
-/// Whether `s` was made by tonic's client from a transport failure rather than received
-/// from the upstream.
-///
-/// Most such statuses keep the failure as their source; one that tonic builds from an
-/// HTTP/2 error inside a hyper error (a stream or connection reset by a peer that died
-/// mid-call) has none, only its message, which begins with `h2 protocol error`. No
-/// service of the stack sends a message of that form.
-fn made_from_transport(s: &tonic::Status) -> bool {
-    std::error::Error::source(s).is_some() || s.message().starts_with("h2 protocol error")
-}
-
 impl From<tonic::Status> for ScimError {
     fn from(s: tonic::Status) -> Self {
         use tonic::Code;
         let msg = s.message().to_owned();
-        // A status made on this side from a failed transport (the replica died
-        // mid-call, the connection broke) rather than sent by the upstream: the request
-        // may succeed on another replica or in a moment, so it is a 503.
-        if matches!(s.code(), Code::Unknown | Code::Internal) && made_from_transport(&s) {
+        // The upstream is away (the replica died mid-call, the connection broke, the
+        // call passed its deadline) rather than saying no: the request may succeed on
+        // another replica or in a moment, so it is a 503.
+        if crate::upstream::unavailable(&s) {
             tracing::warn!(
+                code = ?s.code(),
                 error = %msg,
                 source = ?std::error::Error::source(&s),
-                "upstream call failed in transport"
+                "upstream call failed"
             );
             return ScimError::Unavailable {
                 detail: "the directory is temporarily unavailable; retry later".into(),
@@ -312,14 +302,6 @@ impl From<tonic::Status> for ScimError {
             Code::Unauthenticated => ScimError::Unauthorized(msg),
             Code::PermissionDenied => ScimError::Forbidden(msg),
             Code::ResourceExhausted => ScimError::TooManyRequests { retry_after: 1 },
-            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
-                // Cancelled is what tonic's client makes of a call past its deadline.
-                tracing::warn!(code = ?s.code(), error = %msg, "upstream call failed");
-                ScimError::Unavailable {
-                    detail: "the directory is temporarily unavailable; retry later".into(),
-                    retry_after: 5,
-                }
-            }
             // A write that kept meeting concurrent writes (identity-service retried it).
             Code::Aborted => ScimError::Unavailable {
                 detail: "the write met concurrent changes; retry".into(),

@@ -275,6 +275,31 @@ where
     }
 }
 
+/// Whether `s` was made by tonic's client from a transport failure rather than received
+/// from the upstream.
+///
+/// Most such statuses keep the failure as their source; one that tonic builds from an
+/// HTTP/2 error inside a hyper error (a stream or connection reset by a peer that died
+/// mid-call) has none, only its message, which begins with `h2 protocol error`. No
+/// service of the stack sends a message of that form.
+pub fn made_from_transport(s: &tonic::Status) -> bool {
+    std::error::Error::source(s).is_some() || s.message().starts_with("h2 protocol error")
+}
+
+/// Whether a failed upstream call means "the upstream is away", not "the upstream
+/// said no": a transport failure ([`made_from_transport`]), an upstream that is
+/// unavailable, or a call past its [`deadline`] (tonic's client reports that as
+/// CANCELLED). The call may succeed on another replica or in a moment, so the client is
+/// told to retry (SCIM 503, OAuth `temporarily_unavailable`, both with `Retry-After`).
+pub fn unavailable(s: &tonic::Status) -> bool {
+    use tonic::Code;
+    match s.code() {
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => true,
+        Code::Unknown | Code::Internal => made_from_transport(s),
+        _ => false,
+    }
+}
+
 /// Wraps `msg` in a request carrying the caller's bearer token.
 pub fn with_token<T>(msg: T, token: &str) -> tonic::Request<T> {
     let mut req = tonic::Request::new(msg);

@@ -82,6 +82,17 @@ impl IntoResponse for OAuthError {
 /// Maps an auth.v1 status to an OAuth error.
 fn from_status(s: &tonic::Status, basic: bool) -> OAuthError {
     use tonic::Code;
+    if crate::upstream::unavailable(s) {
+        tracing::warn!(code = ?s.code(), error = %s.message(), "token service call failed");
+        return OAuthError {
+            retry_after: Some(5),
+            ..OAuthError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the token service is unavailable; retry later",
+            )
+        };
+    }
     match s.code() {
         Code::Unauthenticated => OAuthError::invalid_client(basic),
         Code::InvalidArgument if s.message().starts_with("invalid_scope") => OAuthError::new(
@@ -106,14 +117,6 @@ fn from_status(s: &tonic::Status, basic: bool) -> OAuthError {
                 )
             }
         }
-        Code::Unavailable | Code::DeadlineExceeded => OAuthError {
-            retry_after: Some(5),
-            ..OAuthError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "the token service is unavailable; retry later",
-            )
-        },
         Code::PermissionDenied => {
             OAuthError::new(StatusCode::BAD_REQUEST, "unauthorized_client", s.message())
         }
@@ -484,6 +487,30 @@ pub async fn jwks(State(state): State<AppState>) -> Result<Response, OAuthError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_service_that_is_away_is_temporarily_unavailable_not_a_server_error() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        for s in [
+            tonic::Status::unavailable("tcp connect error"),
+            tonic::Status::cancelled("Timeout expired"),
+            tonic::Status::internal("h2 protocol error: connection reset"),
+            tonic::Status::from_error(Box::new(io)),
+        ] {
+            let shown = format!("{s:?}");
+            let e = from_status(&s, false);
+            assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE, "{shown}");
+            assert_eq!(e.error, "temporarily_unavailable", "{shown}");
+            assert!(e.retry_after.is_some(), "{shown}");
+        }
+        let failed = from_status(&tonic::Status::internal("signing key unreadable"), false);
+        assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let refused = from_status(&tonic::Status::permission_denied("not yours"), false);
+        assert_eq!(
+            (refused.status, refused.error),
+            (StatusCode::BAD_REQUEST, "unauthorized_client")
+        );
+    }
 
     #[test]
     fn ttl_units() {
