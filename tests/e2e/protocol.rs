@@ -606,32 +606,31 @@ async fn removing_active_leaves_it_unset_and_other_writes_keep_it_so() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_patches_without_if_match_all_succeed_and_none_is_lost() {
     const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-    let stack = TestStack::spawn().await;
-    let token = stack.tenant_token("default").await;
-    let id = seed(&stack, &token, 1).await.remove(0);
-    let path = format!("/Users/{id}");
-    // Attributes a PATCH can only change by reading the user first.
-    let mut ops: Vec<(String, Value)> = Vec::new();
-    for (i, sub) in [
+    const NAME_PARTS: [&str; 6] = [
         "givenName",
         "familyName",
         "middleName",
         "honorificPrefix",
         "honorificSuffix",
         "formatted",
-    ]
-    .iter()
-    .enumerate()
-    {
-        ops.push((format!("name.{sub}"), json!(format!("n{i}"))));
-    }
-    for attr in [
+    ];
+    const ENTERPRISE_ATTRS: [&str; 5] = [
         "employeeNumber",
         "costCenter",
         "organization",
         "division",
         "department",
-    ] {
+    ];
+    let stack = TestStack::spawn().await;
+    let token = stack.tenant_token("default").await;
+    let id = seed(&stack, &token, 1).await.remove(0);
+    let path = format!("/Users/{id}");
+    // Attributes a PATCH can only change by reading the user first.
+    let mut ops: Vec<(String, Value)> = Vec::new();
+    for (i, sub) in NAME_PARTS.iter().enumerate() {
+        ops.push((format!("name.{sub}"), json!(format!("n{i}"))));
+    }
+    for attr in ENTERPRISE_ATTRS {
         ops.push((format!("{ENTERPRISE}:{attr}"), json!(format!("{attr}-v"))));
     }
     let phones: Vec<String> = (0..5).map(|i| format!("+1 555 000 00{i:02}")).collect();
@@ -655,26 +654,10 @@ async fn concurrent_patches_without_if_match_all_succeed_and_none_is_lost() {
         assert_eq!(*status, StatusCode::OK, "{v}");
     }
     let (_, _, user) = stack.scim(Method::GET, path, token, None).await;
-    for (i, sub) in [
-        "givenName",
-        "familyName",
-        "middleName",
-        "honorificPrefix",
-        "honorificSuffix",
-        "formatted",
-    ]
-    .iter()
-    .enumerate()
-    {
+    for (i, sub) in NAME_PARTS.iter().enumerate() {
         assert_eq!(user["name"][sub], format!("n{i}"), "{user}");
     }
-    for attr in [
-        "employeeNumber",
-        "costCenter",
-        "organization",
-        "division",
-        "department",
-    ] {
+    for attr in ENTERPRISE_ATTRS {
         assert_eq!(user[ENTERPRISE][attr], format!("{attr}-v"), "{user}");
     }
     let stored: Vec<&str> = user["phoneNumbers"]
