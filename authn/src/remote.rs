@@ -204,37 +204,29 @@ pub fn spawn_key_prefetch(verifier: &Arc<Verifier>, retry: Duration) -> JoinHand
     let verifier = Arc::downgrade(verifier);
     let retry = retry.max(Duration::from_millis(10));
     tokio::spawn(async move {
-        let mut wait = Duration::ZERO;
-        loop {
-            // In steps of `retry`, so the task ends soon after its verifier.
-            let until = tokio::time::Instant::now() + wait;
-            loop {
-                let left = until.saturating_duration_since(tokio::time::Instant::now());
-                if left.is_zero() {
-                    break;
-                }
-                tokio::time::sleep(left.min(retry)).await;
-                if verifier.strong_count() == 0 {
-                    return;
-                }
-            }
-            let Some(v) = verifier.upgrade() else {
-                return;
-            };
-            wait = match v.load_keys().await {
-                Ok(()) => KEY_REFRESH_INTERVAL,
-                Err(error) => {
-                    tracing::debug!(%error, "cannot fetch verification keys yet; retrying");
+        let mut due = tokio::time::Instant::now();
+        // Wakes at least every `retry`, so the task ends soon after its verifier.
+        while let Some(v) = verifier.upgrade() {
+            let now = tokio::time::Instant::now();
+            if now >= due {
+                due = match v.load_keys().await {
+                    Ok(()) => now + KEY_REFRESH_INTERVAL,
                     // Until the first keys arrive a service cannot verify anything:
                     // ask again soon, so it holds them moments after the auth-service
                     // is reachable.
-                    if v.has_keys() {
-                        retry
-                    } else {
-                        retry.min(FIRST_KEYS_RETRY)
+                    Err(error) => {
+                        tracing::debug!(%error, "cannot fetch verification keys yet; retrying");
+                        now + if v.has_keys() {
+                            retry
+                        } else {
+                            retry.min(FIRST_KEYS_RETRY)
+                        }
                     }
-                }
-            };
+                };
+            }
+            drop(v);
+            let left = due.saturating_duration_since(tokio::time::Instant::now());
+            tokio::time::sleep(left.min(retry)).await;
         }
     })
 }

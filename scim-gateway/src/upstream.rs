@@ -282,7 +282,7 @@ where
 /// HTTP/2 error inside a hyper error (a stream or connection reset by a peer that died
 /// mid-call) has none, only its message, which begins with `h2 protocol error`. No
 /// service of the stack sends a message of that form.
-pub fn made_from_transport(s: &tonic::Status) -> bool {
+fn made_from_transport(s: &tonic::Status) -> bool {
     std::error::Error::source(s).is_some() || s.message().starts_with("h2 protocol error")
 }
 

@@ -362,16 +362,15 @@ where
 
     fn call(&mut self, mut req: http::Request<ReqB>) -> Self::Future {
         let uri = req.uri().clone();
-        let current = crate::exporting().then(tracing::Span::current);
-        let span = match &current {
+        let span = match crate::traces::unsampled_current() {
             // In a trace that is not sampled the call gets no span of its own (see
             // `traces::child_span`); the callee learns the decision from the caller's
             // context and follows it.
-            Some(current) if crate::traces::is_unsampled(current) => {
-                crate::propagation::inject(current, req.headers_mut());
+            Some(current) => {
+                crate::propagation::inject(&current, req.headers_mut());
                 tracing::Span::none()
             }
-            _ => {
+            None => {
                 let span = client_span(uri.path());
                 crate::propagation::inject(&span, req.headers_mut());
                 span

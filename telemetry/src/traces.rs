@@ -154,13 +154,18 @@ pub fn is_unsampled(span: &tracing::Span) -> bool {
 /// them, so log lines inside still carry the request's trace and span ids, also on
 /// another thread where the returned span is entered.
 pub fn child_span(make: impl FnOnce() -> tracing::Span) -> tracing::Span {
-    if crate::exporting() {
-        let current = tracing::Span::current();
-        if is_unsampled(&current) {
-            return current;
-        }
+    unsampled_current().unwrap_or_else(make)
+}
+
+/// The current span, when it belongs to a trace the sampler decided not to export:
+/// what stands in for the spans that are not made below it ([`child_span`], and the
+/// gRPC client span of `crate::grpc::ClientLayer`).
+pub fn unsampled_current() -> Option<tracing::Span> {
+    if !crate::exporting() {
+        return None;
     }
-    make()
+    let current = tracing::Span::current();
+    is_unsampled(&current).then_some(current)
 }
 
 /// Continues the caller's trace: `span` becomes a child of the remote context `parent`,

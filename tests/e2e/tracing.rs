@@ -901,59 +901,49 @@ async fn log_lines_inside_a_request_carry_its_trace_and_span_ids() {
     let (client_id, client_secret) = provider(&stack).await;
     let http = reqwest::Client::new();
     // Logged by the gateway ("rejected access token") and by auth-service (the token
-    // issued), each inside its request's span.
-    let rejected_trace = "8bf92f3577b34da6a3ce929d0e0e4730";
-    let r = http
-        .get(format!("{}/scim/v2/Users", stack.url))
-        .bearer_auth("not-a-token")
-        .header("traceparent", format!("00-{rejected_trace}-{PARENT_ID}-01"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
-    let token_trace = "9bf92f3577b34da6a3ce929d0e0e4731";
-    let r = http
-        .post(format!("{}/oauth2/token", stack.url))
-        .header("traceparent", format!("00-{token_trace}-{PARENT_ID}-01"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &client_id),
-            ("client_secret", &client_secret),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    // The same from callers whose traces are not sampled: nothing is exported, and the
-    // log lines still name the trace.
-    let unsampled_rejected = "8bf92f3577b34da6a3ce929d0e0e4732";
-    let r = http
-        .get(format!("{}/scim/v2/Users", stack.url))
-        .bearer_auth("not-a-token")
-        .header(
-            "traceparent",
-            format!("00-{unsampled_rejected}-{PARENT_ID}-00"),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
-    let unsampled_token = "9bf92f3577b34da6a3ce929d0e0e4733";
-    let r = http
-        .post(format!("{}/oauth2/token", stack.url))
-        .header(
-            "traceparent",
-            format!("00-{unsampled_token}-{PARENT_ID}-00"),
-        )
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &client_id),
-            ("client_secret", &client_secret),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    // issued), each inside its request's span; from callers whose traces are sampled
+    // (flag 01) and from callers whose traces are not (00: nothing is exported, and the
+    // log lines still name the trace).
+    let traces = [
+        (
+            "8bf92f3577b34da6a3ce929d0e0e4730",
+            "9bf92f3577b34da6a3ce929d0e0e4731",
+            "01",
+        ),
+        (
+            "8bf92f3577b34da6a3ce929d0e0e4732",
+            "9bf92f3577b34da6a3ce929d0e0e4733",
+            "00",
+        ),
+    ];
+    for (rejected_trace, token_trace, flags) in traces {
+        let r = http
+            .get(format!("{}/scim/v2/Users", stack.url))
+            .bearer_auth("not-a-token")
+            .header(
+                "traceparent",
+                format!("00-{rejected_trace}-{PARENT_ID}-{flags}"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        let r = http
+            .post(format!("{}/oauth2/token", stack.url))
+            .header(
+                "traceparent",
+                format!("00-{token_trace}-{PARENT_ID}-{flags}"),
+            )
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", &client_id),
+                ("client_secret", &client_secret),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
     let mut seen = std::collections::HashSet::new();
     for err in stack.stop_and_read_logs() {
         for line in err.lines() {
@@ -970,12 +960,10 @@ async fn log_lines_inside_a_request_carry_its_trace_and_span_ids() {
             seen.insert(trace.to_owned());
         }
     }
-    for trace in [
-        rejected_trace,
-        token_trace,
-        unsampled_rejected,
-        unsampled_token,
-    ] {
-        assert!(seen.contains(trace), "{trace} not in {seen:?}");
+    for trace in traces
+        .iter()
+        .flat_map(|(rejected, token, _)| [rejected, token])
+    {
+        assert!(seen.contains(*trace), "{trace} not in {seen:?}");
     }
 }

@@ -138,24 +138,6 @@ async fn garbage_revoked_and_expired_tokens_are_inactive_and_nothing_more() {
     assert!(went_inactive, "the expired token is still active");
 }
 
-/// A provider of another tenant, with `scopes`; returns (client id, secret).
-async fn provider_in(
-    server: &TestServer,
-    tenant: &str,
-    name: &str,
-    scopes: &str,
-) -> (String, String) {
-    let created = server
-        .create_provider(pb::CreateProviderRequest {
-            name: name.into(),
-            tenant: tenant.into(),
-            allowed_scopes: scopes.split_whitespace().map(str::to_owned).collect(),
-            ..Default::default()
-        })
-        .await;
-    (created.provider.unwrap().client_id, created.client_secret)
-}
-
 #[tokio::test]
 async fn a_token_is_inactive_to_a_caller_of_another_tenant_and_is_not_revoked_by_it() {
     let server = TestServer::start().await;
@@ -166,7 +148,7 @@ async fn a_token_is_inactive_to_a_caller_of_another_tenant_and_is_not_revoked_by
         .unwrap()
         .access_token;
     // Another tenant's client, even one with its tenant's admin scope.
-    let (other, other_secret) = provider_in(&server, "acme", "acme-admin", "admin").await;
+    let (other, other_secret) = server.provider_in("acme", "acme-admin", "admin").await;
 
     let seen = server
         .client()

@@ -133,9 +133,17 @@ impl TestServer {
 
     /// Registers a provider with defaults; returns (client id, secret).
     pub async fn provider(&self, name: &str) -> (String, String) {
+        self.provider_in("", name, "").await
+    }
+
+    /// Registers a provider of `tenant` (empty: the default) allowed `scopes`
+    /// (space-separated; empty: the defaults); returns (client id, secret).
+    pub async fn provider_in(&self, tenant: &str, name: &str, scopes: &str) -> (String, String) {
         let created = self
             .create_provider(pb::CreateProviderRequest {
                 name: name.into(),
+                tenant: tenant.into(),
+                allowed_scopes: scopes.split_whitespace().map(str::to_owned).collect(),
                 ..Default::default()
             })
             .await;
