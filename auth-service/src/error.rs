@@ -89,6 +89,10 @@ impl From<AuthError> for Status {
                 tracing::warn!(error = %m, "dependency unavailable");
                 Status::unavailable("the auth-service is temporarily unavailable; retry")
             }
+            AuthError::Database(e) if scim_storage::errors::is_storage_full(&e) => {
+                tracing::error!(error = %e, "storage is full; writes are refused until space is freed");
+                Status::unavailable("the auth-service's storage is full; retry later")
+            }
             AuthError::Database(e)
                 if scim_storage::errors::is_unavailable(&e)
                     || scim_storage::errors::is_retryable(&e) =>

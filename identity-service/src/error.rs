@@ -31,6 +31,10 @@ pub enum IdentityError {
     /// Storage is temporarily unavailable (pool exhausted, database busy); retry.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The disk the database writes to is full: nothing was written, and the same write
+    /// succeeds once an operator frees space.
+    #[error("storage full: {0}")]
+    StorageFull(String),
     /// A concurrent write won (a PostgreSQL deadlock or serialization failure); the
     /// write may succeed when sent again. Writes retry this themselves a few times.
     #[error("write conflict: {0}")]
@@ -68,6 +72,9 @@ impl From<DieselError> for IdentityError {
         }
         if scim_storage::errors::is_retryable(&err) {
             return IdentityError::Contended(err.to_string());
+        }
+        if scim_storage::errors::is_storage_full(&err) {
+            return IdentityError::StorageFull(err.to_string());
         }
         if scim_storage::errors::is_unavailable(&err) {
             return IdentityError::Unavailable(err.to_string());
@@ -116,6 +123,11 @@ impl From<IdentityError> for tonic::Status {
             IdentityError::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "storage unavailable");
                 tonic::Status::unavailable("storage is temporarily unavailable; retry")
+            }
+            IdentityError::StorageFull(detail) => {
+                // Only an operator can fix this, so it is an error, not a warning.
+                tracing::error!(error = %detail, "storage is full; writes are refused until space is freed");
+                tonic::Status::unavailable("storage is full; retry later")
             }
             IdentityError::Contended(detail) => {
                 tracing::warn!(error = %detail, "write conflict persisted");

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use e2e::procs::ReplicaStack;
+use e2e::procs::{ReplicaStack, WholeStack};
 use reqwest::{Method, StatusCode};
 use scim_gateway::upstream::READ_DEADLINE;
 use serde_json::{Value, json};
@@ -205,57 +205,11 @@ async fn with_the_token_service_down_issued_tokens_keep_working_and_new_ones_wai
     assert_eq!(status, StatusCode::OK);
 }
 
-/// `scimctl up` on `dir` (and on `db`'s PostgreSQL database when the run uses one),
-/// serving on `port`, ready.
-async fn whole_stack(db: &scim_storage::testing::TestDatabase, port: u16) -> e2e::procs::Proc {
-    let mut args: Vec<String> = vec![
-        "up".into(),
-        "--data-dir".into(),
-        db.dir().to_string_lossy().into_owned(),
-        "--listen".into(),
-        format!("127.0.0.1:{port}"),
-        "--identity-listen".into(),
-        "127.0.0.1:0".into(),
-        "--auth-listen".into(),
-        "127.0.0.1:0".into(),
-    ];
-    if db.backend() == scim_storage::Backend::Postgres {
-        args.extend(["--database-url".into(), db.url().to_owned()]);
-    }
-    let proc = e2e::procs::Proc::spawn("scimctl", "scimctl-up", &args, db.dir());
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let ready = http
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == StatusCode::OK);
-        if ready {
-            return proc;
-        }
-        assert!(Instant::now() < deadline, "scimctl up never became ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// A token for the operator `scimctl up` bootstrapped in `dir`.
-async fn operator_token(dir: &std::path::Path, port: u16) -> String {
-    let text = std::fs::read_to_string(dir.join("operator.json")).expect("operator.json");
-    let op: Value = serde_json::from_str(&text).unwrap();
-    let r = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{port}/oauth2/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", op["client_id"].as_str().unwrap()),
-            ("client_secret", op["client_secret"].as_str().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let v: Value = r.json().await.unwrap();
-    v["access_token"].as_str().unwrap().to_owned()
+/// `scimctl up` on `db`'s directory (and on its PostgreSQL database when the run uses
+/// one), serving on `port`.
+async fn whole_stack(db: &scim_storage::testing::TestDatabase, port: u16) -> WholeStack {
+    let url = (db.backend() == scim_storage::Backend::Postgres).then(|| db.url());
+    WholeStack::start(db.dir(), url, port, db.dir()).await
 }
 
 /// The version an ETag (`W/"n"`) names.
@@ -286,8 +240,8 @@ async fn kill_9_of_the_whole_stack_under_write_load_loses_no_acknowledged_write(
     >::new()));
     for round in 0..3 {
         let mut stack = whole_stack(&db, port).await;
-        let base = format!("http://127.0.0.1:{port}/scim/v2");
-        let token = operator_token(db.dir(), port).await;
+        let base = stack.base();
+        let token = stack.operator_token().await;
         let writers: Vec<_> = (0..6)
             .map(|w| {
                 let (ledger, token, base) = (ledger.clone(), token.clone(), base.clone());
@@ -350,7 +304,7 @@ async fn kill_9_of_the_whole_stack_under_write_load_loses_no_acknowledged_write(
             })
             .collect();
         tokio::time::sleep(Duration::from_millis(1200)).await;
-        stack.kill();
+        stack.proc.kill();
         for w in writers {
             tokio::time::timeout(Duration::from_secs(30), w)
                 .await
@@ -360,8 +314,8 @@ async fn kill_9_of_the_whole_stack_under_write_load_loses_no_acknowledged_write(
         drop(stack);
 
         // Started again on the same data: everything acknowledged is there.
-        let _stack = whole_stack(&db, port).await;
-        let token = operator_token(db.dir(), port).await;
+        let stack = whole_stack(&db, port).await;
+        let token = stack.operator_token().await;
         let http = reqwest::Client::new();
         let acked = ledger.lock().unwrap().clone();
         assert!(

@@ -2,6 +2,7 @@
 
 mod abuse;
 mod db_copy;
+mod disk;
 mod entra;
 mod failures;
 mod faults;

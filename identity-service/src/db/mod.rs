@@ -153,7 +153,37 @@ pub const MAX_GROUP: usize = 64;
 /// A queued SQLite write: runs in its savepoint and returns what to do once the
 /// group's commit succeeded (`None`) or failed (`Some(error)`).
 type WriteJob = Box<dyn FnOnce(&mut SqliteConnection) -> Finish + Send>;
-type Finish = Box<dyn FnOnce(Option<String>) + Send>;
+type Finish = Box<dyn FnOnce(Option<CommitFailure>) + Send>;
+
+/// Why a group's commit failed, as each write of the group reports it.
+#[derive(Debug, Clone)]
+enum CommitFailure {
+    /// The disk is full: an operator must free space.
+    StorageFull(String),
+    /// Anything else (no connection, an I/O error).
+    Other(String),
+}
+
+impl CommitFailure {
+    fn of(e: &DieselError) -> Self {
+        if scim_storage::errors::is_storage_full(e) {
+            CommitFailure::StorageFull(e.to_string())
+        } else {
+            CommitFailure::Other(e.to_string())
+        }
+    }
+}
+
+impl From<CommitFailure> for IdentityError {
+    fn from(f: CommitFailure) -> Self {
+        match f {
+            CommitFailure::StorageFull(e) => {
+                IdentityError::StorageFull(format!("commit failed: {e}"))
+            }
+            CommitFailure::Other(e) => IdentityError::Unavailable(format!("commit failed: {e}")),
+        }
+    }
+}
 
 /// The connection pool, plus the writer's queue on SQLite.
 #[derive(Clone)]
@@ -342,7 +372,7 @@ where
         let result = conn.transaction(|c| f(&mut Conn::Sqlite(c)));
         Box::new(move |commit_error| {
             let outcome = match commit_error {
-                Some(e) => Err(IdentityError::Unavailable(format!("commit failed: {e}"))),
+                Some(failure) => Err(failure.into()),
                 None => result,
             };
             let _ = tx.send(outcome);
@@ -408,12 +438,12 @@ fn run_writer(
                     }
                     Ok(())
                 })
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
+                .map_err(|e| CommitFailure::of(&e)),
+            Err(e) => Err(CommitFailure::Other(e.to_string())),
         };
         let error = committed.err();
         if let Some(e) = &error {
-            tracing::error!(error = %e, "group commit failed");
+            tracing::error!(error = ?e, "group commit failed");
         }
         for finish in finishes {
             finish(error.clone());
