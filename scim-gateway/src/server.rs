@@ -157,8 +157,8 @@ impl Server {
 /// within the header read timeout, which also closes a kept-alive HTTP/1.1 connection
 /// left idle that long: a client that sends headers a byte at a time, or opens
 /// connections and sends nothing, holds a connection slot for seconds, not forever.
-/// (A TLS client that completes its handshake and then sends nothing is not caught by
-/// this yet.)
+/// The same bound holds for the connection's first request whatever the protocol, so
+/// a TLS client that completes its handshake and then sends nothing is closed too.
 async fn serve<S>(
     listener: tokio::net::TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -212,10 +212,15 @@ async fn serve<S>(
         let _ = tcp.set_nodelay(true);
         let tls = tls.clone();
         let builder = builder.clone();
-        let service =
-            TowerToHyperService::new(app.clone().map_request(
-                |r: http::Request<hyper::body::Incoming>| r.map(axum::body::Body::new),
-            ));
+        // Set by the connection's first request; see `first_request_within` below.
+        let asked = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let service = TowerToHyperService::new(app.clone().map_request({
+            let asked = Arc::clone(&asked);
+            move |r: http::Request<hyper::body::Incoming>| {
+                asked.store(true, std::sync::atomic::Ordering::Relaxed);
+                r.map(axum::body::Body::new)
+            }
+        }));
         let watcher = graceful.watcher();
         let handshake = limits.header_read_timeout;
         tokio::spawn(async move {
@@ -230,10 +235,24 @@ async fn serve<S>(
             ) {
                 return;
             }
+            // Neither hyper's header timeout nor the peek above sees a client that
+            // completes a TLS handshake and then sends nothing, or starts the HTTP/2
+            // preface and stops: while the auto builder waits to learn the version, no
+            // timeout of hyper's runs. So a connection whose first request has not
+            // arrived within the header read timeout is dropped.
+            let first_request_within = async {
+                tokio::time::sleep(handshake).await;
+                if asked.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::future::pending::<()>().await;
+                }
+            };
             match tls {
                 None => {
                     let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
-                    let _ = watcher.watch(conn.into_owned()).await;
+                    tokio::select! {
+                        _ = watcher.watch(conn.into_owned()) => {}
+                        () = first_request_within => {}
+                    }
                 }
                 Some(acceptor) => {
                     let stream = match tokio::time::timeout(handshake, acceptor.accept(tcp)).await {
@@ -244,7 +263,10 @@ async fn serve<S>(
                     };
                     let conn =
                         builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                    let _ = watcher.watch(conn.into_owned()).await;
+                    tokio::select! {
+                        _ = watcher.watch(conn.into_owned()) => {}
+                        () = first_request_within => {}
+                    }
                 }
             }
         });
