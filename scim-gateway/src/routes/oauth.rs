@@ -232,7 +232,13 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OA
             .map_err(|_| OAuthError::invalid_client(true))?;
         Ok(pairs.into_iter().next().map(|(_, v)| v).unwrap_or_default())
     };
-    Ok(Some((unescape(id)?, unescape(secret)?)))
+    let (id, secret) = (unescape(id)?, unescape(secret)?);
+    // As in the body, where an empty parameter is an absent one: credentials with no
+    // client id or no secret name no client (found by fuzzing).
+    if id.is_empty() || secret.is_empty() {
+        return Err(OAuthError::invalid_client(true));
+    }
+    Ok(Some((id, secret)))
 }
 
 /// Client authentication by Basic or by body parameters, never both.
@@ -286,6 +292,114 @@ pub fn parse_ttl(raw: &str) -> Option<i64> {
     n.checked_mul(factor)
 }
 
+/// A token request (RFC 6749 §4.4), read and checked before the token service is asked.
+pub struct TokenRequest {
+    /// What the token service is asked.
+    pub issue: pb::IssueTokenRequest,
+    /// Whether the client authenticated with HTTP Basic (its 401 then carries the
+    /// `Basic` challenge).
+    pub basic: bool,
+}
+
+impl TokenRequest {
+    /// Reads the form body and the client's credentials (Basic or in the body, never
+    /// both); every problem is the OAuth error the endpoint answers.
+    pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Self, OAuthError> {
+        let form = Form::parse(headers, body)?;
+        let grant = form
+            .get("grant_type")
+            .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
+        let creds = client_credentials(headers, &form)?;
+        if grant != "client_credentials" {
+            return Err(OAuthError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "only the client_credentials grant is supported",
+            ));
+        }
+        let creds = creds.ok_or_else(|| OAuthError::invalid_client(false))?;
+        let ttl_seconds = match form.get("ttl") {
+            Some(raw) => parse_ttl(raw).ok_or_else(|| {
+                OAuthError::invalid_request(
+                    "ttl must be a positive number of minutes or use s, m, h, d",
+                )
+            })?,
+            None => 0,
+        };
+        Ok(TokenRequest {
+            issue: pb::IssueTokenRequest {
+                client_id: creds.id,
+                client_secret: creds.secret,
+                scope: form.get("scope").unwrap_or_default().to_owned(),
+                ttl_seconds,
+            },
+            basic: creds.basic,
+        })
+    }
+}
+
+/// An introspection (RFC 7662) or revocation (RFC 7009) request: the token it is about
+/// and how its caller authenticated.
+pub struct TokenQuestion {
+    /// The token the request is about.
+    pub token: String,
+    /// The caller's own bearer token, when it authenticated with one.
+    pub bearer: Option<String>,
+    /// The caller's client id and secret, when it authenticated with them.
+    pub client: Option<(String, String)>,
+    /// Whether those came as HTTP Basic.
+    pub basic: bool,
+}
+
+impl TokenQuestion {
+    /// Reads the form body and the caller's authentication (a bearer token, or client
+    /// credentials by Basic or in the body).
+    pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Self, OAuthError> {
+        let form = Form::parse(headers, body)?;
+        let token = form
+            .get("token")
+            .ok_or_else(|| OAuthError::invalid_request("token is required"))?
+            .to_owned();
+        let (bearer, creds) = caller_auth(headers, &form)?;
+        Ok(TokenQuestion {
+            token,
+            bearer,
+            basic: creds.as_ref().is_some_and(|c| c.basic),
+            client: creds.map(|c| (c.id, c.secret)),
+        })
+    }
+
+    /// The gRPC request carrying `msg`, with the caller's bearer token when it used one.
+    fn request<T>(&self, msg: T) -> tonic::Request<T> {
+        match &self.bearer {
+            Some(t) => with_token(msg, t),
+            None => tonic::Request::new(msg),
+        }
+    }
+}
+
+// Secrets and tokens stay out of debug output.
+impl std::fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRequest")
+            .field("client_id", &self.issue.client_id)
+            .field("scope", &self.issue.scope)
+            .field("ttl_seconds", &self.issue.ttl_seconds)
+            .field("basic", &self.basic)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for TokenQuestion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenQuestion")
+            .field("bearer", &self.bearer.is_some())
+            .field("client_id", &self.client.as_ref().map(|(id, _)| id))
+            .field("basic", &self.basic)
+            .finish_non_exhaustive()
+    }
+}
+
 /// `POST /oauth2/token` (and `/iso/oauth2/token`): the client_credentials grant.
 #[tracing::instrument(name = "oauth.token", skip_all, fields(client_id = tracing::field::Empty))]
 pub async fn token(
@@ -293,40 +407,14 @@ pub async fn token(
     headers: HeaderMap,
     FormBody(body): FormBody,
 ) -> Result<Response, OAuthError> {
-    let form = Form::parse(&headers, &body)?;
-    let grant = form
-        .get("grant_type")
-        .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
-    let creds = client_credentials(&headers, &form)?;
-    if grant != "client_credentials" {
-        return Err(OAuthError::new(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "only the client_credentials grant is supported",
-        ));
-    }
-    let creds = creds.ok_or_else(|| OAuthError::invalid_client(false))?;
-    tracing::Span::current().record("client_id", creds.id.as_str());
-    let ttl_seconds = match form.get("ttl") {
-        Some(raw) => parse_ttl(raw).ok_or_else(|| {
-            OAuthError::invalid_request(
-                "ttl must be a positive number of minutes or use s, m, h, d",
-            )
-        })?,
-        None => 0,
-    };
-    let req = pb::IssueTokenRequest {
-        client_id: creds.id,
-        client_secret: creds.secret,
-        scope: form.get("scope").unwrap_or_default().to_owned(),
-        ttl_seconds,
-    };
+    let TokenRequest { issue, basic } = TokenRequest::parse(&headers, &body)?;
+    tracing::Span::current().record("client_id", issue.client_id.as_str());
     let issued = state
         .auth
         .clone()
-        .issue_token(req)
+        .issue_token(issue)
         .await
-        .map_err(|s| from_status(&s, creds.basic))?
+        .map_err(|s| from_status(&s, basic))?
         .into_inner();
     let body = json!({
         "access_token": issued.access_token,
@@ -369,29 +457,19 @@ pub async fn introspect(
     headers: HeaderMap,
     FormBody(body): FormBody,
 ) -> Result<Response, OAuthError> {
-    let form = Form::parse(&headers, &body)?;
-    let token = form
-        .get("token")
-        .ok_or_else(|| OAuthError::invalid_request("token is required"))?
-        .to_owned();
-    let (bearer, creds) = caller_auth(&headers, &form)?;
-    let basic = creds.as_ref().is_some_and(|c| c.basic);
-    let (client_id, client_secret) = creds.map(|c| (c.id, c.secret)).unwrap_or_default();
-    let msg = pb::IntrospectRequest {
-        token,
+    let q = TokenQuestion::parse(&headers, &body)?;
+    let (client_id, client_secret) = q.client.clone().unwrap_or_default();
+    let req = q.request(pb::IntrospectRequest {
+        token: q.token.clone(),
         client_id,
         client_secret,
-    };
-    let req = match &bearer {
-        Some(t) => with_token(msg, t),
-        None => tonic::Request::new(msg),
-    };
+    });
     let r = state
         .auth
         .clone()
         .introspect(req)
         .await
-        .map_err(|s| from_status(&s, basic))?
+        .map_err(|s| from_status(&s, q.basic))?
         .into_inner();
     let body = if r.active {
         json!({
@@ -415,30 +493,20 @@ pub async fn revoke(
     headers: HeaderMap,
     FormBody(body): FormBody,
 ) -> Result<Response, OAuthError> {
-    let form = Form::parse(&headers, &body)?;
-    let token = form
-        .get("token")
-        .ok_or_else(|| OAuthError::invalid_request("token is required"))?
-        .to_owned();
-    let (bearer, creds) = caller_auth(&headers, &form)?;
-    let basic = creds.as_ref().is_some_and(|c| c.basic);
-    let (client_id, client_secret) = creds.map(|c| (c.id, c.secret)).unwrap_or_default();
-    let msg = pb::RevokeRequest {
-        token,
+    let q = TokenQuestion::parse(&headers, &body)?;
+    let (client_id, client_secret) = q.client.clone().unwrap_or_default();
+    let req = q.request(pb::RevokeRequest {
+        token: q.token.clone(),
         jti: String::new(),
         client_id,
         client_secret,
-    };
-    let req = match &bearer {
-        Some(t) => with_token(msg, t),
-        None => tonic::Request::new(msg),
-    };
+    });
     state
         .auth
         .clone()
         .revoke(req)
         .await
-        .map_err(|s| from_status(&s, basic))?;
+        .map_err(|s| from_status(&s, q.basic))?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -526,6 +594,26 @@ mod tests {
         assert_eq!(parse_ttl("abc"), None);
         assert_eq!(parse_ttl(""), None);
         assert_eq!(parse_ttl("99999999999999999999d"), None);
+    }
+
+    #[test]
+    fn basic_credentials_without_an_id_or_a_secret_are_refused() {
+        // From the oauth_form fuzz target: `Basic` of ":s3cr%2Bt` was a token request
+        // for the client with the empty id.
+        let form = "application/x-www-form-urlencoded";
+        for creds in [":s3cr%2Bt", "abc:", ":"] {
+            let enc = base64::engine::general_purpose::STANDARD.encode(creds);
+            let mut h = HeaderMap::new();
+            h.insert(header::CONTENT_TYPE, form.parse().unwrap());
+            h.insert(
+                header::AUTHORIZATION,
+                format!("Basic \t{enc}").parse().unwrap(),
+            );
+            let err = TokenRequest::parse(&h, b"grant_type=client_credentials").expect_err(creds);
+            assert_eq!(err.status, StatusCode::UNAUTHORIZED, "{creds}");
+            assert_eq!(err.error, "invalid_client", "{creds}");
+            assert!(err.basic_challenge, "{creds}");
+        }
     }
 
     #[test]
