@@ -352,3 +352,212 @@ async fn kill_9_of_the_whole_stack_under_write_load_loses_no_acknowledged_write(
         assert_eq!(r.status(), StatusCode::CONFLICT, "{name} created twice");
     }
 }
+
+/// What one request of the background load got.
+#[derive(Debug, Clone)]
+struct Outcome {
+    at: Instant,
+    what: &'static str,
+    status: StatusCode,
+    retry_after: bool,
+    body: String,
+}
+
+/// Eight clients through both gateways, each in turn reading a user, creating one (named
+/// after `phase`) and asking for a token, until `stop` is set.
+fn background_load(
+    phase: &'static str,
+    stack: &ReplicaStack,
+    token: &str,
+    user_path: &str,
+    stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<Vec<Outcome>>> {
+    let (client_id, secret) = stack.operator();
+    (0..8)
+        .map(|c| {
+            let gateway = stack.gateways[c % 2].clone();
+            let (token, user_path, stop) = (token.to_owned(), user_path.to_owned(), stop.clone());
+            let (client_id, secret) = (client_id.clone(), secret.clone());
+            tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                let mut seen = Vec::new();
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    let (what, request) = match n % 3 {
+                        0 => (
+                            "read",
+                            http.get(format!("{gateway}/scim/v2{user_path}"))
+                                .bearer_auth(&token),
+                        ),
+                        1 => (
+                            "create",
+                            http.post(format!("{gateway}/scim/v2/Users"))
+                                .bearer_auth(&token)
+                                .header("content-type", "application/scim+json")
+                                .body(user(&format!("load-{phase}-{c}-{n}")).to_string()),
+                        ),
+                        _ => (
+                            "token",
+                            http.post(format!("{gateway}/oauth2/token")).form(&[
+                                ("grant_type", "client_credentials"),
+                                ("client_id", client_id.as_str()),
+                                ("client_secret", secret.as_str()),
+                            ]),
+                        ),
+                    };
+                    let Ok(r) = request.timeout(Duration::from_secs(20)).send().await else {
+                        seen.push(Outcome {
+                            at: Instant::now(),
+                            what,
+                            status: StatusCode::IM_A_TEAPOT,
+                            retry_after: false,
+                            body: "no answer from the gateway".into(),
+                        });
+                        continue;
+                    };
+                    let status = r.status();
+                    let retry_after = r.headers().contains_key("retry-after");
+                    let body = r.text().await.unwrap_or_default();
+                    seen.push(Outcome {
+                        at: Instant::now(),
+                        what,
+                        status,
+                        retry_after,
+                        body,
+                    });
+                    if !status.is_success() {
+                        // A client backs off a little when told to retry.
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+                seen
+            })
+        })
+        .collect()
+}
+
+/// Every outcome is a success or the documented refusal of a service that is away:
+/// SCIM 503 with `Retry-After` and a SCIM error body, or OAuth 503
+/// `temporarily_unavailable` with `Retry-After`.
+fn only_documented_refusals(outcomes: &[Outcome]) {
+    for o in outcomes {
+        if o.status.is_success() {
+            continue;
+        }
+        assert_eq!(
+            o.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{} answered {}: {}",
+            o.what,
+            o.status,
+            o.body
+        );
+        assert!(o.retry_after, "{}: 503 without Retry-After", o.what);
+        let v: Value = serde_json::from_str(&o.body).unwrap_or(Value::Null);
+        if o.what == "token" {
+            assert_eq!(v["error"], "temporarily_unavailable", "{}", o.body);
+        } else {
+            assert_eq!(v["status"], "503", "not a SCIM error: {}", o.body);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_killed_and_restarted_under_load_give_only_503s_and_recover() {
+    let mut stack = ReplicaStack::start().await;
+    let token = stack.operator_token().await;
+    let id = created(&stack, &token, "under-load").await;
+    let user_path = format!("/Users/{id}");
+    // Every replica holds the keys before anything is killed.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    for service in ["identity", "auth"] {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let load = background_load(service, &stack, &token, &user_path, &stop);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let procs = match service {
+            "identity" => &mut stack.identity_procs,
+            _ => &mut stack.auth_procs,
+        };
+        let killed = Instant::now();
+        for p in procs.iter_mut() {
+            p.kill();
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let restarted = Instant::now();
+        for p in procs.iter_mut() {
+            p.restart();
+        }
+        stack.wait_until_all_up(Duration::from_secs(30)).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut outcomes = Vec::new();
+        for task in load {
+            outcomes.extend(task.await.unwrap());
+        }
+
+        only_documented_refusals(&outcomes);
+        let of = |what: &str, from: Instant, to: Instant| -> Vec<&Outcome> {
+            outcomes
+                .iter()
+                .filter(|o| o.what == what && o.at > from && o.at < to)
+                .collect()
+        };
+        // While the service was away, what needs it was refused, and what does not
+        // need it kept working: tokens while the directory is down, reads and writes
+        // with an issued token while the token service is down.
+        let away = of(
+            if service == "identity" {
+                "read"
+            } else {
+                "token"
+            },
+            killed + Duration::from_millis(300),
+            restarted,
+        );
+        assert!(
+            away.iter()
+                .any(|o| o.status == StatusCode::SERVICE_UNAVAILABLE),
+            "{service} down: nothing was refused"
+        );
+        let independent = of(
+            if service == "identity" {
+                "token"
+            } else {
+                "read"
+            },
+            killed,
+            restarted,
+        );
+        assert!(
+            !independent.is_empty() && independent.iter().all(|o| o.status.is_success()),
+            "{service} down: what does not need it failed too"
+        );
+        // Recovery within seconds of the restart, with no gateway restarted.
+        let recovered = outcomes
+            .iter()
+            .filter(|o| o.at > restarted && o.status.is_success())
+            .filter(|o| {
+                o.what
+                    == if service == "identity" {
+                        "create"
+                    } else {
+                        "token"
+                    }
+            })
+            .map(|o| o.at - restarted)
+            .min()
+            .unwrap_or_else(|| panic!("{service}: nothing succeeded after the restart"));
+        assert!(
+            recovered < Duration::from_secs(15),
+            "{service}: back only after {recovered:?}"
+        );
+        let refused = outcomes.iter().filter(|o| !o.status.is_success()).count();
+        eprintln!(
+            "{service} killed for 2 s under load: {} requests, {refused} refused with 503, \
+             first success {recovered:?} after the restart",
+            outcomes.len()
+        );
+    }
+}
