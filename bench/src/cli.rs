@@ -104,6 +104,12 @@ pub struct RunArgs {
     /// (default: the directory of this binary).
     #[arg(long)]
     pub bin_dir: Option<PathBuf>,
+    /// Instead of the scenarios: a soak of this many minutes (fractions allowed) of mixed
+    /// Okta-like traffic on one SQLite stack, with each service's memory sampled; uses
+    /// --users and --connections, and fails on any error or on memory that grew (with
+    /// --smoke, on errors only).
+    #[arg(long, value_name = "MINUTES")]
+    pub soak: Option<f64>,
     /// Write the report (markdown) to this file as well as to standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -186,6 +192,18 @@ impl RunArgs {
     /// The command that reproduces this run, as written in the report.
     pub fn command_line(&self) -> String {
         let mut parts = vec!["target/release/scim-bench".to_owned()];
+        if let Some(minutes) = self.soak {
+            if self.smoke {
+                parts.push("--smoke".into());
+            }
+            parts.push(format!("--soak {minutes}"));
+            parts.push(format!("--users {}", self.users));
+            parts.push(format!("--connections {}", self.connections));
+            if let Some(out) = &self.out {
+                parts.push(format!("--out {}", out.display()));
+            }
+            return parts.join(" ");
+        }
         if self.smoke {
             parts.push("--smoke".into());
         } else {

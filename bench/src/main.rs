@@ -17,6 +17,7 @@ mod preload;
 mod report;
 mod run;
 mod scenarios;
+mod soak;
 mod stack;
 mod walk;
 

@@ -1067,6 +1067,7 @@ mod tests {
             database: None,
             pg_replicas: vec![1, 2],
             bin_dir: None,
+            soak: None,
             out: None,
         }
         .plan();

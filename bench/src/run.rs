@@ -195,7 +195,7 @@ async fn measure_ceilings(
 }
 
 /// Starts the stack and returns it with an API handle holding a fresh token.
-async fn start_stack(
+pub(crate) async fn start_stack(
     bins: &Binaries,
     data: &std::path::Path,
     ports: Ports,
@@ -438,6 +438,18 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .to_path_buf(),
     };
     let bins = Binaries::locate(&bin_dir)?;
+    if let Some(minutes) = args.soak {
+        return crate::soak::run(
+            &bins,
+            args.smoke,
+            minutes,
+            args.users,
+            args.connections.max(1),
+            &args.command_line(),
+            args.out.as_deref(),
+        )
+        .await;
+    }
     let machine = machine::describe();
     let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
 
