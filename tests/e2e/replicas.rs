@@ -553,3 +553,121 @@ async fn kill_9_of_one_identity_replica_under_write_load_loses_no_acknowledged_w
         assert_eq!(status, 200, "acknowledged user {id} lost");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_writers_adding_and_removing_on_one_group_end_with_exactly_the_expected_members() {
+    let stack = ReplicaStack::start().await;
+    let (_, _, token) = provider_token(&stack, "okta").await;
+    let group = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Churn",
+    });
+    let (status, _, group) = stack
+        .scim(0, Method::POST, "/Groups", &token, Some(&group), None)
+        .await;
+    assert_eq!(status, 201);
+    let group_id = group["id"].as_str().unwrap().to_owned();
+    // Each writer owns two users, `a` and `b`, and changes only them.
+    let mut owned = Vec::new();
+    for i in 0..16 {
+        let mut pair = Vec::new();
+        for side in ["a", "b"] {
+            let (status, _, u) = stack
+                .scim(
+                    i % 2,
+                    Method::POST,
+                    "/Users",
+                    &token,
+                    Some(&user(&format!("churn-{side}{i}"))),
+                    None,
+                )
+                .await;
+            assert_eq!(status, 201);
+            pair.push(u["id"].as_str().unwrap().to_owned());
+        }
+        owned.push((pair[0].clone(), pair[1].clone()));
+    }
+    let stack = std::sync::Arc::new(stack);
+    let tasks: Vec<_> = owned
+        .iter()
+        .enumerate()
+        .map(|(i, (a, b))| {
+            let stack = stack.clone();
+            let (token, group_id) = (token.clone(), group_id.clone());
+            // Add a, add b, remove a, add a again; even writers then remove b.
+            let mut steps = vec![
+                ("add", a.clone()),
+                ("add", b.clone()),
+                ("remove", a.clone()),
+            ];
+            steps.push(("add", a.clone()));
+            if i % 2 == 0 {
+                steps.push(("remove", b.clone()));
+            }
+            tokio::spawn(async move {
+                for (op, id) in &steps {
+                    let operation = if *op == "add" {
+                        json!({"op": "add", "path": "members", "value": [{"value": id}]})
+                    } else {
+                        json!({"op": "remove", "path": format!("members[value eq \"{id}\"]")})
+                    };
+                    let patch = json!({
+                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                        "Operations": [operation],
+                    });
+                    let (status, _, v) = stack
+                        .scim(
+                            i % 2,
+                            Method::PATCH,
+                            &format!("/Groups/{group_id}"),
+                            &token,
+                            Some(&patch),
+                            None,
+                        )
+                        .await;
+                    assert!(status == 204 || status == 200, "{op}: {status} {v}");
+                }
+                steps.len()
+            })
+        })
+        .collect();
+    let mut changes = 0;
+    for t in futures::future::join_all(tasks).await {
+        changes += t.unwrap();
+    }
+    let expected: BTreeSet<&str> = owned
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (a, b))| {
+            let mut kept = vec![a.as_str()];
+            if i % 2 == 1 {
+                kept.push(b.as_str());
+            }
+            kept
+        })
+        .collect();
+    for g in 0..2 {
+        let (_, _, read) = stack
+            .scim(
+                g,
+                Method::GET,
+                &format!("/Groups/{group_id}"),
+                &token,
+                None,
+                None,
+            )
+            .await;
+        let members: BTreeSet<&str> = read["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(members, expected, "gateway {g}");
+        assert_eq!(
+            read["meta"]["version"],
+            format!("W/\"{}\"", changes + 1),
+            "one version per change: {read}"
+        );
+    }
+}
