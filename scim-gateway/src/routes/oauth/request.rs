@@ -1,141 +1,16 @@
-//! OAuth 2.0 endpoints: token (RFC 6749 §4.4), introspection (RFC 7662), revocation
-//! (RFC 7009), authorization-server metadata (RFC 8414) and the JWKS.
-//!
-//! They are thin translations to auth.v1; errors use the OAuth JSON shape of RFC 6749
-//! §5.2, never SCIM's.
+//! What the OAuth endpoints read from a request before the token service is asked: the
+//! form body, the client's credentials (HTTP Basic, body parameters or a bearer token)
+//! and the token lifetime. Pure functions of the headers and body, so the fuzzer
+//! (`fuzz/fuzz_targets/oauth_form.rs`) drives exactly what the handlers run.
 
-use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::FromRequest;
+use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine as _;
 use scim_proto::auth::v1 as pb;
-use serde_json::json;
 
-use crate::state::AppState;
+use super::error::OAuthError;
 use crate::upstream::with_token;
-
-/// An OAuth error response.
-#[derive(Debug)]
-pub struct OAuthError {
-    status: StatusCode,
-    error: &'static str,
-    description: String,
-    /// Set when the client authenticated with HTTP Basic (RFC 6749 §5.2).
-    basic_challenge: bool,
-    retry_after: Option<u64>,
-}
-
-impl OAuthError {
-    fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
-        OAuthError {
-            status,
-            error,
-            description: description.into(),
-            basic_challenge: false,
-            retry_after: None,
-        }
-    }
-
-    fn invalid_request(description: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
-    }
-
-    fn invalid_client(basic: bool) -> Self {
-        OAuthError {
-            basic_challenge: basic,
-            ..Self::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "client authentication failed",
-            )
-        }
-    }
-}
-
-impl IntoResponse for OAuthError {
-    fn into_response(self) -> Response {
-        let body = json!({"error": self.error, "error_description": self.description});
-        let mut resp = (self.status, Json(body)).into_response();
-        let h = resp.headers_mut();
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-        if self.status == StatusCode::UNAUTHORIZED {
-            let challenge = if self.basic_challenge {
-                "Basic realm=\"oauth\""
-            } else {
-                "Bearer realm=\"oauth\""
-            };
-            h.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
-            );
-        }
-        if let Some(s) = self.retry_after {
-            h.insert(header::RETRY_AFTER, HeaderValue::from(s));
-        }
-        resp
-    }
-}
-
-/// Maps an auth.v1 status to an OAuth error.
-fn from_status(s: &tonic::Status, basic: bool) -> OAuthError {
-    use tonic::Code;
-    if crate::upstream::unavailable(s) {
-        tracing::warn!(code = ?s.code(), error = %s.message(), "token service call failed");
-        return OAuthError {
-            retry_after: Some(5),
-            ..OAuthError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "the token service is unavailable; retry later",
-            )
-        };
-    }
-    match s.code() {
-        Code::Unauthenticated => OAuthError::invalid_client(basic),
-        Code::InvalidArgument if s.message().starts_with("invalid_scope") => OAuthError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_scope",
-            s.message().trim_start_matches("invalid_scope:").trim(),
-        ),
-        Code::InvalidArgument => OAuthError::invalid_request(s.message()),
-        Code::ResourceExhausted => {
-            let secs = s
-                .metadata()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1);
-            OAuthError {
-                retry_after: Some(secs),
-                ..OAuthError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "invalid_client",
-                    format!("too many failed authentications; retry after {secs} seconds"),
-                )
-            }
-        }
-        Code::PermissionDenied => {
-            OAuthError::new(StatusCode::BAD_REQUEST, "unauthorized_client", s.message())
-        }
-        code => {
-            // The only place an OAuth 5xx is made: its cause goes to the log, the
-            // client gets the generic answer.
-            tracing::error!(
-                code = ?code,
-                message = %s.message(),
-                "the token service failed a call"
-            );
-            OAuthError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                "the token service failed",
-            )
-        }
-    }
-}
 
 /// A request body for the OAuth endpoints, refused as an OAuth error (not axum's
 /// plain-text rejection) when it is too large or cannot be read.
@@ -370,7 +245,7 @@ impl TokenQuestion {
     }
 
     /// The gRPC request carrying `msg`, with the caller's bearer token when it used one.
-    fn request<T>(&self, msg: T) -> tonic::Request<T> {
+    pub(super) fn request<T>(&self, msg: T) -> tonic::Request<T> {
         match &self.bearer {
             Some(t) => with_token(msg, t),
             None => tonic::Request::new(msg),
@@ -400,36 +275,6 @@ impl std::fmt::Debug for TokenQuestion {
     }
 }
 
-/// `POST /oauth2/token` (and `/iso/oauth2/token`): the client_credentials grant.
-#[tracing::instrument(name = "oauth.token", skip_all, fields(client_id = tracing::field::Empty))]
-pub async fn token(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    FormBody(body): FormBody,
-) -> Result<Response, OAuthError> {
-    let TokenRequest { issue, basic } = TokenRequest::parse(&headers, &body)?;
-    tracing::Span::current().record("client_id", issue.client_id.as_str());
-    let issued = state
-        .auth
-        .clone()
-        .issue_token(issue)
-        .await
-        .map_err(|s| from_status(&s, basic))?
-        .into_inner();
-    let body = json!({
-        "access_token": issued.access_token,
-        "token_type": "Bearer",
-        "expires_in": issued.expires_in,
-        "scope": issued.scope,
-    });
-    let mut resp = Json(body).into_response();
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp.headers_mut()
-        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    Ok(resp)
-}
-
 /// Caller authentication for introspection and revocation: a bearer token, or client
 /// credentials (Basic or body).
 fn caller_auth(
@@ -450,135 +295,9 @@ fn caller_auth(
     }
 }
 
-/// `POST /oauth2/introspect` (RFC 7662).
-#[tracing::instrument(name = "oauth.introspect", skip_all)]
-pub async fn introspect(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    FormBody(body): FormBody,
-) -> Result<Response, OAuthError> {
-    let q = TokenQuestion::parse(&headers, &body)?;
-    let (client_id, client_secret) = q.client.clone().unwrap_or_default();
-    let req = q.request(pb::IntrospectRequest {
-        token: q.token.clone(),
-        client_id,
-        client_secret,
-    });
-    let r = state
-        .auth
-        .clone()
-        .introspect(req)
-        .await
-        .map_err(|s| from_status(&s, q.basic))?
-        .into_inner();
-    let body = if r.active {
-        json!({
-            "active": true, "scope": r.scope, "client_id": r.client_id, "sub": r.sub,
-            "tenant": r.tenant, "iss": r.iss, "aud": r.aud, "jti": r.jti, "iat": r.iat,
-            "exp": r.exp, "token_type": r.token_type,
-        })
-    } else {
-        json!({"active": false})
-    };
-    let mut resp = Json(body).into_response();
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
-}
-
-/// `POST /oauth2/revoke` (RFC 7009): 200 even for unknown tokens.
-#[tracing::instrument(name = "oauth.revoke", skip_all)]
-pub async fn revoke(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    FormBody(body): FormBody,
-) -> Result<Response, OAuthError> {
-    let q = TokenQuestion::parse(&headers, &body)?;
-    let (client_id, client_secret) = q.client.clone().unwrap_or_default();
-    let req = q.request(pb::RevokeRequest {
-        token: q.token.clone(),
-        jti: String::new(),
-        client_id,
-        client_secret,
-    });
-    state
-        .auth
-        .clone()
-        .revoke(req)
-        .await
-        .map_err(|s| from_status(&s, q.basic))?;
-    Ok(StatusCode::OK.into_response())
-}
-
-/// `GET /.well-known/oauth-authorization-server` (RFC 8414).
-pub async fn metadata(State(state): State<AppState>) -> Response {
-    let base = &state.settings.public_url;
-    Json(json!({
-        "issuer": state.verifier.issuer(),
-        "token_endpoint": format!("{base}/oauth2/token"),
-        "jwks_uri": format!("{base}/.well-known/jwks.json"),
-        "introspection_endpoint": format!("{base}/oauth2/introspect"),
-        "revocation_endpoint": format!("{base}/oauth2/revoke"),
-        "grant_types_supported": ["client_credentials"],
-        "response_types_supported": [],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "bearer"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "bearer"],
-        "scopes_supported": [scim_authn::scopes::SCIM_READ, scim_authn::scopes::SCIM_WRITE, scim_authn::scopes::ADMIN],
-        "token_endpoint_auth_signing_alg_values_supported": ["EdDSA"],
-    }))
-    .into_response()
-}
-
-/// `GET /.well-known/jwks.json`: the public keys (RFC 7517, OKP keys per RFC 8037).
-pub async fn jwks(State(state): State<AppState>) -> Result<Response, OAuthError> {
-    let keys = state
-        .auth
-        .clone()
-        .get_public_keys(pb::GetPublicKeysRequest {})
-        .await
-        .map_err(|s| from_status(&s, false))?
-        .into_inner();
-    let keys: Vec<_> = keys
-        .keys
-        .into_iter()
-        .map(|k| json!({"kty": "OKP", "crv": "Ed25519", "x": k.x, "kid": k.kid, "alg": "EdDSA", "use": "sig"}))
-        .collect();
-    let mut resp = Json(json!({ "keys": keys })).into_response();
-    resp.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=60"),
-    );
-    Ok(resp)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_token_service_that_is_away_is_temporarily_unavailable_not_a_server_error() {
-        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
-        for s in [
-            tonic::Status::unavailable("tcp connect error"),
-            tonic::Status::cancelled("Timeout expired"),
-            tonic::Status::internal("h2 protocol error: connection reset"),
-            tonic::Status::from_error(Box::new(io)),
-        ] {
-            let shown = format!("{s:?}");
-            let e = from_status(&s, false);
-            assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE, "{shown}");
-            assert_eq!(e.error, "temporarily_unavailable", "{shown}");
-            assert!(e.retry_after.is_some(), "{shown}");
-        }
-        let failed = from_status(&tonic::Status::internal("signing key unreadable"), false);
-        assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
-        let refused = from_status(&tonic::Status::permission_denied("not yours"), false);
-        assert_eq!(
-            (refused.status, refused.error),
-            (StatusCode::BAD_REQUEST, "unauthorized_client")
-        );
-    }
 
     #[test]
     fn ttl_units() {
@@ -598,7 +317,7 @@ mod tests {
 
     #[test]
     fn basic_credentials_without_an_id_or_a_secret_are_refused() {
-        // From the oauth_form fuzz target: `Basic` of ":s3cr%2Bt` was a token request
+        // From the oauth_form fuzz target: `Basic` of `:s3cr%2Bt` was a token request
         // for the client with the empty id.
         let form = "application/x-www-form-urlencoded";
         for creds in [":s3cr%2Bt", "abc:", ":"] {
