@@ -145,6 +145,13 @@ const IDLE_FLOOD: usize = 10_000;
 /// The gateway's default connection limit (`--max-connections`).
 const DEFAULT_MAX_CONNECTIONS: usize = 2048;
 
+/// This process's soft limit on open files, from `/proc/self/limits`.
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
 /// Open file descriptors of process `pid`.
 fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
@@ -152,6 +159,11 @@ fn open_fds(pid: u32) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_idle_connections_keep_no_client_out_and_memory_bounded() {
+    let limit = open_file_limit().unwrap_or(0);
+    assert!(
+        limit > IDLE_FLOOD + 1000,
+        "this test holds {IDLE_FLOOD} sockets; raise the open-file limit (ulimit -n) above {limit}"
+    );
     // The real binary, so its memory and descriptors are its own: the default
     // connection limit and a two-second header read timeout. Nothing here needs the
     // upstreams.
