@@ -303,6 +303,13 @@ pub async fn run(
     command: &str,
     out: Option<&std::path::Path>,
 ) -> anyhow::Result<std::process::ExitCode> {
+    // Read before the run: the commit of the binaries, and the load before ours.
+    let m = crate::machine::describe();
+    let machine = format!(
+        "{} CPUs, {}, {}, Linux {}, {}, commit {}, load {}",
+        m.cpus, m.cpu_model, m.memory, m.kernel, m.rustc, m.commit, m.load
+    );
+    let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
     let data = tempfile::Builder::new()
         .prefix("scim-bench-soak-")
         .tempdir()
@@ -367,12 +374,6 @@ pub async fn run(
         samples,
         result,
     };
-    let m = crate::machine::describe();
-    let machine = format!(
-        "{} CPUs, {}, {}, Linux {}, {}, commit {}, load {}",
-        m.cpus, m.cpu_model, m.memory, m.kernel, m.rustc, m.commit, m.load
-    );
-    let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
     let report = soak.markdown(command, &machine, &date);
     println!("{report}");
     if let Some(path) = out {
