@@ -83,6 +83,36 @@ async fn provider_token(stack: &ReplicaStack, name: &str) -> (String, String, St
     }
 }
 
+/// A group's member ids and its `meta.version`, read through `gateway`.
+async fn group_members(
+    stack: &ReplicaStack,
+    gateway: usize,
+    group_id: &str,
+    token: &str,
+) -> (BTreeSet<String>, String) {
+    let (_, _, read) = stack
+        .scim(
+            gateway,
+            Method::GET,
+            &format!("/Groups/{group_id}"),
+            token,
+            None,
+            None,
+        )
+        .await;
+    let members = read["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| m["value"].as_str().expect("value").to_owned())
+        .collect();
+    let version = read["meta"]["version"]
+        .as_str()
+        .expect("version")
+        .to_owned();
+    (members, version)
+}
+
 fn user(name: &str) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
@@ -232,30 +262,13 @@ async fn concurrent_membership_changes_over_both_replicas_lose_nothing() {
         assert!(status == 204 || status == 200, "{status}");
     }
     for g in 0..2 {
-        let (_, _, read) = stack
-            .scim(
-                g,
-                Method::GET,
-                &format!("/Groups/{group_id}"),
-                &token,
-                None,
-                None,
-            )
-            .await;
-        let members: BTreeSet<&str> = read["members"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["value"].as_str().unwrap())
-            .collect();
+        let (members, version) = group_members(&stack, g, &group_id, &token).await;
+        let members: BTreeSet<&str> = members.iter().map(String::as_str).collect();
         assert_eq!(
             members,
             ids.iter().map(String::as_str).collect::<BTreeSet<_>>()
         );
-        assert_eq!(
-            read["meta"]["version"], "W/\"17\"",
-            "one version per change: {read}"
-        );
+        assert_eq!(version, "W/\"17\"", "one version per change");
     }
 }
 
@@ -647,27 +660,13 @@ async fn sixteen_writers_adding_and_removing_on_one_group_end_with_exactly_the_e
         })
         .collect();
     for g in 0..2 {
-        let (_, _, read) = stack
-            .scim(
-                g,
-                Method::GET,
-                &format!("/Groups/{group_id}"),
-                &token,
-                None,
-                None,
-            )
-            .await;
-        let members: BTreeSet<&str> = read["members"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["value"].as_str().unwrap())
-            .collect();
+        let (members, version) = group_members(&stack, g, &group_id, &token).await;
+        let members: BTreeSet<&str> = members.iter().map(String::as_str).collect();
         assert_eq!(members, expected, "gateway {g}");
         assert_eq!(
-            read["meta"]["version"],
+            version,
             format!("W/\"{}\"", changes + 1),
-            "one version per change: {read}"
+            "one version per change"
         );
     }
 }
