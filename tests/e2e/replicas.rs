@@ -83,6 +83,19 @@ async fn provider_token(stack: &ReplicaStack, name: &str) -> (String, String, St
     }
 }
 
+/// Creates an empty group through gateway 0 and returns its id.
+async fn created_group(stack: &ReplicaStack, token: &str, name: &str) -> String {
+    let group = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": name,
+    });
+    let (status, _, group) = stack
+        .scim(0, Method::POST, "/Groups", token, Some(&group), None)
+        .await;
+    assert_eq!(status, 201, "{group}");
+    group["id"].as_str().expect("id").to_owned()
+}
+
 /// A group's member ids and its `meta.version`, read through `gateway`.
 async fn group_members(
     stack: &ReplicaStack,
@@ -207,15 +220,7 @@ async fn what_one_gateway_writes_the_other_reads_at_once_totals_included() {
 async fn concurrent_membership_changes_over_both_replicas_lose_nothing() {
     let stack = ReplicaStack::start().await;
     let (_, _, token) = provider_token(&stack, "okta").await;
-    let group = json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-        "displayName": "Everyone",
-    });
-    let (status, _, group) = stack
-        .scim(0, Method::POST, "/Groups", &token, Some(&group), None)
-        .await;
-    assert_eq!(status, 201);
-    let group_id = group["id"].as_str().unwrap().to_owned();
+    let group_id = created_group(&stack, &token, "Everyone").await;
     let mut ids = Vec::new();
     for i in 0..16 {
         let (status, _, u) = stack
@@ -571,15 +576,7 @@ async fn kill_9_of_one_identity_replica_under_write_load_loses_no_acknowledged_w
 async fn sixteen_writers_adding_and_removing_on_one_group_end_with_exactly_the_expected_members() {
     let stack = ReplicaStack::start().await;
     let (_, _, token) = provider_token(&stack, "okta").await;
-    let group = json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-        "displayName": "Churn",
-    });
-    let (status, _, group) = stack
-        .scim(0, Method::POST, "/Groups", &token, Some(&group), None)
-        .await;
-    assert_eq!(status, 201);
-    let group_id = group["id"].as_str().unwrap().to_owned();
+    let group_id = created_group(&stack, &token, "Churn").await;
     // Each writer owns two users, `a` and `b`, and changes only them.
     let mut owned = Vec::new();
     for i in 0..16 {

@@ -61,19 +61,20 @@ pub async fn introspect(
     headers: HeaderMap,
     FormBody(body): FormBody,
 ) -> Result<Response, OAuthError> {
-    let q = TokenQuestion::parse(&headers, &body)?;
-    let (client_id, client_secret) = q.client.clone().unwrap_or_default();
-    let req = q.request(pb::IntrospectRequest {
-        token: q.token.clone(),
-        client_id,
-        client_secret,
-    });
+    let (req, basic) =
+        TokenQuestion::parse(&headers, &body)?.into_call(|token, client_id, client_secret| {
+            pb::IntrospectRequest {
+                token,
+                client_id,
+                client_secret,
+            }
+        });
     let r = state
         .auth
         .clone()
         .introspect(req)
         .await
-        .map_err(|s| from_status(&s, q.basic))?
+        .map_err(|s| from_status(&s, basic))?
         .into_inner();
     let body = if r.active {
         json!({
@@ -97,20 +98,21 @@ pub async fn revoke(
     headers: HeaderMap,
     FormBody(body): FormBody,
 ) -> Result<Response, OAuthError> {
-    let q = TokenQuestion::parse(&headers, &body)?;
-    let (client_id, client_secret) = q.client.clone().unwrap_or_default();
-    let req = q.request(pb::RevokeRequest {
-        token: q.token.clone(),
-        jti: String::new(),
-        client_id,
-        client_secret,
-    });
+    let (req, basic) =
+        TokenQuestion::parse(&headers, &body)?.into_call(|token, client_id, client_secret| {
+            pb::RevokeRequest {
+                token,
+                jti: String::new(),
+                client_id,
+                client_secret,
+            }
+        });
     state
         .auth
         .clone()
         .revoke(req)
         .await
-        .map_err(|s| from_status(&s, q.basic))?;
+        .map_err(|s| from_status(&s, basic))?;
     Ok(StatusCode::OK.into_response())
 }
 

@@ -244,12 +244,20 @@ impl TokenQuestion {
         })
     }
 
-    /// The gRPC request carrying `msg`, with the caller's bearer token when it used one.
-    pub(super) fn request<T>(&self, msg: T) -> tonic::Request<T> {
-        match &self.bearer {
+    /// The gRPC request `build` makes of `(token, client_id, client_secret)` (the last two
+    /// empty for a bearer caller), carrying the caller's bearer token when it used one;
+    /// and whether the caller used Basic, for the error's challenge.
+    pub(super) fn into_call<T>(
+        self,
+        build: impl FnOnce(String, String, String) -> T,
+    ) -> (tonic::Request<T>, bool) {
+        let (client_id, client_secret) = self.client.unwrap_or_default();
+        let msg = build(self.token, client_id, client_secret);
+        let request = match &self.bearer {
             Some(t) => with_token(msg, t),
             None => tonic::Request::new(msg),
-        }
+        };
+        (request, self.basic)
     }
 }
 
