@@ -7,7 +7,7 @@
 use identity_service::filter as service;
 use libfuzzer_sys::fuzz_target;
 use scim_gateway::scim::filter;
-use scim_gateway::scim::schema::ResourceKind;
+use scim_model::ResourceKind;
 use scim_proto::identity::v1 as pb;
 
 fn sample_user() -> pb::User {
@@ -27,29 +27,26 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    for (kind, service_kind) in [
-        (ResourceKind::User, service::ResourceKind::User),
-        (ResourceKind::Group, service::ResourceKind::Group),
-    ] {
+    for kind in [ResourceKind::User, ResourceKind::Group] {
         let Ok(tree) = filter::parse(text, kind) else {
             continue;
         };
-        let shape = scim_proto::filter_shape::filter_shape(&tree);
+        let shape = scim_model::filter_shape::filter_shape(&tree);
         assert!(
-            shape.len() <= scim_proto::filter_shape::MAX_SHAPE_LEN + 4,
+            shape.len() <= scim_model::filter_shape::MAX_SHAPE_LEN + 4,
             "an unbounded filter shape"
         );
         // Whatever the gateway sends, identity-service checks again: it answers or
         // refuses, and never panics.
-        let Ok(compiled) = service::compile(service_kind, &tree) else {
+        let Ok(compiled) = service::compile(kind, &tree) else {
             continue;
         };
         let _ = service::plan::index_key(&compiled);
-        match service_kind {
-            service::ResourceKind::User => {
+        match kind {
+            ResourceKind::User => {
                 let _ = compiled.matches(&sample_user());
             }
-            service::ResourceKind::Group => {
+            ResourceKind::Group => {
                 let _ = compiled.matches(&pb::Group {
                     display_name: "Engineering".into(),
                     ..Default::default()

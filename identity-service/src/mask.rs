@@ -11,8 +11,7 @@ use crate::error::IdentityError;
 
 type Apply = fn(&mut pb::User, &pb::User);
 
-/// Most paths one mask may name.
-const MAX_PATHS: usize = 64;
+use scim_model::limits::MAX_MASK_PATHS as MAX_PATHS;
 
 fn name(u: &mut pb::User) -> &mut pb::Name {
     u.name.get_or_insert_with(Default::default)

@@ -11,8 +11,7 @@ use scim_proto::identity::v1::member_change::Kind as ChangeKind;
 use crate::error::IdentityError;
 use crate::model::MAX_NAME_BYTES;
 
-/// Most members one request may name, over all of its changes.
-pub const MAX_MEMBERS_PER_REQUEST: usize = 10_000;
+pub use scim_model::limits::MAX_MEMBERS_PER_REQUEST;
 
 /// What a member is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

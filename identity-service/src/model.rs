@@ -16,12 +16,7 @@ use crate::db::groups::GroupRow;
 use crate::db::users::UserRow;
 use crate::error::IdentityError;
 
-/// Longest `userName`, group `displayName`, `externalId` or member value, in bytes.
-pub const MAX_NAME_BYTES: usize = 1024;
-/// Most values per multi-valued attribute of a user.
-pub const MAX_VALUES: usize = 100;
-/// Largest encoded user, in bytes.
-pub const MAX_USER_BYTES: usize = 256 * 1024;
+pub use scim_model::limits::{MAX_NAME_BYTES, MAX_USER_BYTES, MAX_VALUES};
 
 /// The current time as stored: UTC without an offset.
 pub fn now() -> NaiveDateTime {

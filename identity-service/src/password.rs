@@ -7,8 +7,7 @@ use argon2::{Argon2, PasswordHasher as _, PasswordVerifier as _};
 
 use crate::error::IdentityError;
 
-/// Longest password accepted, in bytes: bounds the hashing work a request can cause.
-pub const MAX_PASSWORD_BYTES: usize = 1024;
+pub use scim_model::limits::MAX_PASSWORD_BYTES;
 
 /// Checks a password from a request.
 pub fn check(password: &str) -> Result<(), IdentityError> {

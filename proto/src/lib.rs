@@ -2,8 +2,6 @@
 //!
 //! * [`identity::v1`]: the directory (users, groups, memberships).
 //! * [`auth::v1`]: providers, tokens, keys, introspection and revocation.
-//! * [`filter_shape`]: the one written form of a wire filter without its values, for
-//!   the spans of every service that records one.
 //!
 //! [`FILE_DESCRIPTOR_SET`] feeds gRPC server reflection.
 
@@ -24,8 +22,6 @@ pub mod auth {
         tonic::include_proto!("auth.v1");
     }
 }
-
-pub mod filter_shape;
 
 /// Encoded `FileDescriptorSet` of every package, for `tonic-reflection`.
 pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptor.bin"));

@@ -2,7 +2,7 @@
 //! provisioned, read through identity.v1 in the operator's tenant.
 
 use clap::{Args, Subcommand};
-use scim_gateway::scim::schema::ResourceKind;
+use scim_model::ResourceKind;
 use scim_proto::identity::v1 as pb;
 use serde_json::{Value, json};
 

@@ -1,56 +1,14 @@
-//! SCIM attribute names, resolved case-insensitively into typed paths.
+//! SCIM attribute names of a filter, resolved through the shared model.
 //!
-//! The table of what is filterable lives here, with each attribute's type and whether
-//! its string values compare case-exactly (RFC 7643 `caseExact`). Anything not listed,
-//! `password` included, is refused as unknown.
+//! Names, URN prefixes and caseExact come from `scim_model`'s catalogue, and where a
+//! value is kept from its stored-field mapping; this module only decides how each
+//! kind of place is compared. What the model has no place for, `password` and
+//! `meta.location` included, is refused as unknown.
 
-pub use super::fields::{Container, Field, container_name};
-use super::fields::{container, field_of};
-
-/// Which resource a filter applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResourceKind {
-    /// `/Users`.
-    User,
-    /// `/Groups`.
-    Group,
-}
-
-/// A component of `name`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NameField {
-    /// `name.formatted`.
-    Formatted,
-    /// `name.familyName`.
-    FamilyName,
-    /// `name.givenName`.
-    GivenName,
-    /// `name.middleName`.
-    MiddleName,
-    /// `name.honorificPrefix`.
-    HonorificPrefix,
-    /// `name.honorificSuffix`.
-    HonorificSuffix,
-}
-
-/// An attribute of the enterprise extension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EnterpriseField {
-    /// `employeeNumber`.
-    EmployeeNumber,
-    /// `costCenter`.
-    CostCenter,
-    /// `organization`.
-    Organization,
-    /// `division`.
-    Division,
-    /// `department`.
-    Department,
-    /// `manager.value` (also plain `manager`).
-    ManagerValue,
-    /// `manager.displayName`.
-    ManagerDisplayName,
-}
+pub use scim_model::ResourceKind;
+pub use scim_model::stored::{Container, EnterpriseField, Field, NameField};
+use scim_model::stored::{Stored, locate};
+use scim_model::{AttrPath, AttrType};
 
 /// Where an attribute's values come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +39,7 @@ pub enum Path {
     Active,
     /// `name.*`.
     Name(NameField),
-    /// The enterprise extension.
+    /// The enterprise extension (`manager` means `manager.value`).
     Enterprise(EnterpriseField),
     /// A sub-attribute over every value of a container (`emails.value`).
     Each(Container, Field),
@@ -123,195 +81,94 @@ pub struct Attr {
     pub ty: Type,
     /// Whether string comparison is case-exact.
     pub case_exact: bool,
-    /// The canonical SCIM name, for errors and span fields.
-    pub canonical: &'static str,
+    /// The attribute in the catalogue, for its canonical name in errors and spans.
+    pub name: AttrPath,
 }
 
-const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:user:";
-const CORE_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:group:";
-const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:";
-
-const fn attr(path: Path, ty: Type, case_exact: bool, canonical: &'static str) -> Attr {
-    Attr {
-        path,
-        ty,
-        case_exact,
-        canonical,
+impl Attr {
+    /// The canonical SCIM name.
+    pub fn canonical(&self) -> String {
+        self.name.to_string()
     }
-}
-
-const fn text(path: Path, canonical: &'static str) -> Attr {
-    attr(path, Type::Str, false, canonical)
-}
-
-const fn exact(path: Path, canonical: &'static str) -> Attr {
-    attr(path, Type::Str, true, canonical)
 }
 
 /// Resolves a full attribute name (`userName`, `emails.type`, an enterprise URN, ...).
 pub fn resolve(kind: ResourceKind, name: &str) -> Option<Attr> {
-    let lower = name.trim().to_lowercase();
-    match kind {
-        ResourceKind::User => {
-            if let Some(rest) = lower.strip_prefix(ENTERPRISE) {
-                return enterprise(rest);
-            }
-            user(lower.strip_prefix(CORE_USER).unwrap_or(&lower))
+    let mut at = scim_model::resolve(kind, name)?;
+    let path = match locate(kind, &at)? {
+        Stored::Id => Path::Id,
+        Stored::ExternalId => Path::ExternalId,
+        Stored::UserName => Path::UserName,
+        Stored::DisplayName => Path::DisplayName,
+        Stored::NickName => Path::NickName,
+        Stored::ProfileUrl => Path::ProfileUrl,
+        Stored::Title => Path::Title,
+        Stored::UserType => Path::UserType,
+        Stored::PreferredLanguage => Path::PreferredLanguage,
+        Stored::Locale => Path::Locale,
+        Stored::Timezone => Path::Timezone,
+        Stored::Active => Path::Active,
+        Stored::NamePart(f) => Path::Name(f),
+        Stored::EnterpriseAttr(EnterpriseField::Manager) => {
+            // A bare `manager` filters on its value, the manager's user id.
+            at.sub = at.attr.sub("value");
+            Path::Enterprise(EnterpriseField::ManagerValue)
         }
-        ResourceKind::Group => group(lower.strip_prefix(CORE_GROUP).unwrap_or(&lower)),
-    }
+        Stored::EnterpriseAttr(f) => Path::Enterprise(f),
+        Stored::Values(Container::Addresses) => {
+            return Some(Attr {
+                path: Path::AnyOf(Container::Addresses),
+                ty: Type::Presence,
+                case_exact: false,
+                name: at,
+            });
+        }
+        Stored::Values(c) => {
+            // A bare multi-valued name means its `value`.
+            at.sub = at.attr.sub("value");
+            Path::Each(c, Field::Value)
+        }
+        Stored::Each(c, f) => Path::Each(c, f),
+        Stored::MetaCreated => Path::MetaCreated,
+        Stored::MetaLastModified => Path::MetaLastModified,
+        Stored::MetaVersion => Path::MetaVersion,
+        Stored::MetaResourceType => Path::MetaResourceType,
+        Stored::Password | Stored::Name | Stored::Enterprise => return None,
+    };
+    Some(typed(path, at))
 }
 
 /// Resolves the attribute of a value path (`emails` in `emails[type eq "work"]`).
 pub fn resolve_container(kind: ResourceKind, name: &str) -> Option<Container> {
-    let lower = name.trim().to_lowercase();
-    let prefix = match kind {
-        ResourceKind::User => CORE_USER,
-        ResourceKind::Group => CORE_GROUP,
-    };
-    let c = container(lower.strip_prefix(prefix).unwrap_or(&lower))?;
-    let allowed = match kind {
-        ResourceKind::User => c != Container::Members,
-        ResourceKind::Group => c == Container::Members,
-    };
-    allowed.then_some(c)
+    let at = scim_model::resolve(kind, name)?;
+    match locate(kind, &at)? {
+        Stored::Values(c) => Some(c),
+        _ => None,
+    }
 }
 
 /// Resolves an attribute inside a value path, relative to `c` (`type`, `value`, ...).
 /// A name repeating the container (`emails.type`) is accepted too.
 pub fn resolve_relative(c: Container, name: &str) -> Option<Attr> {
-    let lower = name.trim().to_lowercase();
-    let field_name = match lower.split_once('.') {
-        Some((head, rest)) if container(head) == Some(c) => rest,
-        Some(_) => return None,
-        None => &lower,
-    };
-    let (field, canonical) = field_of(c, field_name)?;
-    Some(field_attr(c, field, Path::Elem(field), canonical))
+    let (at, field) = c.relative(name)?;
+    Some(typed(Path::Elem(field), at))
 }
 
-fn user(name: &str) -> Option<Attr> {
-    let (head, sub) = match name.split_once('.') {
-        Some((h, s)) => (h, Some(s)),
-        None => (name, None),
+/// The comparison type and caseExact of the catalogue attribute `at`, stored at `path`.
+fn typed(path: Path, at: AttrPath) -> Attr {
+    let leaf = at.leaf();
+    let ty = match (path, leaf.kind) {
+        (Path::MetaVersion, _) => Type::Version,
+        (_, AttrType::Boolean) => Type::Bool,
+        (_, AttrType::DateTime) => Type::Time,
+        _ => Type::Str,
     };
-    if let Some(c) = container(head).filter(|c| *c != Container::Members) {
-        return each(c, sub);
+    Attr {
+        path,
+        ty,
+        case_exact: leaf.case_exact,
+        name: at,
     }
-    let single = match (head, sub) {
-        ("id", None) => exact(Path::Id, "id"),
-        ("externalid", None) => exact(Path::ExternalId, "externalId"),
-        ("username", None) => text(Path::UserName, "userName"),
-        ("displayname", None) => text(Path::DisplayName, "displayName"),
-        ("nickname", None) => text(Path::NickName, "nickName"),
-        ("profileurl", None) => exact(Path::ProfileUrl, "profileUrl"),
-        ("title", None) => text(Path::Title, "title"),
-        ("usertype", None) => text(Path::UserType, "userType"),
-        ("preferredlanguage", None) => text(Path::PreferredLanguage, "preferredLanguage"),
-        ("locale", None) => text(Path::Locale, "locale"),
-        ("timezone", None) => text(Path::Timezone, "timezone"),
-        ("active", None) => attr(Path::Active, Type::Bool, false, "active"),
-        ("name", Some(field)) => name_field(field)?,
-        ("meta", Some(field)) => meta(field)?,
-        _ => return None,
-    };
-    Some(single)
-}
-
-fn group(name: &str) -> Option<Attr> {
-    let (head, sub) = match name.split_once('.') {
-        Some((h, s)) => (h, Some(s)),
-        None => (name, None),
-    };
-    let single = match (head, sub) {
-        ("id", None) => exact(Path::Id, "id"),
-        ("externalid", None) => exact(Path::ExternalId, "externalId"),
-        ("displayname", None) => text(Path::DisplayName, "displayName"),
-        ("members", sub) => return each(Container::Members, sub),
-        ("meta", Some(field)) => meta(field)?,
-        _ => return None,
-    };
-    Some(single)
-}
-
-fn meta(field: &str) -> Option<Attr> {
-    Some(match field {
-        "created" => attr(Path::MetaCreated, Type::Time, true, "meta.created"),
-        "lastmodified" => attr(
-            Path::MetaLastModified,
-            Type::Time,
-            true,
-            "meta.lastModified",
-        ),
-        "version" => attr(Path::MetaVersion, Type::Version, true, "meta.version"),
-        "resourcetype" => exact(Path::MetaResourceType, "meta.resourceType"),
-        _ => return None,
-    })
-}
-
-fn name_field(field: &str) -> Option<Attr> {
-    let (f, canonical) = match field {
-        "formatted" => (NameField::Formatted, "name.formatted"),
-        "familyname" => (NameField::FamilyName, "name.familyName"),
-        "givenname" => (NameField::GivenName, "name.givenName"),
-        "middlename" => (NameField::MiddleName, "name.middleName"),
-        "honorificprefix" => (NameField::HonorificPrefix, "name.honorificPrefix"),
-        "honorificsuffix" => (NameField::HonorificSuffix, "name.honorificSuffix"),
-        _ => return None,
-    };
-    Some(text(Path::Name(f), canonical))
-}
-
-fn enterprise(rest: &str) -> Option<Attr> {
-    let (f, canonical, case_exact) = match rest {
-        "employeenumber" => (EnterpriseField::EmployeeNumber, "employeeNumber", false),
-        "costcenter" => (EnterpriseField::CostCenter, "costCenter", false),
-        "organization" => (EnterpriseField::Organization, "organization", false),
-        "division" => (EnterpriseField::Division, "division", false),
-        "department" => (EnterpriseField::Department, "department", false),
-        // The manager's value is a user id, which is case-exact.
-        "manager" | "manager.value" => (EnterpriseField::ManagerValue, "manager.value", true),
-        "manager.displayname" => (
-            EnterpriseField::ManagerDisplayName,
-            "manager.displayName",
-            false,
-        ),
-        _ => return None,
-    };
-    Some(attr(Path::Enterprise(f), Type::Str, case_exact, canonical))
-}
-
-/// `emails`, `emails.type`, ...: a bare multi-valued name means its `value`.
-fn each(c: Container, sub: Option<&str>) -> Option<Attr> {
-    let Some(sub) = sub else {
-        return Some(match c {
-            Container::Addresses => attr(Path::AnyOf(c), Type::Presence, false, "addresses"),
-            _ => {
-                let (_, canonical) = field_of(c, "value")?;
-                field_attr(c, Field::Value, Path::Each(c, Field::Value), canonical)
-            }
-        });
-    };
-    let (field, canonical) = field_of(c, sub)?;
-    Some(field_attr(c, field, Path::Each(c, field), canonical))
-}
-
-fn field_attr(c: Container, field: Field, path: Path, canonical: &'static str) -> Attr {
-    let ty = if field == Field::Primary {
-        Type::Bool
-    } else {
-        Type::Str
-    };
-    // Values that are ids, binary data or URLs compare exactly (RFC 7643 §8.7.1).
-    let case_exact = field == Field::Value
-        && matches!(
-            c,
-            Container::Photos
-                | Container::X509Certificates
-                | Container::Groups
-                | Container::Members
-        );
-    attr(path, ty, case_exact, canonical)
 }
 
 #[cfg(test)]
@@ -371,6 +228,7 @@ mod tests {
     #[test]
     fn relative_names_follow_the_container() {
         let t = resolve_relative(Container::Emails, "Type").unwrap();
+        assert_eq!(t.canonical(), "emails.type");
         assert_eq!(t.path, Path::Elem(Field::Type));
         assert!(resolve_relative(Container::Emails, "emails.value").is_some());
         assert!(resolve_relative(Container::Emails, "phoneNumbers.value").is_none());

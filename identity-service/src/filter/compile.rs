@@ -7,20 +7,24 @@ use scim_proto::identity::v1::filter_value::Kind as ValueKind;
 
 use super::attrs::{self, Attr, Container, ResourceKind};
 use super::{
-    Comparison, CompiledFilter, Literal, MAX_DEPTH, MAX_LITERAL_BYTES, MAX_TERMS, Node, Op,
+    Comparison, CompiledFilter, Literal, MAX_DEPTH, MAX_FILTER_COMPARISONS, MAX_LITERAL_BYTES,
+    Node, Op,
 };
 use crate::error::IdentityError;
 
 /// Checks `filter` for a resource kind.
 pub fn compile(kind: ResourceKind, filter: &pb::Filter) -> Result<CompiledFilter, IdentityError> {
-    let mut compiler = Compiler { kind, terms: 0 };
+    let mut compiler = Compiler {
+        kind,
+        comparisons: 0,
+    };
     let root = compiler.node(filter, 1, None)?;
     Ok(CompiledFilter { root })
 }
 
 struct Compiler {
     kind: ResourceKind,
-    terms: usize,
+    comparisons: usize,
 }
 
 fn bad(message: impl std::fmt::Display) -> IdentityError {
@@ -43,13 +47,19 @@ impl Compiler {
         if depth > MAX_DEPTH {
             return Err(bad(format_args!("nested deeper than {MAX_DEPTH} levels")));
         }
-        self.terms += 1;
-        if self.terms > MAX_TERMS {
-            return Err(bad(format_args!("more than {MAX_TERMS} terms")));
-        }
         match f.kind.as_ref() {
             None => Err(bad("empty expression")),
-            Some(FilterKind::Compare(c)) => self.comparison(c, within).map(Node::Compare),
+            Some(FilterKind::Compare(c)) => {
+                // Every other node has operands, and chains of them are bounded by the
+                // depth, so counting comparisons bounds the whole tree.
+                self.comparisons += 1;
+                if self.comparisons > MAX_FILTER_COMPARISONS {
+                    return Err(bad(format_args!(
+                        "more than {MAX_FILTER_COMPARISONS} comparisons"
+                    )));
+                }
+                self.comparison(c, within).map(Node::Compare)
+            }
             Some(FilterKind::And(a)) => Ok(Node::And(self.operands(
                 &a.operands,
                 "and",
@@ -115,7 +125,7 @@ impl Compiler {
         }
         .ok_or_else(|| bad(format_args!("unknown attribute {}", quoted(&c.attribute))))?;
         let op = Op::from_proto(c.op)
-            .ok_or_else(|| bad(format_args!("{} has no valid operator", attr.canonical)))?;
+            .ok_or_else(|| bad(format_args!("{} has no valid operator", attr.canonical())))?;
         let literal = literal(&attr, op, c.value.as_ref())?;
         Ok(Comparison { attr, op, literal })
     }
@@ -123,7 +133,7 @@ impl Compiler {
 
 fn literal(attr: &Attr, op: Op, value: Option<&pb::FilterValue>) -> Result<Literal, IdentityError> {
     use attrs::Type;
-    let name = attr.canonical;
+    let name = attr.canonical();
     if attr.ty == Type::Presence && op != Op::Pr {
         return Err(bad(format_args!("{name} supports only 'pr'")));
     }

@@ -234,7 +234,7 @@ fn enterprise(e: &pb::EnterpriseUser, f: EnterpriseField) -> Vec<Val<'_>> {
         EnterpriseField::Organization => opt(&e.organization),
         EnterpriseField::Division => opt(&e.division),
         EnterpriseField::Department => opt(&e.department),
-        EnterpriseField::ManagerValue => e
+        EnterpriseField::Manager | EnterpriseField::ManagerValue => e
             .manager
             .as_ref()
             .map(|m| Val::Str(m.value.as_str()))

@@ -4,7 +4,7 @@
 //!
 //! 1. [`compile`] resolves every attribute name (case-insensitively, see [`attrs`]),
 //!    checks operators and literal types, folds literals of `caseExact=false`
-//!    attributes to lower case, and enforces [`MAX_DEPTH`] and [`MAX_TERMS`]. Any
+//!    attributes to lower case, and enforces [`MAX_DEPTH`] and [`MAX_FILTER_COMPARISONS`]. Any
 //!    problem is INVALID_ARGUMENT before the database is touched.
 //! 2. [`plan::index_key`] looks for an `eq` that an index can answer: the whole filter,
 //!    or an operand of a top-level `and`, on `id`, `userName`, `externalId`,
@@ -18,7 +18,6 @@
 pub mod attrs;
 mod compile;
 pub mod eval;
-mod fields;
 pub mod plan;
 
 use prost::Message as _;
@@ -28,12 +27,9 @@ pub use attrs::{Attr, Container, ResourceKind};
 pub use compile::compile;
 pub use eval::Target;
 
-/// Deepest nesting of `and`/`or`/`not`/value paths accepted.
-pub const MAX_DEPTH: usize = 16;
-/// Most terms (nodes) a filter may have.
-pub const MAX_TERMS: usize = 256;
-/// Longest string literal accepted, in bytes.
-pub const MAX_LITERAL_BYTES: usize = 4096;
+pub use scim_model::limits::{
+    MAX_FILTER_COMPARISONS, MAX_FILTER_DEPTH as MAX_DEPTH, MAX_STRING_BYTES as MAX_LITERAL_BYTES,
+};
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -237,8 +237,13 @@ fn depth_and_size_are_bounded() {
         deep = not(deep);
     }
     assert!(err(deep).contains("deeper"));
-    let wide = or(vec![cmp("title", Op_::Pr, None); MAX_TERMS]);
-    assert!(err(wide).contains("terms"));
+    let widest = or(vec![cmp("title", Op_::Pr, None); MAX_FILTER_COMPARISONS]);
+    assert!(compile(ResourceKind::User, &widest).is_ok());
+    let wide = or(vec![
+        cmp("title", Op_::Pr, None);
+        MAX_FILTER_COMPARISONS + 1
+    ]);
+    assert!(err(wide).contains("comparisons"));
 }
 
 #[test]
@@ -300,7 +305,7 @@ fn shapes_carry_no_values_and_fingerprints_are_stable() {
         vpath("emails", cmp("type", Op_::Eq, s("work"))),
     ]);
     // The span's shape is the wire filter's, in the format the gateway writes too.
-    let shape = scim_proto::filter_shape::filter_shape(&f);
+    let shape = scim_model::filter_shape::filter_shape(&f);
     assert_eq!(shape, "userName eq ? and emails[type eq ?]");
     assert!(!shape.contains("secret"));
     assert_eq!(fingerprint(Some(&f)), fingerprint(Some(&f.clone())));

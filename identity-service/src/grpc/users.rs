@@ -81,7 +81,7 @@ pub(super) async fn list(
     if let Some(f) = &req.filter {
         span.record(
             "scim.filter_shape",
-            scim_proto::filter_shape::filter_shape(f).as_str(),
+            scim_model::filter_shape::filter_shape(f).as_str(),
         );
     }
     let is_lookup = compiled

@@ -23,10 +23,10 @@ use crate::routes::users::{Projection, check_body_id};
 use crate::scim::group::GroupJson;
 use crate::scim::list::{ListParams, Resource};
 use crate::scim::projection::Projected;
-use crate::scim::schema::ResourceKind;
 use crate::scim::{group, patch, projection};
 use crate::state::AppState;
 use crate::upstream::with_token;
+use scim_model::ResourceKind;
 
 fn check_id(id: &str) -> Result<(), ScimError> {
     super::check_id(id, "group not found")

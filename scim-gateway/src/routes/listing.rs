@@ -15,7 +15,7 @@ use crate::routes::users::Projection;
 use crate::scim::filter;
 use crate::scim::list::{ListParams, ListResponse, Resource};
 use crate::scim::projection::Projected;
-use crate::scim::schema::ResourceKind;
+use scim_model::ResourceKind;
 
 /// Runs `query` (one page: filter, start index, count, projection → resources and the
 /// total) for `params` and renders the ListResponse.

@@ -23,11 +23,11 @@ use crate::state::AppState;
 pub const SCIM_PREFIX: &str = "/scim/v2";
 
 /// Ids longer than this cannot exist; they are answered 404 without a round trip.
-const MAX_ID_LEN: usize = 256;
+use scim_model::limits::MAX_ID_BYTES;
 
 /// 404 with `detail` for an id that cannot name a resource, before any upstream call.
 fn check_id(id: &str, detail: &str) -> Result<(), ScimError> {
-    if id.is_empty() || id.len() > MAX_ID_LEN {
+    if id.is_empty() || id.len() > MAX_ID_BYTES {
         return Err(ScimError::NotFound(detail.into()));
     }
     Ok(())

@@ -11,10 +11,10 @@ use crate::routes::users::Projection;
 use crate::routes::{groups, response, users};
 use crate::scim::filter;
 use crate::scim::list::{ListParams, ListResponse};
-use crate::scim::schema::ResourceKind;
 use crate::state::AppState;
 use axum::http::StatusCode;
 use scim_authn::scopes::SCIM_READ;
+use scim_model::ResourceKind;
 
 fn params(state: &AppState, body: &Value) -> Result<ListParams, ScimError> {
     ListParams::from_search_body(

@@ -14,11 +14,11 @@ use crate::extract::{ConditionalHeaders, QueryPairs, ResourceId, ScimJson};
 use crate::routes::response;
 use crate::scim::list::{ListParams, Resource};
 use crate::scim::projection::Projected;
-use crate::scim::schema::ResourceKind;
 use crate::scim::user::UserJson;
 use crate::scim::{patch, projection, user};
 use crate::state::AppState;
 use crate::upstream::with_token;
+use scim_model::ResourceKind;
 
 /// Attribute projection parameters of a request.
 pub(crate) struct Projection {
@@ -337,7 +337,7 @@ const MASK_PATHS: &[(&str, &str)] = &[
     ("entitlements", "entitlements"),
     ("roles", "roles"),
     ("x509Certificates", "x509_certificates"),
-    (crate::scim::schema::ENTERPRISE_USER_SCHEMA, "enterprise"),
+    (scim_model::ENTERPRISE_USER_SCHEMA, "enterprise"),
 ];
 
 /// The identity.v1 fields whose SCIM rendering differs between two documents.
@@ -404,7 +404,7 @@ fn blind_update(ops: &[patch::PatchOp]) -> Option<(pb::User, Vec<String>)> {
         return None;
     }
     let empty = serde_json::json!({
-        "schemas": [crate::scim::schema::USER_SCHEMA],
+        "schemas": [scim_model::USER_SCHEMA],
         "userName": "-",
     });
     let mut doc = empty.clone();
@@ -514,7 +514,7 @@ mod tests {
 
     fn ops(operations: Value) -> Vec<patch::PatchOp> {
         patch::parse_patch_request(&json!({
-            "schemas": [crate::scim::schema::PATCH_OP_SCHEMA],
+            "schemas": [scim_model::PATCH_OP_SCHEMA],
             "Operations": operations,
         }))
         .unwrap()

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::scim::schema::{
+use scim_model::{
     AttrDef, AttrType, ENTERPRISE_USER, ENTERPRISE_USER_SCHEMA, GROUP, RESOURCE_TYPE_SCHEMA,
     ResourceKind, SCHEMA_SCHEMA, SERVICE_PROVIDER_CONFIG_SCHEMA, SchemaDef, USER,
 };
@@ -135,7 +135,7 @@ fn attr_json(a: &AttrDef) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::schema::{GROUP_SCHEMA, USER_SCHEMA};
+    use scim_model::{GROUP_SCHEMA, USER_SCHEMA};
 
     const BASE: &str = "https://h/scim/v2";
 

@@ -9,11 +9,10 @@ use serde_json::Value;
 use crate::error::ScimError;
 use crate::scim::json::Fields;
 use crate::scim::meta::{Location, MetaJson};
-use crate::scim::schema::{GROUP_SCHEMA, ResourceKind};
 use crate::scim::write::Each;
+use scim_model::{GROUP_SCHEMA, ResourceKind};
 
-/// Most members one request (POST, PUT or PATCH) may name.
-pub const MAX_MEMBERS_PER_REQUEST: usize = 1000;
+pub use scim_model::limits::MAX_MEMBERS_PER_REQUEST;
 
 /// Decodes a Group body (POST, PUT). `displayName` is required; `members` are
 /// optional, de-duplicated by `value`; `id`, `meta` and `schemas` are ignored (the

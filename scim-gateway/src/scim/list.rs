@@ -12,8 +12,8 @@ use serde_json::Value;
 use crate::error::ScimError;
 use crate::scim::group::GroupJson;
 use crate::scim::json::get_ci;
-use crate::scim::schema::{LIST_RESPONSE_SCHEMA, SEARCH_REQUEST_SCHEMA};
 use crate::scim::user::UserJson;
+use scim_model::{LIST_RESPONSE_SCHEMA, SEARCH_REQUEST_SCHEMA};
 
 /// A ListResponse message. `itemsPerPage` is the number of resources actually
 /// returned, `Resources` is present even when empty (Okta and Entra expect it).

@@ -7,7 +7,7 @@ use prost_types::Timestamp;
 use scim_proto::identity::v1 as pb;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::scim::schema::ResourceKind;
+use scim_model::ResourceKind;
 
 /// `{base_url}/Users/{id}` or `{base_url}/Groups/{id}`, written where it is displayed
 /// (straight into a response body, without a `String` of its own).

@@ -9,7 +9,6 @@ pub mod list;
 pub(crate) mod meta;
 pub mod patch;
 pub mod projection;
-pub mod schema;
 pub mod user;
 pub(crate) mod write;
 

@@ -11,8 +11,8 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::error::ScimError;
-use crate::scim::schema::path::resolve;
-use crate::scim::schema::{AttrDef, ResourceKind, Returned, SchemaDef, schema_by_urn};
+use scim_model::path::resolve;
+use scim_model::{AttrDef, ResourceKind, Returned, SchemaDef, schema_by_urn};
 
 /// One entry of an attribute list.
 #[derive(Debug, Clone, Copy)]

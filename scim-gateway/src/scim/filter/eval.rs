@@ -9,7 +9,7 @@ use scim_proto::identity::v1::filter_value::Kind as ValueKind;
 use serde_json::Value;
 
 use crate::scim::json::get_ci;
-use crate::scim::schema::AttrDef;
+use scim_model::AttrDef;
 
 /// Whether `element` (one value of `parent`) matches `f`, whose attribute names are
 /// sub-attributes of `parent`. Strings compare case-insensitively unless the
@@ -104,7 +104,7 @@ mod tests {
 
     use super::*;
     use crate::scim::filter::parse_within;
-    use crate::scim::schema::{GROUP, ResourceKind, USER};
+    use scim_model::{GROUP, ResourceKind, USER};
 
     fn emails() -> &'static AttrDef {
         USER.attr("emails").unwrap()

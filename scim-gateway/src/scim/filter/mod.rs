@@ -20,14 +20,9 @@ use scim_proto::identity::v1 as pb;
 pub(crate) use eval::matches;
 
 use crate::error::ScimError;
-use crate::scim::schema::{AttrDef, ResourceKind};
+use scim_model::{AttrDef, ResourceKind};
 
-/// Longest filter accepted, in bytes.
-pub const MAX_FILTER_LEN: usize = 4096;
-/// Deepest nesting of parentheses, `not (…)` and `[…]` accepted.
-pub const MAX_FILTER_DEPTH: usize = 16;
-/// Most comparisons (including `pr`) in one filter.
-pub const MAX_FILTER_COMPARISONS: usize = 64;
+pub use scim_model::limits::{MAX_FILTER_BYTES, MAX_FILTER_COMPARISONS, MAX_FILTER_DEPTH};
 
 /// Parses a filter over resources of `kind`.
 ///
@@ -49,16 +44,16 @@ pub(crate) fn parse_within(
 }
 
 fn check_len(input: &str) -> Result<(), ScimError> {
-    if input.len() > MAX_FILTER_LEN {
+    if input.len() > MAX_FILTER_BYTES {
         return Err(ScimError::invalid_filter(format!(
-            "the filter is longer than {MAX_FILTER_LEN} bytes"
+            "the filter is longer than {MAX_FILTER_BYTES} bytes"
         )));
     }
     Ok(())
 }
 
 /// The filter's shape without its values, for traces and logs; the format is
-/// `scim_proto::filter_shape`'s, shared with identity-service.
+/// `scim_model::filter_shape`'s, shared with identity-service.
 pub fn shape(f: &pb::Filter) -> String {
-    scim_proto::filter_shape::filter_shape(f)
+    scim_model::filter_shape::filter_shape(f)
 }

@@ -12,8 +12,8 @@ use scim_proto::identity::v1::filter_value::Kind as ValueKind;
 use super::lexer::{Tok, Token, tokenize};
 use super::{MAX_FILTER_COMPARISONS, MAX_FILTER_DEPTH};
 use crate::error::ScimError;
-use crate::scim::schema::path::{clip, resolve};
-use crate::scim::schema::{AttrDef, AttrType, Mutability, ResourceKind};
+use scim_model::path::{clip, resolve};
+use scim_model::{AttrDef, AttrType, Mutability, ResourceKind};
 
 pub(super) struct Parser<'a> {
     toks: Vec<Token<'a>>,
@@ -396,7 +396,7 @@ fn check_operands(
 
 /// The wire spelling of an operator.
 fn op_name(op: pb::CompareOp) -> &'static str {
-    scim_proto::filter_shape::op_name(op)
+    scim_model::filter_shape::op_name(op)
 }
 
 fn describe(t: &Tok<'_>) -> String {

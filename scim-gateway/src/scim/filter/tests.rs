@@ -7,8 +7,8 @@ use scim_proto::identity::v1::filter_value::Kind as V;
 
 use super::*;
 use crate::error::ScimType;
-use crate::scim::schema::ENTERPRISE_USER_SCHEMA;
 use crate::scim::test_support::XorShift;
+use scim_model::ENTERPRISE_USER_SCHEMA;
 
 fn user(f: &str) -> pb::Filter {
     parse(f, ResourceKind::User).unwrap_or_else(|e| panic!("{f}: {e}"))
@@ -286,7 +286,7 @@ fn limits() {
     assert!(parse(&many(MAX_FILTER_COMPARISONS), ResourceKind::User).is_ok());
     assert!(user_err(&many(MAX_FILTER_COMPARISONS + 1)).contains("comparisons"));
 
-    let long = format!(r#"title eq "{}""#, "a".repeat(MAX_FILTER_LEN));
+    let long = format!(r#"title eq "{}""#, "a".repeat(MAX_FILTER_BYTES));
     assert!(user_err(&long).contains("longer"));
 }
 

@@ -13,8 +13,8 @@ use super::path::{PatchPath, parse_path};
 use super::{PatchKind, PatchOp};
 use crate::error::ScimError;
 use crate::scim::group::{MAX_MEMBERS_PER_REQUEST, members_from_json, too_many_members};
-use crate::scim::schema::ResourceKind;
 use crate::scim::user::MAX_STRING_BYTES;
+use scim_model::ResourceKind;
 
 /// What a group PATCH changes, ready for `UpdateGroupRequest`.
 #[derive(Debug, Clone, Default, PartialEq)]

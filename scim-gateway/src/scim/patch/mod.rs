@@ -22,10 +22,9 @@ pub use user::apply_user_patch;
 
 use crate::error::ScimError;
 use crate::scim::json::get_ci;
-use crate::scim::schema::PATCH_OP_SCHEMA;
+use scim_model::PATCH_OP_SCHEMA;
 
-/// Most operations accepted in one PATCH request.
-pub const MAX_OPERATIONS: usize = 1000;
+pub use scim_model::limits::MAX_PATCH_OPERATIONS;
 
 /// The three PATCH operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,9 +78,9 @@ pub fn parse_patch_request(body: &Value) -> Result<Vec<PatchOp>, ScimError> {
     if ops.is_empty() {
         return Err(ScimError::invalid_value("\"Operations\" is empty"));
     }
-    if ops.len() > MAX_OPERATIONS {
+    if ops.len() > MAX_PATCH_OPERATIONS {
         return Err(ScimError::invalid_value(format!(
-            "a PATCH request may carry at most {MAX_OPERATIONS} operations"
+            "a PATCH request may carry at most {MAX_PATCH_OPERATIONS} operations"
         )));
     }
     ops.iter()

@@ -5,8 +5,8 @@ use scim_proto::identity::v1 as pb;
 
 use crate::error::ScimError;
 use crate::scim::filter::parse_within;
-use crate::scim::schema::path::{clip, resolve};
-use crate::scim::schema::{AttrDef, ResourceKind, SchemaDef};
+use scim_model::path::{clip, resolve};
+use scim_model::{AttrDef, ResourceKind, SchemaDef};
 
 /// A parsed PATCH target.
 #[derive(Debug, Clone)]

@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::error::{ScimError, ScimType};
-use crate::scim::schema::ENTERPRISE_USER_SCHEMA;
 use crate::scim::user::{user_from_json, user_to_json};
+use scim_model::ENTERPRISE_USER_SCHEMA;
 
 const BASE: &str = "https://h/scim/v2";
 const ID: &str = "23a35c27-23d3-4c03-b4c5-6443c09e7173";
@@ -499,7 +499,7 @@ fn parse_patch_request_rules() {
         err(ops(json!([{"op": "add", "path": 5}]))),
         ScimType::InvalidPath
     );
-    let many: Vec<Value> = (0..=MAX_OPERATIONS)
+    let many: Vec<Value> = (0..=MAX_PATCH_OPERATIONS)
         .map(|_| json!({"op": "remove", "path": "title"}))
         .collect();
     assert_eq!(err(ops(Value::Array(many))), ScimType::InvalidValue);

@@ -10,8 +10,8 @@ use super::values::{elements, is_clear, same_value, simple, single_primary};
 use super::{PatchKind, PatchOp};
 use crate::error::ScimError;
 use crate::scim::filter::matches;
-use crate::scim::schema::path::{clip, resolve_in};
-use crate::scim::schema::{Mutability, ResourceKind, SchemaDef, schema_by_urn};
+use scim_model::path::{clip, resolve_in};
+use scim_model::{Mutability, ResourceKind, SchemaDef, schema_by_urn};
 
 /// Applies `ops` in order to `user`, the JSON produced by `user_to_json`. On error
 /// `user` is left untouched.
@@ -247,7 +247,7 @@ fn merge_into(c: &mut Map<String, Value>, key: &str, update: Map<String, Value>)
 fn set_sub(
     e: &mut Value,
     name: &str,
-    sub: &crate::scim::schema::AttrDef,
+    sub: &scim_model::AttrDef,
     value: &Value,
 ) -> Result<(), ScimError> {
     if let Some(o) = e.as_object_mut() {

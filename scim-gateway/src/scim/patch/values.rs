@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::error::ScimError;
 use crate::scim::json::{get_ci, lenient_bool};
-use crate::scim::schema::{AttrDef, AttrType};
+use scim_model::{AttrDef, AttrType};
 
 /// `null`, `""` and `[]` clear the target (Microsoft's validator clears attributes
 /// with `""` and then `null`).

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
+use scim_model::{ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
 
 fn user() -> Value {
     json!({

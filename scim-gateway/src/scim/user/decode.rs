@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::MAX_VALUES;
 use crate::error::ScimError;
 use crate::scim::json::{Fields, get_ci};
-use crate::scim::schema::ENTERPRISE_USER_SCHEMA;
+use scim_model::ENTERPRISE_USER_SCHEMA;
 
 /// Decodes a User body.
 ///

@@ -11,8 +11,8 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
 use crate::scim::meta::{Location, MetaJson};
-use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, ResourceKind, USER_SCHEMA};
 use crate::scim::write::Each;
+use scim_model::{ENTERPRISE_USER_SCHEMA, ResourceKind, USER_SCHEMA};
 
 /// A user as SCIM JSON. `base_url` is the SCIM base (e.g. `https://host/scim/v2`) used
 /// for `meta.location` and every `$ref`.

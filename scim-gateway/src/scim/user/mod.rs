@@ -14,7 +14,4 @@ mod tests;
 pub use decode::user_from_json;
 pub use encode::{UserJson, user_to_json};
 
-/// Longest string attribute value accepted, in bytes.
-pub const MAX_STRING_BYTES: usize = 4096;
-/// Most values accepted in one multi-valued attribute (emails, phoneNumbers, …).
-pub const MAX_VALUES: usize = 100;
+pub use scim_model::limits::{MAX_STRING_BYTES, MAX_VALUES};

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::error::ScimType;
-use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
+use scim_model::{ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
 
 const BASE: &str = "https://h/scim/v2";
 

@@ -6,7 +6,7 @@
 //! because the directory enforces it, and `members.display` exists because Okta sends
 //! it and expects it echoed.
 
-use super::{
+use crate::schema::{
     AttrDef, AttrType, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, Mutability, Returned, SchemaDef,
     USER_SCHEMA, Uniqueness,
 };
@@ -42,7 +42,8 @@ impl AttrDef {
         types: &'static [&'static str],
         description: &'static str,
     ) -> Self {
-        let mut a = Self::new(name, AttrType::Reference, description);
+        // A reference is case exact (RFC 7643 §2.3.7).
+        let mut a = Self::new(name, AttrType::Reference, description).exact();
         a.reference_types = types;
         a
     }
@@ -180,11 +181,13 @@ const PHOTO_SUBS: &[AttrDef] = multi_subs!(
 );
 const PLAIN_SUBS: &[AttrDef] = multi_subs!(AttrDef::string("value", "The value."), []);
 const CERT_SUBS: &[AttrDef] = multi_subs!(
+    // Binary values are case exact (RFC 7643 §2.3.6).
     AttrDef::new(
         "value",
         AttrType::Binary,
         "DER certificate, base64-encoded."
-    ),
+    )
+    .exact(),
     []
 );
 

@@ -4,7 +4,7 @@
 //! and identity-service on its call span, from the same wire filter, so one query reads
 //! the same in both services' spans and can be grouped on.
 
-use crate::identity::v1::{self as pb, filter::Kind};
+use scim_proto::identity::v1::{self as pb, filter::Kind};
 
 /// The longest shape written, in bytes; a longer one ends in `…`. Filters are bounded
 /// already; this bounds an attribute worth of span per request.

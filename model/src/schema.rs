@@ -1,15 +1,7 @@
-//! SCIM schema URNs, the attribute catalogue of RFC 7643 and the canonicalisation of
-//! attribute paths.
-//!
-//! The catalogue is the single description of every attribute the gateway knows: the
-//! decoders, the PATCH engine, projection and the `/Schemas` documents all read it, so
-//! they cannot disagree about a name or a characteristic.
+//! SCIM schema URNs, resource kinds and the characteristics of an attribute
+//! (RFC 7643 §2, §7). The attributes themselves are in the catalogue.
 
-mod catalogue;
-pub(crate) mod path;
-
-pub use catalogue::{ENTERPRISE_USER, GROUP, USER};
-pub use path::{AttrPath, canonical_path, schema_by_urn};
+use crate::catalogue::{ENTERPRISE_USER, GROUP, USER};
 
 /// Core User schema (RFC 7643 §4.1).
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -32,7 +24,7 @@ pub const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Re
 /// Schema definition (RFC 7643 §7).
 pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 
-/// The two resource types the gateway serves.
+/// The two resource types of the directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ResourceKind {
     /// `/Users`.

@@ -3,8 +3,7 @@
 
 use std::fmt;
 
-use super::{AttrDef, ResourceKind, SchemaDef};
-use crate::error::ScimError;
+use crate::schema::{AttrDef, ResourceKind, SchemaDef};
 
 /// A resolved attribute path such as `name.givenName` or
 /// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value`.
@@ -57,15 +56,9 @@ pub fn schema_by_urn(kind: ResourceKind, raw: &str) -> Option<&'static SchemaDef
 ///
 /// Names compare case-insensitively; a core-schema URN prefix is dropped; the enterprise
 /// extension is recognised by its URN prefix and, for names that exist only there (such
-/// as `department` or `manager`), also without it. Fails with `invalidPath` naming the
-/// attribute when nothing matches.
-pub fn canonical_path(kind: ResourceKind, raw: &str) -> Result<AttrPath, ScimError> {
-    resolve(kind, raw)
-        .ok_or_else(|| ScimError::invalid_path(format!("unknown attribute \"{}\"", clip(raw))))
-}
-
-/// [`canonical_path`] without the error, for callers that report their own.
-pub(crate) fn resolve(kind: ResourceKind, raw: &str) -> Option<AttrPath> {
+/// as `department` or `manager`), also without it. `None` when nothing matches.
+pub fn resolve(kind: ResourceKind, raw: &str) -> Option<AttrPath> {
+    let raw = raw.trim();
     for &schema in kind.schemas() {
         if let Some(rest) = strip_urn(raw, schema.id) {
             return resolve_in(schema, rest);
@@ -80,7 +73,7 @@ pub(crate) fn resolve(kind: ResourceKind, raw: &str) -> Option<AttrPath> {
 }
 
 /// Resolves `attr[.sub]` within one schema.
-pub(crate) fn resolve_in(schema: &'static SchemaDef, raw: &str) -> Option<AttrPath> {
+pub fn resolve_in(schema: &'static SchemaDef, raw: &str) -> Option<AttrPath> {
     let (head, tail) = match raw.split_once('.') {
         Some((h, t)) => (h, Some(t)),
         None => (raw, None),
@@ -105,8 +98,9 @@ fn strip_urn<'a>(raw: &'a str, urn: &str) -> Option<&'a str> {
     }
 }
 
-/// At most 64 characters of client text, for error details.
-pub(crate) fn clip(raw: &str) -> String {
+/// At most 64 characters of client text, for error details (so an error never echoes
+/// a whole request back).
+pub fn clip(raw: &str) -> String {
     const MAX: usize = 64;
     if raw.chars().count() <= MAX {
         raw.to_owned()
@@ -120,10 +114,10 @@ pub(crate) fn clip(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, Mutability, Returned, Uniqueness};
+    use crate::schema::{ENTERPRISE_USER_SCHEMA, Mutability, Returned, Uniqueness};
 
     fn canon(kind: ResourceKind, raw: &str) -> String {
-        canonical_path(kind, raw).unwrap().to_string()
+        resolve(kind, raw).unwrap().to_string()
     }
 
     #[test]
@@ -168,7 +162,7 @@ mod tests {
 
     #[test]
     fn enterprise_paths_keep_their_urn() {
-        let p = canonical_path(
+        let p = resolve(
             ResourceKind::User,
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:Department",
         )
@@ -192,7 +186,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_names_are_invalid_paths() {
+    fn unknown_names_resolve_to_nothing() {
         for raw in [
             "",
             "nope",
@@ -203,33 +197,24 @@ mod tests {
             "urn:example:custom:foo",
             "urn:ietf:params:scim:schemas:core:2.0:User:",
         ] {
-            let e = canonical_path(ResourceKind::User, raw).unwrap_err();
-            assert_eq!(
-                e.scim_type(),
-                Some(crate::error::ScimType::InvalidPath),
-                "{raw}"
-            );
+            assert!(resolve(ResourceKind::User, raw).is_none(), "{raw}");
         }
         // Users-only attributes do not exist on groups.
-        assert!(canonical_path(ResourceKind::Group, "userName").is_err());
-        assert!(canonical_path(ResourceKind::Group, "department").is_err());
+        assert!(resolve(ResourceKind::Group, "userName").is_none());
+        assert!(resolve(ResourceKind::Group, "department").is_none());
     }
 
     #[test]
     fn characteristics_follow_rfc_7643() {
-        let user_name = canonical_path(ResourceKind::User, "userName")
-            .unwrap()
-            .leaf();
+        let user_name = resolve(ResourceKind::User, "userName").unwrap().leaf();
         assert!(!user_name.case_exact);
         assert_eq!(user_name.uniqueness, Uniqueness::Server);
         assert!(user_name.required);
-        let id = canonical_path(ResourceKind::User, "id").unwrap().leaf();
+        let id = resolve(ResourceKind::User, "id").unwrap().leaf();
         assert!(id.case_exact);
         assert_eq!(id.returned, Returned::Always);
         assert_eq!(id.mutability, Mutability::ReadOnly);
-        let pw = canonical_path(ResourceKind::User, "password")
-            .unwrap()
-            .leaf();
+        let pw = resolve(ResourceKind::User, "password").unwrap().leaf();
         assert_eq!(pw.returned, Returned::Never);
         assert_eq!(pw.mutability, Mutability::WriteOnly);
     }
