@@ -1,9 +1,11 @@
-//! A PATCH body: the PatchOp message, then its operations applied the way the routes
-//! apply them (to a user's SCIM document, decoded again; and as a group update).
+//! A PATCH body: the PatchOp message, then its operations handled the way a request is:
+//! as a group update, and as a user PATCH typed by the gateway and applied to a user by
+//! identity-service's engine, whose result must still be a storable, renderable user.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use identity_service::patch::UserPatch;
 use scim_gateway::scim::{patch, user};
 
 fuzz_target!(|data: &[u8]| {
@@ -31,8 +33,17 @@ fuzz_target!(|data: &[u8]| {
         "active": true,
     }))
     .expect("the sample user decodes");
-    let mut doc = user::user_to_json(&current, "https://scim.example.com/scim/v2");
-    if patch::apply_user_patch(&mut doc, &ops).is_ok() {
-        let _ = user::user_from_json(&doc);
+    let Ok(typed) = patch::user_operations(&ops, "5f0a1c9e-user") else {
+        return;
+    };
+    let Ok(checked) = UserPatch::check(typed) else {
+        return;
+    };
+    let mut patched = current.clone();
+    let _ = checked.password();
+    if checked.apply(&mut patched).is_ok()
+        && identity_service::model::normalise_user(&mut patched).is_ok()
+    {
+        let _ = user::user_to_json(&patched, "https://scim.example.com/scim/v2");
     }
 });

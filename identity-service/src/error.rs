@@ -4,6 +4,18 @@
 //! events, and values such as user names and e-mails are personal data.
 
 use diesel::result::Error as DieselError;
+use scim_model::{ERROR_INFO_DOMAIN, ScimType};
+use tonic_types::{ErrorDetails, StatusExt as _};
+
+/// A status whose `google.rpc.ErrorInfo` names the SCIM error type.
+fn typed_status(code: tonic::Code, message: String, scim_type: ScimType) -> tonic::Status {
+    let details = ErrorDetails::with_error_info(
+        scim_type.as_str(),
+        ERROR_INFO_DOMAIN,
+        std::collections::HashMap::new(),
+    );
+    tonic::Status::with_error_details(code, message, details)
+}
 
 /// Everything a directory operation can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +40,15 @@ pub enum IdentityError {
     /// The request is malformed; the message names the offending field.
     #[error("{0}")]
     InvalidArgument(String),
+    /// The request breaks a SCIM rule whose RFC 7644 §3.12 error type the caller is
+    /// owed (a filter that does not compile, a PATCH without a target, ...).
+    #[error("{message}")]
+    Refused {
+        /// The `scimType`.
+        scim_type: ScimType,
+        /// What is wrong, naming attributes, never values.
+        message: String,
+    },
     /// Storage is temporarily unavailable (pool exhausted, database busy); retry.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
@@ -48,6 +69,14 @@ impl IdentityError {
     /// Shorthand for [`IdentityError::InvalidArgument`].
     pub fn invalid(message: impl Into<String>) -> Self {
         IdentityError::InvalidArgument(message.into())
+    }
+
+    /// Shorthand for [`IdentityError::Refused`].
+    pub fn refused(scim_type: ScimType, message: impl Into<String>) -> Self {
+        IdentityError::Refused {
+            scim_type,
+            message: message.into(),
+        }
     }
 
     /// Fails with [`IdentityError::VersionMismatch`] unless `expected` is 0 or `current`.
@@ -115,11 +144,18 @@ impl From<IdentityError> for tonic::Status {
     fn from(err: IdentityError) -> Self {
         match err {
             IdentityError::NotFound(_) => tonic::Status::not_found(err.to_string()),
-            IdentityError::AlreadyExists { .. } => tonic::Status::already_exists(err.to_string()),
+            IdentityError::AlreadyExists { .. } => typed_status(
+                tonic::Code::AlreadyExists,
+                err.to_string(),
+                ScimType::Uniqueness,
+            ),
             IdentityError::VersionMismatch { .. } => {
                 tonic::Status::failed_precondition(err.to_string())
             }
             IdentityError::InvalidArgument(msg) => tonic::Status::invalid_argument(msg),
+            IdentityError::Refused { scim_type, message } => {
+                typed_status(tonic::Code::InvalidArgument, message, scim_type)
+            }
             IdentityError::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "storage unavailable");
                 tonic::Status::unavailable("storage is temporarily unavailable; retry")

@@ -27,6 +27,7 @@ pub mod model;
 pub mod ops;
 pub mod paging;
 pub mod password;
+pub mod patch;
 pub mod server;
 
 pub use config::Config;

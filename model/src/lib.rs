@@ -13,7 +13,8 @@
 //!   resource, for the filter compiler and the PATCH engine;
 //! * [`limits`]: every bound on client input, enforced by whichever layer sees it
 //!   first and by identity-service for its own callers;
-//! * [`filter_shape`]: the one written form of a filter without its values, for spans.
+//! * [`filter_shape`]: the one written form of a filter without its values, for spans;
+//! * [`ScimType`]: the error keywords of RFC 7644 §3.12, which identity.v1 errors carry.
 //!
 //! A new attribute is one catalogue entry (plus, when it is stored in a new place, one
 //! [`stored::Stored`] variant); a new resource type is a [`ResourceKind`] variant with
@@ -24,8 +25,10 @@ pub mod filter_shape;
 pub mod limits;
 pub mod path;
 pub mod schema;
+mod scim_type;
 pub mod stored;
 
 pub use catalogue::{ENTERPRISE_USER, GROUP, USER};
 pub use path::{AttrPath, resolve, resolve_in, schema_by_urn};
 pub use schema::*;
+pub use scim_type::{ERROR_INFO_DOMAIN, ScimType};

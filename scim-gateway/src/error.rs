@@ -14,48 +14,7 @@ pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 /// The SCIM media type every response carries.
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
-/// `scimType` values of RFC 7644 §3.12.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScimType {
-    /// The filter syntax was invalid or the filter is unsupported.
-    InvalidFilter,
-    /// The filter yields too many results.
-    TooMany,
-    /// A uniqueness rule was violated.
-    Uniqueness,
-    /// An attempt to change a read-only or immutable attribute.
-    Mutability,
-    /// The request body could not be parsed or violates the schema.
-    InvalidSyntax,
-    /// A PATCH path is invalid.
-    InvalidPath,
-    /// A PATCH path did not yield a target.
-    NoTarget,
-    /// A value is of the wrong type or not allowed.
-    InvalidValue,
-    /// The protocol version is not supported.
-    InvalidVers,
-    /// The request cannot be completed because of sensitive information.
-    Sensitive,
-}
-
-impl ScimType {
-    /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ScimType::InvalidFilter => "invalidFilter",
-            ScimType::TooMany => "tooMany",
-            ScimType::Uniqueness => "uniqueness",
-            ScimType::Mutability => "mutability",
-            ScimType::InvalidSyntax => "invalidSyntax",
-            ScimType::InvalidPath => "invalidPath",
-            ScimType::NoTarget => "noTarget",
-            ScimType::InvalidValue => "invalidValue",
-            ScimType::InvalidVers => "invalidVers",
-            ScimType::Sensitive => "sensitive",
-        }
-    }
-}
+pub use scim_model::ScimType;
 
 /// A failure on a SCIM route.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -275,6 +234,16 @@ impl ScimError {
     }
 }
 
+/// The `scimType` an upstream status carries in its `google.rpc.ErrorInfo`.
+fn scim_type_of(s: &tonic::Status) -> Option<ScimType> {
+    use tonic_types::StatusExt as _;
+    let info = s.get_details_error_info()?;
+    if info.domain != scim_model::ERROR_INFO_DOMAIN {
+        return None;
+    }
+    ScimType::parse(&info.reason)
+}
+
 impl From<tonic::Status> for ScimError {
     fn from(s: tonic::Status) -> Self {
         use tonic::Code;
@@ -298,7 +267,12 @@ impl From<tonic::Status> for ScimError {
             Code::NotFound => ScimError::NotFound(msg),
             Code::AlreadyExists => ScimError::Conflict(msg),
             Code::FailedPrecondition => ScimError::PreconditionFailed(msg),
-            Code::InvalidArgument => ScimError::invalid_value(msg),
+            // identity-service names the SCIM type of what it refused; a bare
+            // INVALID_ARGUMENT is a value the directory would not take.
+            Code::InvalidArgument => ScimError::BadRequest {
+                scim_type: Some(scim_type_of(&s).unwrap_or(ScimType::InvalidValue)),
+                detail: msg,
+            },
             Code::Unauthenticated => ScimError::Unauthorized(msg),
             Code::PermissionDenied => ScimError::Forbidden(msg),
             Code::ResourceExhausted => ScimError::TooManyRequests { retry_after: 1 },
@@ -335,6 +309,36 @@ mod tests {
                 ScimError::Unavailable { retry_after, .. } => assert!(retry_after > 0),
                 other => panic!("{shown} became {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn the_scim_type_of_an_upstream_refusal_survives_the_hop() {
+        use tonic_types::{ErrorDetails, StatusExt as _};
+        let typed = |reason: &str, domain: &str| {
+            tonic::Status::with_error_details(
+                tonic::Code::InvalidArgument,
+                "refused",
+                ErrorDetails::with_error_info(reason, domain, std::collections::HashMap::new()),
+            )
+        };
+        for t in [
+            ScimType::InvalidFilter,
+            ScimType::InvalidPath,
+            ScimType::NoTarget,
+            ScimType::Mutability,
+            ScimType::InvalidVers,
+        ] {
+            let e = ScimError::from(typed(t.as_str(), scim_model::ERROR_INFO_DOMAIN));
+            assert_eq!(e.scim_type(), Some(t));
+        }
+        // No detail, another domain's reason or an unknown keyword: invalidValue.
+        for s in [
+            tonic::Status::invalid_argument("bad"),
+            typed("invalidFilter", "example.com"),
+            typed("noSuchType", scim_model::ERROR_INFO_DOMAIN),
+        ] {
+            assert_eq!(ScimError::from(s).scim_type(), Some(ScimType::InvalidValue));
         }
     }
 

@@ -64,6 +64,7 @@ pub fn server_span_naming(
         scim.resource_type = resource,
         scim.operation = operation,
         scim.filter_shape = Empty,
+        scim.patch_ops = Empty,
         scim.result_count = Empty,
         scim.total_results = Empty,
         scim.members_added = Empty,

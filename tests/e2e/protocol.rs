@@ -293,6 +293,41 @@ async fn a_patch_is_all_or_nothing() {
         "first operation was not applied"
     );
     assert_eq!(after["meta"]["version"], "W/\"1\"");
+
+    // Refused by identity-service, inside its transaction, not by the gateway: a value
+    // filter with nothing to create a value from matches nothing. The IdP still gets
+    // the SCIM type, and the first operation is still not applied.
+    let body = json!({"schemas":[PATCH],"Operations":[
+        {"op":"replace","path":"title","value":"changed"},
+        {"op":"replace","path":"emails[not (type eq \"work\")].display","value":"x"}]});
+    let (status, _, v) = stack
+        .scim(Method::PATCH, &format!("/Users/{id}"), &token, Some(&body))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["scimType"], "noTarget", "{v}");
+    let (_, _, after) = stack
+        .scim(Method::GET, &format!("/Users/{id}"), &token, None)
+        .await;
+    assert!(after.get("title").is_none());
+    assert_eq!(after["meta"]["version"], "W/\"1\"");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filter_the_directory_refuses_is_invalid_filter_on_the_wire() {
+    let stack = TestStack::spawn().await;
+    let token = stack.tenant_token("default").await;
+    // The catalogue knows `meta.location`, so the gateway's parser takes the filter;
+    // the directory keeps no location to compare and refuses it. The type survives.
+    let (status, _, v) = stack
+        .scim(
+            Method::GET,
+            "/Users?filter=meta.location%20eq%20%22x%22",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["scimType"], "invalidFilter", "{v}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

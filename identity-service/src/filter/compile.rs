@@ -11,6 +11,7 @@ use super::{
     Node, Op,
 };
 use crate::error::IdentityError;
+use scim_model::ScimType;
 
 /// Checks `filter` for a resource kind.
 pub fn compile(kind: ResourceKind, filter: &pb::Filter) -> Result<CompiledFilter, IdentityError> {
@@ -22,13 +23,23 @@ pub fn compile(kind: ResourceKind, filter: &pb::Filter) -> Result<CompiledFilter
     Ok(CompiledFilter { root })
 }
 
+/// Checks `filter` relative to one value of `container`, as a PATCH value path
+/// (`emails[type eq "work"]`) filters it.
+pub fn compile_within(container: Container, filter: &pb::Filter) -> Result<Node, IdentityError> {
+    let mut compiler = Compiler {
+        kind: container.kind(),
+        comparisons: 0,
+    };
+    compiler.node(filter, 2, Some(container))
+}
+
 struct Compiler {
     kind: ResourceKind,
     comparisons: usize,
 }
 
 fn bad(message: impl std::fmt::Display) -> IdentityError {
-    IdentityError::invalid(format!("filter: {message}"))
+    IdentityError::refused(ScimType::InvalidFilter, format!("filter: {message}"))
 }
 
 /// An attribute name from the request, made safe to echo in an error message.

@@ -24,7 +24,7 @@ use prost::Message as _;
 use scim_proto::identity::v1 as pb;
 
 pub use attrs::{Attr, Container, ResourceKind};
-pub use compile::compile;
+pub use compile::{compile, compile_within};
 pub use eval::Target;
 
 pub use scim_model::limits::{

@@ -67,6 +67,7 @@ pub fn scim_operation(method: &str) -> Option<(&'static str, &'static str)> {
         "ListUsers" => ("User", "list"),
         "ReplaceUser" => ("User", "replace"),
         "UpdateUser" => ("User", "update"),
+        "PatchUser" => ("User", "patch"),
         "DeleteUser" => ("User", "delete"),
         "CreateGroup" => ("Group", "create"),
         "GetGroup" => ("Group", "get"),
@@ -119,6 +120,13 @@ impl IdentityService for IdentityApi {
         request: Request<pb::UpdateUserRequest>,
     ) -> Result<Response<pb::User>, Status> {
         users::update(self, request).await.map(Response::new)
+    }
+
+    async fn patch_user(
+        &self,
+        request: Request<pb::PatchUserRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        users::patch(self, request).await.map(Response::new)
     }
 
     async fn delete_user(

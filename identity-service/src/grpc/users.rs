@@ -13,6 +13,7 @@ use crate::model;
 use crate::ops::users::{self as ops, Edit};
 use crate::paging::PageSpec;
 use crate::password;
+use crate::patch::{PasswordEdit, UserPatch};
 
 /// Takes the user out of a request, with its id and password taken out of it.
 fn split(user: Option<pb::User>) -> Result<(pb::User, String, Option<String>), Status> {
@@ -171,6 +172,34 @@ pub(super) async fn update(
         })
         .await?;
     Ok(updated)
+}
+
+pub(super) async fn patch(
+    api: &IdentityApi,
+    req: Request<pb::PatchUserRequest>,
+) -> Result<pb::User, Status> {
+    let tenant = writer(&req)?;
+    let req = req.into_inner();
+    if req.id.is_empty() {
+        return Err(required("id"));
+    }
+    let patch = UserPatch::check(req.operations)?;
+    tracing::Span::current().record("scim.patch_ops", patch.len());
+    // Hashing is slow on purpose, so it happens before the write, never inside it.
+    let change = match patch.password() {
+        PasswordEdit::Keep => PasswordChange::Keep,
+        PasswordEdit::Clear => PasswordChange::Clear,
+        PasswordEdit::Set(p) => PasswordChange::Set(password::hash_blocking(p).await?),
+    };
+    let edit = Edit::Patch(patch);
+    let id = req.id;
+    let patched = api
+        .db
+        .write(DbOp::new("UPDATE", "users"), move |conn| {
+            ops::modify(conn, &tenant, &id, req.expected_version, &edit, &change)
+        })
+        .await?;
+    Ok(patched)
 }
 
 pub(super) async fn delete(

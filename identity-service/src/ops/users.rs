@@ -10,6 +10,7 @@ use crate::db::users::{self, PasswordChange, UserRow};
 use crate::error::IdentityError;
 use crate::mask::Mask;
 use crate::model::{self, UserValues, fold};
+use crate::patch::UserPatch;
 
 const USER: &str = "user";
 
@@ -23,6 +24,8 @@ pub enum Edit {
         /// Keep the stored `active` when `user.active` is unset.
         keep_active_if_unset: bool,
     },
+    /// Apply SCIM PATCH operations to the stored user.
+    Patch(UserPatch),
     /// Change the fields a mask names.
     Update {
         /// Where the new values come from.
@@ -113,6 +116,13 @@ pub fn modify(
                 (None, false) => Some(true),
             };
             (user.clone(), active)
+        }
+        Edit::Patch(patch) => {
+            let mut current = model::stored_user(&row)?;
+            current.active = row.active;
+            patch.apply(&mut current)?;
+            let active = current.active;
+            (current, active)
         }
         Edit::Update { user, mask } => {
             let mut current = model::stored_user(&row)?;

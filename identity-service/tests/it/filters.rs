@@ -568,3 +568,26 @@ async fn every_idp_lookup_is_an_index_lookup() {
         assert!(!scans_whole_table, "{q}\n{plan:?}");
     }
 }
+
+#[tokio::test]
+async fn a_refused_filter_says_invalid_filter_in_its_status() {
+    use tonic_types::StatusExt as _;
+    let srv = TestServer::start().await;
+    let mut c = srv.client("t", RW);
+    for filter in [
+        cmp("password", Op::Eq, Some(V::StringValue("x".into()))),
+        cmp("active", Op::Co, Some(V::BoolValue(true))),
+    ] {
+        let err = c
+            .list_users(pb::ListUsersRequest {
+                filter: Some(filter),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument);
+        let info = err.get_details_error_info().expect("an ErrorInfo detail");
+        assert_eq!(info.domain, scim_model::ERROR_INFO_DOMAIN);
+        assert_eq!(info.reason, "invalidFilter");
+    }
+}

@@ -10,6 +10,7 @@ mod filters;
 mod groups;
 mod migrations;
 mod paging;
+mod patch;
 mod scale;
 mod tenancy;
 mod users;

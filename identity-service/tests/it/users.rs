@@ -158,7 +158,7 @@ async fn passwords_are_hashed_and_never_returned() {
     assert_eq!(stored_hash(&srv, &created.id), None);
 }
 
-fn stored_hash(srv: &TestServer, id: &str) -> Option<String> {
+pub(crate) fn stored_hash(srv: &TestServer, id: &str) -> Option<String> {
     use identity_service::db::schema::users::dsl;
     let mut direct = srv.direct();
     scim_storage::with_conn!(&mut direct.conn(), |c| dsl::users

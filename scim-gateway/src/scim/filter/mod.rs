@@ -9,15 +9,12 @@
 //! evaluates. Anything we cannot translate faithfully is `400 invalidFilter`, never a
 //! broader query: an IdP that links the wrong user is worse than one that sees an error.
 
-mod eval;
 mod lexer;
 mod parser;
 #[cfg(test)]
 mod tests;
 
 use scim_proto::identity::v1 as pb;
-
-pub(crate) use eval::matches;
 
 use crate::error::ScimError;
 use scim_model::{AttrDef, ResourceKind};

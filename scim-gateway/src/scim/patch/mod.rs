@@ -1,10 +1,9 @@
 //! SCIM PATCH (RFC 7644 §3.5.2) with the IdP variants seen in the wild.
 //!
-//! [`parse_patch_request`] reads the PatchOp message; [`apply_user_patch`] applies the
-//! operations to a user's SCIM JSON (the caller decodes the result, so a PATCH is all
-//! or nothing); [`group_patch`] translates group operations into an identity.v1
-//! `UpdateGroup` without reading the group, so membership changes cost O(changed
-//! members).
+//! [`parse_patch_request`] reads the PatchOp message; [`user_operations`] and
+//! [`group_patch`] turn its operations into the typed `identity.v1` request that
+//! identity-service applies where the data lives (`PatchUser`, `UpdateGroup`): one call,
+//! no read first, so a PATCH is all or nothing and costs O(what it changes).
 
 mod group;
 mod path;
@@ -18,7 +17,7 @@ mod values;
 use serde_json::Value;
 
 pub use group::{GroupPatch, group_patch};
-pub use user::apply_user_patch;
+pub use user::user_operations;
 
 use crate::error::ScimError;
 use crate::scim::json::get_ci;

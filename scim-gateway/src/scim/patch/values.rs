@@ -1,10 +1,10 @@
-//! Normalising PATCH values into the canonical SCIM JSON the user decoder reads:
-//! canonical sub-attribute names, real booleans, `manager` as an object.
+//! Checking PATCH values against the catalogue: canonical sub-attribute names, real
+//! booleans, `manager` as an object, so identity-service receives them typed.
 
 use serde_json::{Map, Value};
 
 use crate::error::ScimError;
-use crate::scim::json::{get_ci, lenient_bool};
+use crate::scim::json::lenient_bool;
 use scim_model::{AttrDef, AttrType};
 
 /// `null`, `""` and `[]` clear the target (Microsoft's validator clears attributes
@@ -92,44 +92,5 @@ pub(super) fn elements(
             .collect(),
         Value::Null => Ok(Vec::new()),
         other => Ok(vec![element(attr, other)?]),
-    }
-}
-
-/// Whether two elements have the same `value`, compared the way the attribute says.
-pub(super) fn same_value(
-    attr: &'static AttrDef,
-    a: &Map<String, Value>,
-    b: &Map<String, Value>,
-) -> bool {
-    let exact = attr.sub("value").is_some_and(|d| d.case_exact);
-    match (
-        get_ci(a, "value").and_then(|(_, v)| v.as_str()),
-        get_ci(b, "value").and_then(|(_, v)| v.as_str()),
-    ) {
-        (Some(x), Some(y)) if exact => x == y,
-        (Some(x), Some(y)) => x.to_lowercase() == y.to_lowercase(),
-        _ => false,
-    }
-}
-
-/// Whether an element is marked primary.
-pub(super) fn is_primary(e: &Value) -> bool {
-    e.as_object()
-        .and_then(|o| get_ci(o, "primary"))
-        .and_then(|(_, v)| lenient_bool(v))
-        .unwrap_or(false)
-}
-
-/// Keeps at most one primary value: the element at `keep` wins (RFC 7643 §2.4).
-pub(super) fn single_primary(list: &mut [Value], keep: usize) {
-    if !list.get(keep).is_some_and(is_primary) {
-        return;
-    }
-    for (i, e) in list.iter_mut().enumerate() {
-        if i != keep
-            && let Some(o) = e.as_object_mut()
-        {
-            o.retain(|k, _| !k.eq_ignore_ascii_case("primary"));
-        }
     }
 }

@@ -70,8 +70,8 @@ fn name(f: &Fields<'_>) -> Result<Option<pb::Name>, ScimError> {
 }
 
 /// A plain multi-valued attribute. Elements without a `value` carry nothing the
-/// directory can store and are dropped (a PATCH that clears `emails[...].value` leaves
-/// such an element behind).
+/// directory can store and are dropped (identity-service's PATCH drops them the same
+/// way).
 fn multi(f: &Fields<'_>, attr: &str) -> Result<Vec<pb::MultiValue>, ScimError> {
     let mut out = Vec::new();
     for item in f.list(attr, MAX_VALUES)? {
