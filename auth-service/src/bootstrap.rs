@@ -19,8 +19,8 @@ use std::path::Path;
 
 use scim_authn::scopes;
 
+use crate::authority::{Authority, NewProviderSpec};
 use crate::error::AuthError;
-use crate::state::{NewProviderSpec, State};
 
 /// Name of the bootstrapped provider.
 pub const OPERATOR_NAME: &str = "operator";
@@ -41,7 +41,7 @@ fn io_error(context: String) -> impl FnOnce(std::io::Error) -> AuthError {
 }
 
 /// Registers the operator and writes its credentials unless `path` exists.
-pub async fn ensure_admin_file(state: &State, path: &Path) -> Result<(), AuthError> {
+pub async fn ensure_admin_file(authority: &Authority, path: &Path) -> Result<(), AuthError> {
     if path.try_exists().map_err(io_error(format!(
         "checking the bootstrap admin file {}",
         path.display()
@@ -57,7 +57,7 @@ pub async fn ensure_admin_file(state: &State, path: &Path) -> Result<(), AuthErr
     }
     let spec = NewProviderSpec {
         name: OPERATOR_NAME.into(),
-        tenant: crate::state::DEFAULT_TENANT.into(),
+        tenant: crate::authority::DEFAULT_TENANT.into(),
         allowed_scopes: vec![
             scopes::ADMIN.into(),
             scopes::SCIM_READ.into(),
@@ -65,11 +65,14 @@ pub async fn ensure_admin_file(state: &State, path: &Path) -> Result<(), AuthErr
         ],
         ..Default::default()
     };
-    let Some((provider, secret)) = state
+    let Some((provider, secret)) = authority
         .create_provider_once(spec, Some(BOOTSTRAP_CLAIM))
         .await?
     else {
-        let client_id = state.setting(BOOTSTRAP_CLAIM).await?.unwrap_or_default();
+        let client_id = authority
+            .setting(BOOTSTRAP_CLAIM)
+            .await?
+            .unwrap_or_default();
         tracing::warn!(
             client_id = %String::from_utf8_lossy(&client_id),
             path = %path.display(),

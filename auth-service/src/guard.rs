@@ -21,7 +21,7 @@
 //! ids exist. The table is bounded: records are forgotten [`FORGET_AFTER`] after their
 //! last failure, at most [`CAPACITY`] are kept (the oldest go first), and ids that
 //! could never be a client id (too long, or outside the base64url alphabet ids are made
-//! of) are never written. This module decides; the state runs the decisions against
+//! of) are never written. This module decides; the authority runs the decisions against
 //! the database in one transaction per failure.
 
 use std::time::Duration;

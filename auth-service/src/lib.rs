@@ -1,7 +1,7 @@
 //! The auth-service: OAuth clients ("providers"), client_credentials access tokens,
 //! signing keys, introspection and revocation, served as gRPC `auth.v1.AuthService`.
 //!
-//! * [`state`] holds the logic and the in-memory caches that keep token issuance off
+//! * [`authority`] holds the logic and the in-memory caches that keep token issuance off
 //!   the database; [`db`] the persistence, on SQLite or PostgreSQL.
 //! * [`secrets`] generates client ids and secrets and hashes secrets; [`guard`]
 //!   throttles secret guessing; [`keyring`] holds the signing keys.
@@ -17,6 +17,7 @@
 //! # }
 //! ```
 
+pub mod authority;
 pub mod bootstrap;
 pub mod config;
 pub mod db;
@@ -26,7 +27,6 @@ pub mod guard;
 pub mod keyring;
 pub mod secrets;
 pub mod server;
-pub mod state;
 
 pub use config::Config;
 pub use error::AuthError;

@@ -11,10 +11,10 @@ use tokio::net::TcpListener;
 use tonic_health::ServingStatus;
 use tonic_health::server::{HealthReporter, HealthService};
 
+use crate::authority::{Authority, TokenSettings};
 use crate::config::Config;
 use crate::error::AuthError;
 use crate::grpc::{AuthGrpc, OPEN_METHODS};
-use crate::state::{State, TokenSettings};
 use crate::{bootstrap, db};
 
 /// The gRPC service name health checks ask for.
@@ -24,7 +24,7 @@ const SERVICE_NAME: &str = "auth.v1.AuthService";
 pub struct Server {
     listener: TcpListener,
     local_addr: SocketAddr,
-    state: Arc<State>,
+    authority: Arc<Authority>,
     health: HealthReporter,
     refresh_interval: Duration,
 }
@@ -66,7 +66,7 @@ impl Server {
                 .await
                 .map_err(|e| AuthError::Internal(format!("database open task failed: {e}")))??
         };
-        let state = State::load(
+        let authority = Authority::load(
             pool,
             TokenSettings {
                 issuer: config.issuer.clone(),
@@ -75,7 +75,7 @@ impl Server {
         )
         .await?;
         if let Some(file) = &config.bootstrap_admin_file {
-            bootstrap::ensure_admin_file(&state, file).await?;
+            bootstrap::ensure_admin_file(&authority, file).await?;
         }
 
         health.set_service_status("", ServingStatus::Serving).await;
@@ -86,7 +86,7 @@ impl Server {
         Ok(Server {
             listener,
             local_addr,
-            state,
+            authority,
             health,
             refresh_interval: Duration::from_secs(config.cache_refresh_seconds.max(1)),
         })
@@ -97,9 +97,9 @@ impl Server {
         self.local_addr
     }
 
-    /// The shared state (tests, embedding).
-    pub fn state(&self) -> &Arc<State> {
-        &self.state
+    /// The credential authority (tests, embedding).
+    pub fn authority(&self) -> &Arc<Authority> {
+        &self.authority
     }
 
     /// Serves until `shutdown` resolves, then reports `NOT_SERVING`, stops accepting
@@ -121,8 +121,8 @@ impl Server {
         let health_service = tonic_health::pb::health_server::HealthServer::new(
             HealthService::from_health_reporter(self.health.clone()),
         );
-        let auth_layer = AuthLayer::new(self.state.verifier().clone(), OPEN_METHODS);
-        let refresher = self.state.spawn_refresher(self.refresh_interval);
+        let auth_layer = AuthLayer::new(self.authority.verifier().clone(), OPEN_METHODS);
+        let refresher = self.authority.spawn_refresher(self.refresh_interval);
 
         let health = self.health.clone();
         let shutdown = async move {
@@ -142,7 +142,9 @@ impl Server {
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(AuthServiceServer::new(AuthGrpc::new(self.state.clone())))
+            .add_service(AuthServiceServer::new(AuthGrpc::new(
+                self.authority.clone(),
+            )))
             // Without TCP_NODELAY, Nagle's algorithm holds back the small trailers frame
             // that ends every unary response until the peer's delayed ACK: 40 ms a call.
             .serve_with_incoming_shutdown(

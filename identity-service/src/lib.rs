@@ -7,7 +7,7 @@
 //!
 //! Map of the crate:
 //! * [`server`]: wiring (listener, health, reflection, authentication) and lifecycle;
-//!   [`config`] and [`keys`] configure it.
+//!   [`config`] and [`verifier`] configure it.
 //! * [`grpc`]: the RPC handlers; [`ops`]: what each does inside its transaction.
 //! * [`db`]: pool, migrations, tables; [`model`]: stored form and conversions.
 //! * [`filter`], [`listing`], [`paging`]: filtered, paged lists.
@@ -19,7 +19,6 @@ pub mod db;
 pub mod error;
 pub mod filter;
 pub mod grpc;
-pub mod keys;
 pub mod listing;
 pub mod mask;
 pub mod members;
@@ -29,6 +28,7 @@ pub mod paging;
 pub mod password;
 pub mod patch;
 pub mod server;
+pub mod verifier;
 
 pub use config::Config;
 pub use error::IdentityError;

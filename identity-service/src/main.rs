@@ -9,7 +9,7 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use identity_service::{Config, Server, keys};
+use identity_service::{Config, Server, verifier};
 
 /// mimalloc (built without transparent huge pages, which had inflated its resident
 /// memory several times over): about a tenth less CPU than glibc's malloc on the
@@ -36,7 +36,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .context("starting telemetry")?;
     // Keys are fetched on the first token, not here: the auth-service may start later,
     // and a failed fetch at start-up would only be noise.
-    let verifier = keys::verifier(&config).context("configuring token verification")?;
+    let verifier = verifier::from_config(&config).context("configuring token verification")?;
     let server = Server::build(config, verifier)
         .await
         .context("starting the server")?;

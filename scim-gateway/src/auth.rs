@@ -66,7 +66,7 @@ fn token_from_header(value: &str) -> Option<&str> {
 /// Verifies the request's bearer token and applies the per-provider rate limit, then
 /// runs `next` with the verified caller in the request extensions ([`Authenticated`]).
 ///
-/// Called by the SCIM routes' route layer ([`crate::telemetry::scim_route_span`]) inside
+/// Called by the SCIM routes' route layer ([`crate::request_layer::scim_route_span`]) inside
 /// the request span, so the caller's tenant and a rejection both land on that span.
 pub async fn authenticated(state: AppState, mut req: Request, next: Next) -> Response {
     match authenticate(&state, &mut req).await {

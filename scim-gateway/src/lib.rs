@@ -4,7 +4,8 @@
 //! * [`routes`]: the axum router, one module per resource.
 //! * [`scim`]: SCIM wire logic independent of HTTP (resources, filters, PATCH, lists,
 //!   discovery).
-//! * [`auth`]: bearer-token verification in front of every SCIM route.
+//! * [`request_layer`]: the route layers: each request's server span and, on SCIM routes,
+//!   [`auth`], the bearer-token check.
 //! * [`error`]: the SCIM error body every failure becomes.
 
 pub mod auth;
@@ -12,11 +13,11 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod rate_limit;
+pub mod request_layer;
 pub mod routes;
 pub mod scim;
 pub mod server;
 pub mod state;
-pub mod telemetry;
 pub mod tls;
 pub mod upstream;
 

@@ -1,5 +1,5 @@
 //! `auth.v1.AuthService` over tonic: thin handlers that check the caller, translate
-//! messages and call [`State`].
+//! messages and call [`Authority`].
 //!
 //! The [`AuthLayer`](scim_authn::grpc::AuthLayer) in front verifies bearer tokens; the
 //! methods in [`OPEN_METHODS`] pass without one (they authenticate otherwise, or carry
@@ -17,7 +17,7 @@ use scim_proto::auth::v1 as pb;
 use scim_proto::auth::v1::auth_service_server::AuthService;
 use tonic::{Request, Response, Status};
 
-use crate::state::State;
+use crate::authority::Authority;
 
 /// Methods the auth layer lets through without a bearer token.
 pub const OPEN_METHODS: &[&str] = &[
@@ -31,13 +31,13 @@ pub const OPEN_METHODS: &[&str] = &[
 /// The gRPC service.
 #[derive(Debug, Clone)]
 pub struct AuthGrpc {
-    state: Arc<State>,
+    authority: Arc<Authority>,
 }
 
 impl AuthGrpc {
-    /// A service over `state`.
-    pub fn new(state: Arc<State>) -> Self {
-        AuthGrpc { state }
+    /// A service over `authority`.
+    pub fn new(authority: Arc<Authority>) -> Self {
+        AuthGrpc { authority }
     }
 }
 

@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 use tracing::field::Empty;
 
 use super::{AuthGrpc, require_admin, timestamp};
-use crate::state::{CachedProvider, NewProviderSpec};
+use crate::authority::{CachedProvider, NewProviderSpec};
 
 /// The public view of a provider: never its secret or hashes.
 fn provider_message(p: &CachedProvider) -> pb::Provider {
@@ -32,7 +32,7 @@ impl AuthGrpc {
         require_admin(&request)?;
         let req = request.into_inner();
         let (provider, client_secret) = self
-            .state
+            .authority
             .create_provider(NewProviderSpec {
                 name: req.name,
                 tenant: req.tenant,
@@ -54,7 +54,7 @@ impl AuthGrpc {
         request: Request<pb::ListProvidersRequest>,
     ) -> Result<Response<pb::ListProvidersResponse>, Status> {
         require_admin(&request)?;
-        let providers = self.state.list_providers().await?;
+        let providers = self.authority.list_providers().await?;
         tracing::Span::current().record("provider.count", providers.len());
         Ok(Response::new(pb::ListProvidersResponse {
             providers: providers.iter().map(provider_message).collect(),
@@ -68,7 +68,7 @@ impl AuthGrpc {
     ) -> Result<Response<pb::Provider>, Status> {
         require_admin(&request)?;
         let provider = self
-            .state
+            .authority
             .get_provider(&request.get_ref().client_id)
             .await?;
         Ok(Response::new(provider_message(&provider)))
@@ -86,7 +86,7 @@ impl AuthGrpc {
         require_admin(&request)?;
         let req = request.into_inner();
         let (provider, client_secret) = self
-            .state
+            .authority
             .rotate_provider_secret(&req.client_id, req.grace_seconds)
             .await?;
         Ok(Response::new(pb::RotateProviderSecretResponse {
@@ -102,7 +102,7 @@ impl AuthGrpc {
     ) -> Result<Response<pb::Provider>, Status> {
         require_admin(&request)?;
         let provider = self
-            .state
+            .authority
             .disable_provider(&request.get_ref().client_id)
             .await?;
         Ok(Response::new(provider_message(&provider)))
@@ -114,7 +114,7 @@ impl AuthGrpc {
         request: Request<pb::DeleteProviderRequest>,
     ) -> Result<Response<pb::DeleteProviderResponse>, Status> {
         require_admin(&request)?;
-        self.state
+        self.authority
             .delete_provider(&request.get_ref().client_id)
             .await?;
         Ok(Response::new(pb::DeleteProviderResponse {}))
@@ -126,7 +126,7 @@ impl AuthGrpc {
         request: Request<pb::RotateSigningKeyRequest>,
     ) -> Result<Response<pb::RotateSigningKeyResponse>, Status> {
         require_admin(&request)?;
-        let (current_kid, next_kid) = self.state.rotate_signing_key().await?;
+        let (current_kid, next_kid) = self.authority.rotate_signing_key().await?;
         Ok(Response::new(pb::RotateSigningKeyResponse {
             current_kid,
             next_kid,

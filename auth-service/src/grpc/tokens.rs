@@ -20,7 +20,7 @@ impl AuthGrpc {
     ) -> Result<Response<pb::IssueTokenResponse>, Status> {
         let req = request.into_inner();
         let issued = self
-            .state
+            .authority
             .issue_token(
                 &req.client_id,
                 &req.client_secret,
@@ -54,12 +54,12 @@ impl AuthGrpc {
         let bearer = request.extensions().get::<Caller>().cloned();
         let req = request.into_inner();
         let caller = self
-            .state
+            .authority
             .caller_identity(bearer.as_ref(), &req.client_id, &req.client_secret)
             .await?;
         let span = tracing::Span::current();
         span.record("caller.client_id", caller.client_id.as_str());
-        let answer = match self.state.introspect(&caller, &req.token).await {
+        let answer = match self.authority.introspect(&caller, &req.token).await {
             Some(c) => pb::IntrospectResponse {
                 active: true,
                 scope: c.scope,
@@ -87,11 +87,11 @@ impl AuthGrpc {
         let bearer = request.extensions().get::<Caller>().cloned();
         let req = request.into_inner();
         let caller = self
-            .state
+            .authority
             .caller_identity(bearer.as_ref(), &req.client_id, &req.client_secret)
             .await?;
         tracing::Span::current().record("caller.client_id", caller.client_id.as_str());
-        self.state.revoke(&caller, &req.token, &req.jti).await?;
+        self.authority.revoke(&caller, &req.token, &req.jti).await?;
         Ok(Response::new(pb::RevokeResponse {}))
     }
 
@@ -101,7 +101,7 @@ impl AuthGrpc {
         _request: Request<pb::GetPublicKeysRequest>,
     ) -> Result<Response<pb::GetPublicKeysResponse>, Status> {
         let keys = self
-            .state
+            .authority
             .published_keys()
             .into_iter()
             .map(|k| pb::PublicKey {
@@ -112,7 +112,7 @@ impl AuthGrpc {
                 status: k.status.into(),
             })
             .collect();
-        let settings = self.state.token_settings();
+        let settings = self.authority.token_settings();
         Ok(Response::new(pb::GetPublicKeysResponse {
             keys,
             issuer: settings.issuer.clone(),
@@ -132,7 +132,7 @@ impl AuthGrpc {
         let since = request.into_inner().since_sequence;
         let span = tracing::Span::current();
         span.record("revocation.since", since);
-        let page = self.state.list_revocations(since).await?;
+        let page = self.authority.list_revocations(since).await?;
         span.record("revocation.count", page.revocations.len());
         let revocations = page
             .revocations

@@ -4,12 +4,10 @@
 //! member lists are in [`super::memberships`].
 
 use chrono::NaiveDateTime;
-use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
 use scim_storage::{Conn, DbTime, with_conn};
 
 use super::schema::{groups, memberships};
-use super::sql::{first_rows, nth_row};
 use super::users::CHUNK;
 use crate::filter::plan::IndexKey;
 
@@ -194,94 +192,7 @@ pub fn delete(conn: &mut Conn<'_>, row: &GroupRow, now: NaiveDateTime) -> QueryR
     Ok(())
 }
 
-/// Number of groups of `tenant`.
-pub fn count(conn: &mut Conn<'_>, tenant: &str) -> QueryResult<i64> {
-    let query = groups::table.filter(groups::tenant.eq(tenant)).count();
-    with_conn!(conn, |c| query.get_result(c))
-}
-
-/// Number of groups of `tenant` with `seq <= through`.
-pub fn count_through(conn: &mut Conn<'_>, tenant: &str, through: i64) -> QueryResult<i64> {
-    let query = groups::table
-        .filter(groups::tenant.eq(tenant))
-        .filter(groups::seq.le(through))
-        .count();
-    with_conn!(conn, |c| query.get_result(c))
-}
-
-/// Up to `limit` groups after `seq`, in order.
-pub fn after(
-    conn: &mut Conn<'_>,
-    tenant: &str,
-    seq: i64,
-    limit: i64,
-) -> QueryResult<Vec<GroupRow>> {
-    macro_rules! page {
-        () => {
-            groups::table
-                .filter(groups::tenant.eq(tenant))
-                .filter(groups::seq.gt(seq))
-                .order(groups::seq.asc())
-                .select(GroupRow::as_select())
-        };
-    }
-    match conn {
-        // No `LIMIT`: it would make SQLite prepare the statement again on every call
-        // (see `db::sql`).
-        Conn::Sqlite(c) => first_rows(
-            page!().load_iter::<GroupRow, DefaultLoadingMode>(&mut **c)?,
-            limit,
-        ),
-        Conn::Pg(c) => page!().limit(limit).load(&mut **c),
-    }
-}
-
-/// Up to `limit` groups with `seq >= from_seq`, skipping the first `offset` of them, in
-/// order.
-pub fn skip_from(
-    conn: &mut Conn<'_>,
-    tenant: &str,
-    from_seq: i64,
-    offset: i64,
-    limit: i64,
-) -> QueryResult<Vec<GroupRow>> {
-    // The skipped rows are stepped over in the `(tenant, seq)` index alone; only the
-    // page's rows are read from the table.
-    let seqs = groups::table
-        .filter(groups::tenant.eq(tenant))
-        .filter(groups::seq.ge(from_seq))
-        .order(groups::seq.asc())
-        .select(groups::seq);
-    let start = match conn {
-        Conn::Sqlite(c) => nth_row(seqs.load_iter::<i64, DefaultLoadingMode>(&mut **c)?, offset)?,
-        Conn::Pg(c) => seqs
-            .offset(offset)
-            .limit(1)
-            .get_result(&mut **c)
-            .optional()?,
-    };
-    match start {
-        Some(start) => after(conn, tenant, start - 1, limit),
-        None => Ok(Vec::new()),
-    }
-}
-
-/// The number of groups of `tenant`, and the seq at every `every`-th position
-/// (0, `every`, 2 × `every`, …), from one walk of the `(tenant, seq)` index.
-pub fn sample_seqs(
-    conn: &mut Conn<'_>,
-    tenant: &str,
-    every: usize,
-) -> QueryResult<(i64, Vec<i64>)> {
-    let seqs = groups::table
-        .filter(groups::tenant.eq(tenant))
-        .order(groups::seq.asc())
-        .select(groups::seq);
-    with_conn!(conn, |c| super::sample_every(
-        seqs.load_iter::<i64, DefaultLoadingMode>(c)?,
-        every
-    ))
-}
+super::seq_pages::seq_pages!(groups, GroupRow, "groups");
 
 /// The groups an index lookup yields, in order. Keys that do not apply to groups yield
 /// nothing.

@@ -33,6 +33,7 @@ pub mod memberships;
 // Generated shape: diesel's table! macro emits undocumented items.
 #[expect(missing_docs, reason = "diesel table! output")]
 pub mod schema;
+mod seq_pages;
 pub mod sql;
 pub mod users;
 

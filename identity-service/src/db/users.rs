@@ -4,13 +4,11 @@
 //! [`crate::db::Database`].
 
 use chrono::NaiveDateTime;
-use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
 use scim_proto::identity::v1 as pb;
 use scim_storage::{Conn, DbTime, with_conn};
 
 use super::schema::{groups, memberships, user_emails, users};
-use super::sql::{first_rows, nth_row};
 use crate::filter::plan::IndexKey;
 use crate::model::{UserValues, fold};
 
@@ -319,89 +317,7 @@ pub fn password_hash(conn: &mut Conn<'_>, tenant: &str, id: &str) -> QueryResult
     with_conn!(conn, |c| query.first::<Option<String>>(c).optional()).map(Option::flatten)
 }
 
-/// Number of users of `tenant`.
-pub fn count(conn: &mut Conn<'_>, tenant: &str) -> QueryResult<i64> {
-    let query = users::table.filter(users::tenant.eq(tenant)).count();
-    with_conn!(conn, |c| query.get_result(c))
-}
-
-/// Number of users of `tenant` with `seq <= through`.
-pub fn count_through(conn: &mut Conn<'_>, tenant: &str, through: i64) -> QueryResult<i64> {
-    let query = users::table
-        .filter(users::tenant.eq(tenant))
-        .filter(users::seq.le(through))
-        .count();
-    with_conn!(conn, |c| query.get_result(c))
-}
-
-/// Up to `limit` users after `seq`, in order.
-pub fn after(conn: &mut Conn<'_>, tenant: &str, seq: i64, limit: i64) -> QueryResult<Vec<UserRow>> {
-    macro_rules! page {
-        () => {
-            users::table
-                .filter(users::tenant.eq(tenant))
-                .filter(users::seq.gt(seq))
-                .order(users::seq.asc())
-                .select(UserRow::as_select())
-        };
-    }
-    match conn {
-        // No `LIMIT`: it would make SQLite prepare the statement again on every call
-        // (see `db::sql`).
-        Conn::Sqlite(c) => first_rows(
-            page!().load_iter::<UserRow, DefaultLoadingMode>(&mut **c)?,
-            limit,
-        ),
-        Conn::Pg(c) => page!().limit(limit).load(&mut **c),
-    }
-}
-
-/// Up to `limit` users with `seq >= from_seq`, skipping the first `offset` of them, in
-/// order.
-pub fn skip_from(
-    conn: &mut Conn<'_>,
-    tenant: &str,
-    from_seq: i64,
-    offset: i64,
-    limit: i64,
-) -> QueryResult<Vec<UserRow>> {
-    // The skipped rows are stepped over in the `(tenant, seq)` index alone; only the
-    // page's rows are read from the table.
-    let seqs = users::table
-        .filter(users::tenant.eq(tenant))
-        .filter(users::seq.ge(from_seq))
-        .order(users::seq.asc())
-        .select(users::seq);
-    let start = match conn {
-        Conn::Sqlite(c) => nth_row(seqs.load_iter::<i64, DefaultLoadingMode>(&mut **c)?, offset)?,
-        Conn::Pg(c) => seqs
-            .offset(offset)
-            .limit(1)
-            .get_result(&mut **c)
-            .optional()?,
-    };
-    match start {
-        Some(start) => after(conn, tenant, start - 1, limit),
-        None => Ok(Vec::new()),
-    }
-}
-
-/// The number of users of `tenant`, and the seq at every `every`-th position
-/// (0, `every`, 2 × `every`, …), from one walk of the `(tenant, seq)` index.
-pub fn sample_seqs(
-    conn: &mut Conn<'_>,
-    tenant: &str,
-    every: usize,
-) -> QueryResult<(i64, Vec<i64>)> {
-    let seqs = users::table
-        .filter(users::tenant.eq(tenant))
-        .order(users::seq.asc())
-        .select(users::seq);
-    with_conn!(conn, |c| super::sample_every(
-        seqs.load_iter::<i64, DefaultLoadingMode>(c)?,
-        every
-    ))
-}
+super::seq_pages::seq_pages!(users, UserRow, "users");
 
 /// The users an index lookup yields, in order. Keys that do not apply to users yield
 /// nothing.

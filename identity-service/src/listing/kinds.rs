@@ -61,6 +61,46 @@ pub trait ListKind {
     fn strip_related(item: &mut Self::Item);
 }
 
+/// The paging methods of [`ListKind`], answered by a table module's queries
+/// (`db::seq_pages`): the same for both kinds but for the module.
+macro_rules! table_pages {
+    ($table:ident, $row:ty) => {
+        fn seq(row: &$row) -> i64 {
+            row.seq
+        }
+        fn count_through(conn: &mut Conn<'_>, tenant: &str, through: i64) -> QueryResult<i64> {
+            $table::count_through(conn, tenant, through)
+        }
+        fn after(
+            conn: &mut Conn<'_>,
+            tenant: &str,
+            seq: i64,
+            limit: i64,
+        ) -> QueryResult<Vec<$row>> {
+            $table::after(conn, tenant, seq, limit)
+        }
+        fn skip_from(
+            conn: &mut Conn<'_>,
+            tenant: &str,
+            from_seq: i64,
+            offset: i64,
+            limit: i64,
+        ) -> QueryResult<Vec<$row>> {
+            $table::skip_from(conn, tenant, from_seq, offset, limit)
+        }
+        fn sample_seqs(
+            conn: &mut Conn<'_>,
+            tenant: &str,
+            every: usize,
+        ) -> QueryResult<(i64, Vec<i64>)> {
+            $table::sample_seqs(conn, tenant, every)
+        }
+        fn lookup(conn: &mut Conn<'_>, tenant: &str, key: &IndexKey) -> QueryResult<Vec<$row>> {
+            $table::lookup(conn, tenant, key)
+        }
+    };
+}
+
 /// Users.
 #[derive(Debug)]
 pub struct Users;
@@ -71,34 +111,7 @@ impl ListKind for Users {
     const NAME: &'static str = Kind::Users.as_str();
     const KIND: Kind = Kind::Users;
 
-    fn seq(row: &UserRow) -> i64 {
-        row.seq
-    }
-    fn count_through(conn: &mut Conn<'_>, tenant: &str, through: i64) -> QueryResult<i64> {
-        users::count_through(conn, tenant, through)
-    }
-    fn after(conn: &mut Conn<'_>, tenant: &str, seq: i64, limit: i64) -> QueryResult<Vec<UserRow>> {
-        users::after(conn, tenant, seq, limit)
-    }
-    fn skip_from(
-        conn: &mut Conn<'_>,
-        tenant: &str,
-        from_seq: i64,
-        offset: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<UserRow>> {
-        users::skip_from(conn, tenant, from_seq, offset, limit)
-    }
-    fn sample_seqs(
-        conn: &mut Conn<'_>,
-        tenant: &str,
-        every: usize,
-    ) -> QueryResult<(i64, Vec<i64>)> {
-        users::sample_seqs(conn, tenant, every)
-    }
-    fn lookup(conn: &mut Conn<'_>, tenant: &str, key: &IndexKey) -> QueryResult<Vec<UserRow>> {
-        users::lookup(conn, tenant, key)
-    }
+    table_pages!(users, UserRow);
     fn decode(row: &UserRow) -> Result<pb::User, IdentityError> {
         model::user_from_row(row)
     }
@@ -129,39 +142,7 @@ impl ListKind for Groups {
     const NAME: &'static str = Kind::Groups.as_str();
     const KIND: Kind = Kind::Groups;
 
-    fn seq(row: &GroupRow) -> i64 {
-        row.seq
-    }
-    fn count_through(conn: &mut Conn<'_>, tenant: &str, through: i64) -> QueryResult<i64> {
-        groups::count_through(conn, tenant, through)
-    }
-    fn after(
-        conn: &mut Conn<'_>,
-        tenant: &str,
-        seq: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<GroupRow>> {
-        groups::after(conn, tenant, seq, limit)
-    }
-    fn skip_from(
-        conn: &mut Conn<'_>,
-        tenant: &str,
-        from_seq: i64,
-        offset: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<GroupRow>> {
-        groups::skip_from(conn, tenant, from_seq, offset, limit)
-    }
-    fn sample_seqs(
-        conn: &mut Conn<'_>,
-        tenant: &str,
-        every: usize,
-    ) -> QueryResult<(i64, Vec<i64>)> {
-        groups::sample_seqs(conn, tenant, every)
-    }
-    fn lookup(conn: &mut Conn<'_>, tenant: &str, key: &IndexKey) -> QueryResult<Vec<GroupRow>> {
-        groups::lookup(conn, tenant, key)
-    }
+    table_pages!(groups, GroupRow);
     fn decode(row: &GroupRow) -> Result<pb::Group, IdentityError> {
         Ok(model::group_from_row(row))
     }

@@ -9,6 +9,8 @@
 //! failing the request: ids are server-assigned, so such a member can never exist, and
 //! refusing the request would lose the valid changes an IdP sent with it.
 
+use std::future::Future;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -18,24 +20,18 @@ use scim_proto::identity::v1 as pb;
 use crate::auth::Authenticated;
 use crate::error::ScimError;
 use crate::extract::{ConditionalHeaders, QueryPairs, ResourceId, ScimJson};
-use crate::routes::response;
-use crate::routes::users::{Projection, check_body_id};
+use crate::routes::listing::{Listed, Page};
+use crate::routes::projection::Projection;
+use crate::routes::{check_body_id, response};
 use crate::scim::group::GroupJson;
-use crate::scim::list::{ListParams, Resource};
-use crate::scim::projection::Projected;
-use crate::scim::{group, patch, projection};
+use crate::scim::list::Resource;
+use crate::scim::{group, patch};
 use crate::state::AppState;
 use crate::upstream::with_token;
 use scim_model::ResourceKind;
 
 fn check_id(id: &str) -> Result<(), ScimError> {
     super::check_id(id, "group not found")
-}
-
-impl Projection {
-    fn wants_members(&self) -> bool {
-        projection::members_requested(self.attributes.as_deref(), self.excluded.as_deref())
-    }
 }
 
 fn render(
@@ -68,7 +64,7 @@ pub(crate) async fn query<'s>(
     start_index: i64,
     count: i64,
     proj: &Projection,
-) -> Result<(Vec<Projected<Resource<'s>>>, i64), ScimError> {
+) -> Result<Page<'s>, ScimError> {
     let include_members = proj.wants_members();
     let req = pb::ListGroupsRequest {
         filter,
@@ -98,35 +94,22 @@ pub(crate) async fn query<'s>(
     Ok((resources, total))
 }
 
-/// Runs a list query and renders the ListResponse.
-pub(crate) async fn run_list(
-    state: &AppState,
-    auth: &Authenticated,
-    params: ListParams,
-) -> Result<Response, ScimError> {
-    crate::routes::listing::run(
-        auth,
-        params,
-        ResourceKind::Group,
-        |filter, start, count, proj| async move {
-            query(state, auth, filter, start, count, &proj).await
-        },
-    )
-    .await
-}
+/// `/Groups` for the list and search routes.
+pub struct Groups;
 
-/// `GET /Groups`.
-pub async fn list(
-    State(state): State<AppState>,
-    auth: Authenticated,
-    query: QueryPairs,
-) -> Result<Response, ScimError> {
-    let params = ListParams::from_query(
-        &query.0,
-        state.settings.default_page_size,
-        state.settings.max_page_size,
-    )?;
-    run_list(&state, &auth, params).await
+impl Listed for Groups {
+    const KIND: ResourceKind = ResourceKind::Group;
+
+    fn page<'s>(
+        state: &'s AppState,
+        auth: &Authenticated,
+        filter: Option<pb::Filter>,
+        start_index: i64,
+        count: i64,
+        proj: &Projection,
+    ) -> impl Future<Output = Result<Page<'s>, ScimError>> + Send {
+        query(state, auth, filter, start_index, count, proj)
+    }
 }
 
 async fn fetch(

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use scim_authn::scopes::SCIM_READ;
@@ -10,11 +11,13 @@ use scim_proto::identity::v1 as pb;
 
 use crate::auth::Authenticated;
 use crate::error::ScimError;
+use crate::extract::QueryPairs;
+use crate::routes::projection::Projection;
 use crate::routes::response;
-use crate::routes::users::Projection;
 use crate::scim::filter;
 use crate::scim::list::{ListParams, ListResponse, Resource};
 use crate::scim::projection::Projected;
+use crate::state::AppState;
 use scim_model::ResourceKind;
 
 /// Runs `query` (one page: filter, start index, count, projection → resources and the
@@ -50,4 +53,55 @@ where
         start_index: params.start_index,
     };
     Ok(response::scim(StatusCode::OK, &body))
+}
+
+/// One page of resources, and the total number of matches.
+pub(crate) type Page<'s> = (Vec<Projected<Resource<'s>>>, i64);
+
+/// A resource type the list and search routes serve: how one page of it is read.
+/// Everything else about a list is written once, here.
+pub(crate) trait Listed {
+    /// The resource type.
+    const KIND: ResourceKind;
+
+    /// One page matching `filter`, projected by `proj`.
+    fn page<'s>(
+        state: &'s AppState,
+        auth: &Authenticated,
+        filter: Option<pb::Filter>,
+        start_index: i64,
+        count: i64,
+        proj: &Projection,
+    ) -> impl Future<Output = Result<Page<'s>, ScimError>> + Send;
+}
+
+/// Runs a list query of `K` and renders the ListResponse.
+pub(crate) async fn run_list<K: Listed>(
+    state: &AppState,
+    auth: &Authenticated,
+    params: ListParams,
+) -> Result<Response, ScimError> {
+    run(
+        auth,
+        params,
+        K::KIND,
+        |filter, start, count, proj| async move {
+            K::page(state, auth, filter, start, count, &proj).await
+        },
+    )
+    .await
+}
+
+/// `GET /Users`, `GET /Groups`.
+pub(crate) async fn list<K: Listed>(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    query: QueryPairs,
+) -> Result<Response, ScimError> {
+    let params = ListParams::from_query(
+        &query.0,
+        state.settings.default_page_size,
+        state.settings.max_page_size,
+    )?;
+    run_list::<K>(&state, &auth, params).await
 }

@@ -5,6 +5,7 @@ pub mod groups;
 pub mod health;
 mod listing;
 pub mod oauth;
+mod projection;
 pub mod response;
 pub mod search;
 pub mod users;
@@ -15,6 +16,8 @@ use axum::http::Method;
 use axum::middleware;
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::{any, get, post};
+
+use serde_json::Value;
 
 use crate::error::ScimError;
 use crate::state::AppState;
@@ -33,10 +36,26 @@ fn check_id(id: &str, detail: &str) -> Result<(), ScimError> {
     Ok(())
 }
 
+/// Rejects a body `id` that differs from the path id (RFC 7643: `id` is read-only).
+pub(crate) fn check_body_id(body: &Value, id: &str) -> Result<(), ScimError> {
+    let body_id = body.as_object().and_then(|o| {
+        o.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("id"))
+            .map(|(_, v)| v)
+    });
+    match body_id {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(s)) if s == id => Ok(()),
+        Some(_) => Err(ScimError::mutability(
+            "`id` is read-only and must match the resource being replaced",
+        )),
+    }
+}
+
 /// 404 for every path no route matches, as a SCIM error, in a request span of its own
 /// (routes get theirs from their route layer).
 async fn not_found(req: Request) -> Response {
-    crate::telemetry::unmatched(req, || {
+    crate::request_layer::unmatched(req, || {
         ScimError::NotFound("no such endpoint".into()).into_response()
     })
     .await
@@ -57,7 +76,10 @@ fn scim_path(path: &str) -> String {
 pub fn router(state: AppState) -> Router {
     // One route layer per request: the request span, then (on SCIM routes) the token.
     let directory = Router::new()
-        .route(&scim_path("/Users"), get(users::list).post(users::create))
+        .route(
+            &scim_path("/Users"),
+            get(listing::list::<users::Users>).post(users::create),
+        )
         .route(
             &scim_path("/Users/{id}"),
             get(users::get)
@@ -68,7 +90,7 @@ pub fn router(state: AppState) -> Router {
         .route(&scim_path("/Users/.search"), post(search::users))
         .route(
             &scim_path("/Groups"),
-            get(groups::list).post(groups::create),
+            get(listing::list::<groups::Groups>).post(groups::create),
         )
         .route(
             &scim_path("/Groups/{id}"),
@@ -101,7 +123,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
-            crate::telemetry::scim_route_span,
+            crate::request_layer::scim_route_span,
         ));
 
     let oauth = Router::new()
@@ -116,7 +138,7 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/jwks.json", get(oauth::jwks))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route_layer(middleware::from_fn(crate::telemetry::route_span));
+        .route_layer(middleware::from_fn(crate::request_layer::route_span));
 
     Router::new()
         .merge(directory)

@@ -7,7 +7,8 @@ use serde_json::Value;
 use crate::auth::Authenticated;
 use crate::error::ScimError;
 use crate::extract::ScimJson;
-use crate::routes::users::Projection;
+use crate::routes::listing::run_list;
+use crate::routes::projection::Projection;
 use crate::routes::{groups, response, users};
 use crate::scim::filter;
 use crate::scim::list::{ListParams, ListResponse};
@@ -31,7 +32,7 @@ pub async fn users(
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     let p = params(&state, &body)?;
-    users::run_list(&state, &auth, p).await
+    run_list::<users::Users>(&state, &auth, p).await
 }
 
 /// `POST /Groups/.search`.
@@ -41,7 +42,7 @@ pub async fn groups(
     ScimJson(body): ScimJson,
 ) -> Result<Response, ScimError> {
     let p = params(&state, &body)?;
-    groups::run_list(&state, &auth, p).await
+    run_list::<groups::Groups>(&state, &auth, p).await
 }
 
 /// `POST /.search`: a search across Users and Groups (RFC 7644 §3.4.3). Results list

@@ -1,89 +1,25 @@
 //! `/Users`: list, create, read, replace, patch, delete.
 
+use std::future::Future;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use scim_authn::scopes::{SCIM_READ, SCIM_WRITE};
 use scim_proto::identity::v1 as pb;
-use serde::Serialize;
-use serde_json::Value;
 
 use crate::auth::Authenticated;
 use crate::error::ScimError;
 use crate::extract::{ConditionalHeaders, QueryPairs, ResourceId, ScimJson};
-use crate::routes::response;
-use crate::scim::list::{ListParams, Resource};
-use crate::scim::projection::Projected;
+use crate::routes::listing::{Listed, Page};
+use crate::routes::projection::Projection;
+use crate::routes::{check_body_id, response};
+use crate::scim::list::Resource;
 use crate::scim::user::UserJson;
-use crate::scim::{patch, projection, user};
+use crate::scim::{patch, user};
 use crate::state::AppState;
 use crate::upstream::with_token;
 use scim_model::ResourceKind;
-
-/// Attribute projection parameters of a request.
-pub(crate) struct Projection {
-    pub attributes: Option<String>,
-    pub excluded: Option<String>,
-}
-
-impl Projection {
-    pub(crate) fn from_query(q: &QueryPairs) -> Self {
-        let find = |name: &str| {
-            q.0.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.clone())
-                .filter(|v| !v.trim().is_empty())
-        };
-        Projection {
-            attributes: find("attributes"),
-            excluded: find("excludedAttributes"),
-        }
-    }
-
-    /// Whether neither parameter names anything.
-    fn is_empty(&self) -> bool {
-        let blank = |l: &Option<String>| l.as_deref().is_none_or(|l| l.trim().is_empty());
-        blank(&self.attributes) && blank(&self.excluded)
-    }
-
-    /// `resource` (of type `kind`) as the response carries it: whole when nothing is
-    /// projected, so it is written straight from its message; otherwise rendered to JSON
-    /// and projected.
-    pub(crate) fn shape<T: Serialize>(
-        &self,
-        resource: T,
-        kind: ResourceKind,
-    ) -> Result<Projected<T>, ScimError> {
-        if self.is_empty() {
-            return Ok(Projected::Whole(resource));
-        }
-        let mut v = serde_json::to_value(&resource)
-            .map_err(|e| ScimError::Internal(format!("rendering a resource: {e}")))?;
-        projection::project(
-            &mut v,
-            kind,
-            self.attributes.as_deref(),
-            self.excluded.as_deref(),
-        )?;
-        Ok(Projected::Json(v))
-    }
-
-    /// Whether the users' `groups` must be loaded.
-    fn wants_groups(&self) -> bool {
-        let named = |list: &Option<String>| {
-            list.as_deref().is_some_and(|l| {
-                l.split(',').any(|a| {
-                    let a = a.trim().to_ascii_lowercase();
-                    a == "groups" || a.starts_with("groups.") || a.ends_with(":user:groups")
-                })
-            })
-        };
-        if named(&self.excluded) {
-            return false;
-        }
-        self.attributes.is_none() || named(&self.attributes)
-    }
-}
 
 fn check_id(id: &str) -> Result<(), ScimError> {
     super::check_id(id, "user not found")
@@ -118,7 +54,7 @@ pub(crate) async fn query<'s>(
     start_index: i64,
     count: i64,
     proj: &Projection,
-) -> Result<(Vec<Projected<Resource<'s>>>, i64), ScimError> {
+) -> Result<Page<'s>, ScimError> {
     let req = pb::ListUsersRequest {
         filter,
         page: Some(pb::PageRequest {
@@ -144,35 +80,22 @@ pub(crate) async fn query<'s>(
     Ok((resources, total))
 }
 
-/// Runs a list query and renders the ListResponse.
-pub(crate) async fn run_list(
-    state: &AppState,
-    auth: &Authenticated,
-    params: ListParams,
-) -> Result<Response, ScimError> {
-    crate::routes::listing::run(
-        auth,
-        params,
-        ResourceKind::User,
-        |filter, start, count, proj| async move {
-            query(state, auth, filter, start, count, &proj).await
-        },
-    )
-    .await
-}
+/// `/Users` for the list and search routes.
+pub struct Users;
 
-/// `GET /Users`.
-pub async fn list(
-    State(state): State<AppState>,
-    auth: Authenticated,
-    query: QueryPairs,
-) -> Result<Response, ScimError> {
-    let params = ListParams::from_query(
-        &query.0,
-        state.settings.default_page_size,
-        state.settings.max_page_size,
-    )?;
-    run_list(&state, &auth, params).await
+impl Listed for Users {
+    const KIND: ResourceKind = ResourceKind::User;
+
+    fn page<'s>(
+        state: &'s AppState,
+        auth: &Authenticated,
+        filter: Option<pb::Filter>,
+        start_index: i64,
+        count: i64,
+        proj: &Projection,
+    ) -> impl Future<Output = Result<Page<'s>, ScimError>> + Send {
+        query(state, auth, filter, start_index, count, proj)
+    }
 }
 
 /// Fetches one user.
@@ -240,22 +163,6 @@ pub async fn create(
         &Projection::from_query(&query),
         true,
     )
-}
-
-/// Rejects a body `id` that differs from the path id (RFC 7643: `id` is read-only).
-pub(crate) fn check_body_id(body: &Value, id: &str) -> Result<(), ScimError> {
-    let body_id = body.as_object().and_then(|o| {
-        o.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("id"))
-            .map(|(_, v)| v)
-    });
-    match body_id {
-        None | Some(Value::Null) => Ok(()),
-        Some(Value::String(s)) if s == id => Ok(()),
-        Some(_) => Err(ScimError::mutability(
-            "`id` is read-only and must match the resource being replaced",
-        )),
-    }
 }
 
 /// `PUT /Users/{id}`: full replace; `active` is kept when omitted, `password` too.

@@ -4,7 +4,7 @@ use chrono::Utc;
 use scim_authn::{Caller, Claims, scopes};
 
 use super::providers::REVOCATION_MARGIN_SECS;
-use super::{CachedProvider, State};
+use super::{Authority, CachedProvider};
 use crate::db;
 use crate::db::revocations::{NewRevocation, RevocationRow};
 use crate::error::AuthError;
@@ -95,7 +95,7 @@ fn grant_scopes(provider: &CachedProvider, requested: &str) -> Result<String, Au
         .join(" "))
 }
 
-impl State {
+impl Authority {
     /// OAuth client_credentials: authenticates the client and signs a token. Reads the
     /// client id's failure record (the shared guessing throttle) and writes nothing
     /// unless authentication fails.

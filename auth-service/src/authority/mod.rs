@@ -1,11 +1,12 @@
-//! The service's state: the database, and the in-memory caches that keep token
-//! issuance off it.
+//! The credential authority, the service's business logic: providers and their
+//! secrets, signing keys, issued tokens, introspection and revocation, over the
+//! database and the in-memory caches that keep token issuance off it.
 //!
 //! Issuing a token reads providers and the signing key from memory and writes nothing,
 //! so it costs one HMAC and one Ed25519 signature. Changes (providers, keys,
 //! revocations) go to the database first and then into the caches, under one write
 //! lock so that a periodic reload cannot overwrite a newer change with an older
-//! snapshot. The reload ([`State::spawn_refresher`], every few seconds) re-reads
+//! snapshot. The reload ([`Authority::spawn_refresher`], every few seconds) re-reads
 //! providers, keys and new revocations: a replica picks up what other replicas sharing
 //! the database changed, and retired keys and expired revocations are purged then.
 
@@ -110,8 +111,9 @@ pub struct TokenSettings {
     pub audience: String,
 }
 
-/// Everything the handlers share.
-pub struct State {
+/// The credential authority every handler calls: the database and the caches in front
+/// of it.
+pub struct Authority {
     pool: Pool,
     tokens: TokenSettings,
     hasher: SecretHasher,
@@ -122,9 +124,9 @@ pub struct State {
     write_lock: tokio::sync::Mutex<()>,
 }
 
-impl std::fmt::Debug for State {
+impl std::fmt::Debug for Authority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("State")
+        f.debug_struct("Authority")
             .field("tokens", &self.tokens)
             .finish_non_exhaustive()
     }
@@ -137,10 +139,10 @@ struct Snapshot {
     revocations: Vec<db::revocations::RevocationRow>,
 }
 
-impl State {
+impl Authority {
     /// Migrates the database, creates the hash key and the first signing keys if they
     /// do not exist, and loads the caches.
-    pub async fn load(pool: Pool, tokens: TokenSettings) -> Result<Arc<State>, AuthError> {
+    pub async fn load(pool: Pool, tokens: TokenSettings) -> Result<Arc<Authority>, AuthError> {
         let migrating = pool.clone();
         tokio::task::spawn_blocking(move || db::migrate(&migrating))
             .await
@@ -162,7 +164,7 @@ impl State {
             tokens.audience.clone(),
             Arc::new(LocalKeys(keyring.clone())),
         ));
-        let state = State {
+        let state = Authority {
             pool,
             tokens,
             hasher: SecretHasher::new(&hash_key)?,

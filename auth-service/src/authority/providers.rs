@@ -13,7 +13,7 @@ use chrono::{Duration, Utc};
 use scim_authn::scopes;
 use scim_storage::Conn;
 
-use super::{CachedProvider, State};
+use super::{Authority, CachedProvider};
 use crate::db;
 use crate::db::revocations::NewRevocation;
 use crate::error::AuthError;
@@ -159,7 +159,7 @@ fn insert_client_revocation(
     Ok(())
 }
 
-impl State {
+impl Authority {
     /// Registers a provider; returns it with its secret, the only time the secret
     /// exists outside the client.
     pub async fn create_provider(
@@ -171,7 +171,7 @@ impl State {
             .ok_or_else(|| AuthError::Internal("an unclaimed create was skipped".into()))
     }
 
-    /// Registers a provider, like [`State::create_provider`], unless `claim` names a
+    /// Registers a provider, like [`Authority::create_provider`], unless `claim` names a
     /// setting that exists already: the first caller across every replica of the
     /// database records the claim and registers the provider in one transaction, and
     /// every later one gets `None`.

@@ -1,4 +1,5 @@
-//! The HTTP server span of every request.
+//! The route layers every request passes: its HTTP server span and, on the SCIM
+//! routes, the bearer-token check inside that span.
 //!
 //! A route layer opens `{method} {route}` (OpenTelemetry HTTP semantic conventions)
 //! once routing has matched, continuing an incoming W3C `traceparent`; handlers add SCIM

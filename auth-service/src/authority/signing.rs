@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use scim_storage::Conn;
 
-use super::State;
+use super::Authority;
 use crate::db;
 use crate::db::keys::{CURRENT, NEXT, RETIRED};
 use crate::error::AuthError;
@@ -38,7 +38,7 @@ pub(super) fn ensure_keys(conn: &mut Conn<'_>, now: DateTime<Utc>) -> Result<(),
     })
 }
 
-impl State {
+impl Authority {
     /// The public keys verifiers should accept now.
     pub fn published_keys(&self) -> Vec<PublishedKey> {
         self.keyring.published(Utc::now())
@@ -52,7 +52,7 @@ impl State {
         let rows = db::write(&self.pool, |conn| {
             let now = Utc::now();
             db::transaction(conn, |conn| {
-                let keep = State::longest_max_ttl(conn)?.saturating_add(RETIRE_MARGIN_SECS);
+                let keep = Authority::longest_max_ttl(conn)?.saturating_add(RETIRE_MARGIN_SECS);
                 let retire_after = db::secs_to_db(now.timestamp().saturating_add(keep));
                 let rows = db::keys::list(conn)?;
                 for row in rows.iter().filter(|r| r.status == CURRENT) {

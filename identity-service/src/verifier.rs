@@ -1,6 +1,7 @@
-//! Where the keys that verify access tokens come from.
+//! The access-token verifier, built from the configuration: where its keys come from
+//! and whether revocations are polled. It holds no keys itself.
 //!
-//! [`verifier`] is the one place that decides:
+//! [`from_config`] is the one place that decides:
 //! * `--auth-service-url`: keys are fetched from the auth-service (and fetched again when
 //!   a token names an unknown key id), and revocations are polled from it.
 //! * `--jwt-public-keys-file`: keys are pinned from a file; with an auth-service URL as
@@ -80,7 +81,7 @@ fn auth_channel(urls: &str) -> Result<Channel, KeyConfigError> {
 
 /// The token verifier for this configuration. Must run inside a Tokio runtime when an
 /// auth-service URL is configured (the revocation poller is a task).
-pub fn verifier(config: &Config) -> Result<Arc<Verifier>, KeyConfigError> {
+pub fn from_config(config: &Config) -> Result<Arc<Verifier>, KeyConfigError> {
     let channel = config
         .auth_service_url
         .as_deref()
@@ -130,15 +131,15 @@ mod tests {
         let keys = load_keys_file(&path).unwrap();
         assert_eq!(keys.0.len(), 1);
         assert_eq!(keys.0[0].kid, "k1");
-        let v = verifier(&config(&["--jwt-public-keys-file", path.to_str().unwrap()])).unwrap();
+        let v = from_config(&config(&["--jwt-public-keys-file", path.to_str().unwrap()])).unwrap();
         assert_eq!((v.issuer(), v.audience()), ("i", "scim-stack"));
     }
 
     #[tokio::test]
     async fn an_auth_service_url_gives_a_remote_verifier() {
-        assert!(verifier(&config(&["--auth-service-url", "http://127.0.0.1:1"])).is_ok());
+        assert!(from_config(&config(&["--auth-service-url", "http://127.0.0.1:1"])).is_ok());
         assert!(matches!(
-            verifier(&config(&["--auth-service-url", "not a uri"])),
+            from_config(&config(&["--auth-service-url", "not a uri"])),
             Err(KeyConfigError::InvalidUrl(_))
         ));
     }
@@ -146,7 +147,7 @@ mod tests {
     #[test]
     fn missing_or_bad_sources_are_errors() {
         assert!(matches!(
-            verifier(&config(&[])),
+            from_config(&config(&[])),
             Err(KeyConfigError::NotConfigured)
         ));
         let dir = tempfile::tempdir().unwrap();
