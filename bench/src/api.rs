@@ -148,6 +148,19 @@ pub fn patch_active(active: bool) -> Value {
     })
 }
 
+/// The PATCH Entra sends when a profile changes: a `name` sub-attribute and the work
+/// e-mail through a value filter, both new values (`seq` makes them so).
+pub fn patch_profile(seq: u64) -> Value {
+    json!({
+        "schemas": [PATCH_OP],
+        "Operations": [
+            {"op": "Replace", "path": "name.givenName", "value": format!("Given {seq}")},
+            {"op": "Replace", "path": "emails[type eq \"work\"].value",
+             "value": format!("bench.profile.{seq}@example.test")},
+        ],
+    })
+}
+
 /// A PATCH adding members to a group.
 pub fn patch_add_members<'a>(ids: impl IntoIterator<Item = &'a String>) -> Value {
     let members: Vec<Value> = ids.into_iter().map(|id| json!({"value": id})).collect();
@@ -287,6 +300,12 @@ mod tests {
         let rm = patch_remove_member("a");
         assert_eq!(rm["Operations"][0]["path"], "members[value eq \"a\"]");
         assert_eq!(patch_active(false)["Operations"][0]["value"], false);
+        let profile = patch_profile(7);
+        assert_eq!(
+            profile["Operations"][1]["path"],
+            "emails[type eq \"work\"].value"
+        );
+        assert_eq!(profile["Operations"][0]["value"], "Given 7");
     }
 
     #[test]

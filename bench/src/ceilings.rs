@@ -27,7 +27,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::cli::{CeilingGrpcArgs, CeilingHttpArgs};
-use crate::stack::{Memory, memory_of};
+use crate::procfs::{Memory, memory_of};
 
 /// Path of ceiling (a).
 pub const PATH_A: &str = "/a/scim/v2/Users/2819c223-7f76-453a-919d-413861904646";

@@ -134,7 +134,7 @@ pub fn page_near_end(d: &Dataset) -> Scenario {
     )
 }
 
-/// POST, PATCH active, PUT.
+/// POST, PATCH active, PATCH of a profile (Entra's), PUT.
 pub fn writes(d: &Dataset) -> Vec<Scenario> {
     let n = d.ids.len().max(1);
     let (api, tag) = (d.api.clone(), d.tag.clone());
@@ -169,6 +169,21 @@ pub fn writes(d: &Dataset) -> Vec<Scenario> {
         },
     );
     let (api, ids) = (d.api.clone(), Arc::clone(&d.ids));
+    let profile = measured(
+        "patch_profile",
+        "PATCH name.givenName + emails[type eq \"work\"].value".into(),
+        None,
+        move |t| {
+            let i = (t.seq % n as u64) as usize;
+            let id = ids.get(i).map_or("missing", String::as_str);
+            api.request(
+                Method::PATCH,
+                &format!("{}/Users/{id}", api::SCIM),
+                Some(&api::patch_profile(t.seq)),
+            )
+        },
+    );
+    let (api, ids) = (d.api.clone(), Arc::clone(&d.ids));
     let put = measured(
         "put_user",
         "PUT /Users/{id}".into(),
@@ -183,7 +198,7 @@ pub fn writes(d: &Dataset) -> Vec<Scenario> {
             )
         },
     );
-    vec![post, patch, put]
+    vec![post, patch, profile, put]
 }
 
 /// Adding one member to each preloaded group.

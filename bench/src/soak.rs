@@ -19,7 +19,8 @@ use http::Method;
 use crate::api::{self, Api};
 use crate::load::{self, LoadResult, Planned, Shape, Source, Tick};
 use crate::preload;
-use crate::stack::{Binaries, Ports, Storage, memory_of};
+use crate::procfs::memory_of;
+use crate::stack::{Binaries, Ports, Storage};
 
 /// Requests out of every [`CYCLE`] a connection sends, by kind.
 const CYCLE: u64 = 400;

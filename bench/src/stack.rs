@@ -7,20 +7,20 @@
 //! port 0 and releasing it; on a loopback-only benchmark machine nobody else races for
 //! them.
 
+use crate::process::{Service, spawn};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use http::Method;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 use crate::load::{self, Conn};
 
 /// How long a service may take to become reachable.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a service may take to stop after SIGTERM before it is killed.
-const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 /// Audience the auth-service stamps on tokens and the verifiers expect.
 pub const AUDIENCE: &str = "scim-stack";
 
@@ -56,7 +56,7 @@ pub enum StackError {
     Provider(String),
 }
 
-fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> StackError {
+pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> StackError {
     let what = what.into();
     move |source| StackError::Io { what, source }
 }
@@ -123,137 +123,6 @@ impl Ports {
             gateway: port(&g)?,
         })
     }
-}
-
-/// Memory figures of one process, in KiB.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Memory {
-    /// Peak resident set since the process started (`VmHWM`).
-    pub peak_kib: u64,
-    /// Current resident set (`VmRSS`).
-    pub current_kib: u64,
-}
-
-/// Parses `VmHWM` and `VmRSS` out of the text of `/proc/<pid>/status`.
-pub fn parse_status(text: &str) -> Option<Memory> {
-    let field = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|rest| {
-                rest.trim()
-                    .trim_end_matches("kB")
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-            })
-    };
-    Some(Memory {
-        peak_kib: field("VmHWM:")?,
-        current_kib: field("VmRSS:")?,
-    })
-}
-
-/// Linux reports `/proc/<pid>/stat` times in USER_HZ, which is 100 on every
-/// architecture the kernel exposes to user space this way.
-const USER_HZ: u64 = 100;
-
-/// User plus system CPU time out of the text of `/proc/<pid>/stat`, threads that have
-/// already exited included.
-pub fn parse_stat(text: &str) -> Option<Duration> {
-    // The command name is in parentheses and may contain spaces: split after it.
-    let rest = &text[text.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After the name, field 3 (state) is index 0, so utime (14) and stime (15) are 11
-    // and 12.
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(Duration::from_millis((utime + stime) * 1000 / USER_HZ))
-}
-
-/// User + system CPU time of every PostgreSQL server process on this machine (the
-/// postmaster, its background workers and the backends of every connection): what the
-/// database server spent, which counts towards a request's CPU on that backend.
-pub fn postgres_cpu() -> Option<Duration> {
-    let mut total = Duration::ZERO;
-    let mut found = false;
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        if comm.trim() == "postgres"
-            && let Some(cpu) = cpu_of(pid)
-        {
-            total += cpu;
-            found = true;
-        }
-    }
-    found.then_some(total)
-}
-
-/// CPU time a running process has used so far.
-pub fn cpu_of(pid: u32) -> Option<Duration> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parse_stat(&text)
-}
-
-/// Memory of a running process, if it is still there.
-pub fn memory_of(pid: u32) -> Option<Memory> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    parse_status(&text)
-}
-
-/// One running service process.
-pub struct Service {
-    /// Its name in reports.
-    pub name: &'static str,
-    child: Child,
-    log: PathBuf,
-}
-
-impl Service {
-    /// Its process id, while it runs.
-    pub fn pid(&self) -> Option<u32> {
-        self.child.id()
-    }
-
-    /// Its memory now.
-    pub fn memory(&self) -> Option<Memory> {
-        self.pid().and_then(memory_of)
-    }
-
-    fn log_tail(&self) -> String {
-        log_tail(&self.log)
-    }
-
-    /// Asks it to stop (SIGTERM), then kills it if it does not.
-    async fn stop(mut self) {
-        if let Some(pid) = self.child.id() {
-            // tokio can only SIGKILL; SIGTERM lets the service flush its exporter and
-            // close SQLite cleanly, and `kill(1)` avoids unsafe libc calls.
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(pid.to_string())
-                .status()
-                .await;
-        }
-        if tokio::time::timeout(STOP_TIMEOUT, self.child.wait())
-            .await
-            .is_err()
-        {
-            let _ = self.child.kill().await;
-        }
-    }
-}
-
-fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
 /// The credentials out of what `scimctl provider create --output json` prints (it also
@@ -434,7 +303,7 @@ impl Stack {
     /// Fails with the service's log if it has exited.
     fn check_alive(&mut self, idx: usize, started: Instant) -> Result<(), StackError> {
         let svc = &mut self.services[idx];
-        let exited = svc.child.try_wait().map_err(io("checking a service"))?;
+        let exited = svc.exited().map_err(io("checking a service"))?;
         if let Some(status) = exited {
             return Err(StackError::NotReady {
                 name: svc.name,
@@ -525,103 +394,9 @@ impl Stack {
     }
 }
 
-/// Starts one service with its output going to `logs/<log_name>.log`.
-fn spawn(
-    name: &'static str,
-    log_name: &str,
-    binary: &Path,
-    args: &[&str],
-    logs: &Path,
-    otlp: Option<&Otlp>,
-) -> Result<Service, StackError> {
-    let log = logs.join(format!("{log_name}.log"));
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log)
-        .map_err(io(format!("opening {}", log.display())))?;
-    let err_file = file.try_clone().map_err(io("duplicating a log handle"))?;
-    let mut cmd = Command::new(binary);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(file))
-        .stderr(Stdio::from(err_file))
-        // Never leave a service behind if the harness dies.
-        .kill_on_drop(true)
-        // The services' own defaults, whatever the caller's shell has set.
-        .env("RUST_LOG", "info");
-    for var in [
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-        "OTEL_TRACES_SAMPLER",
-        "OTEL_TRACES_SAMPLER_ARG",
-        "OTEL_SERVICE_NAME",
-    ] {
-        cmd.env_remove(var);
-    }
-    if let Some(otlp) = otlp {
-        cmd.env("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp.endpoint);
-        if let Some(ratio) = otlp.ratio {
-            cmd.env("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
-                .env("OTEL_TRACES_SAMPLER_ARG", ratio.to_string());
-        }
-    }
-    let child = cmd
-        .spawn()
-        .map_err(io(format!("starting {}", binary.display())))?;
-    Ok(Service { name, child, log })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn status_fields_are_parsed_in_kib() {
-        let text =
-            "Name:\tscim-gateway\nVmPeak:\t  900000 kB\nVmHWM:\t   20480 kB\nVmRSS:\t   18000 kB\n";
-        assert_eq!(
-            parse_status(text),
-            Some(Memory {
-                peak_kib: 20480,
-                current_kib: 18000
-            })
-        );
-    }
-
-    #[test]
-    fn status_without_memory_fields_is_none() {
-        // Kernel threads and zombies have no VmHWM line.
-        assert_eq!(parse_status("Name:\tkthreadd\nState:\tS\n"), None);
-    }
-
-    #[test]
-    fn cpu_time_is_read_after_the_command_name() {
-        // A name with spaces and a parenthesis must not shift the fields.
-        let stat =
-            "4242 (tokio (rt) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0 1 1 1";
-        assert_eq!(parse_stat(stat), Some(Duration::from_secs(3)));
-        assert_eq!(parse_stat("garbage"), None);
-    }
-
-    #[test]
-    fn own_process_cpu_time_grows() {
-        let before = cpu_of(std::process::id()).expect("our own /proc entry");
-        let spin = Instant::now();
-        let mut x = 0u64;
-        while spin.elapsed() < Duration::from_millis(60) {
-            x = std::hint::black_box(x.wrapping_add(1));
-        }
-        let after = cpu_of(std::process::id()).unwrap();
-        assert!(after > before, "{before:?} -> {after:?}");
-    }
-
-    #[test]
-    fn own_process_memory_is_readable() {
-        let m = memory_of(std::process::id()).expect("our own /proc entry");
-        assert!(m.peak_kib >= m.current_kib && m.current_kib > 0);
-    }
 
     #[test]
     fn three_distinct_ports_are_picked() {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use e2e::procs::WholeStack;
+use e2e::whole_stack::WholeStack;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

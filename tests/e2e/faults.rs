@@ -5,7 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use e2e::procs::{ReplicaStack, WholeStack};
+use e2e::replica_stack::ReplicaStack;
+use e2e::whole_stack::WholeStack;
 use reqwest::{Method, StatusCode};
 use scim_gateway::upstream::READ_DEADLINE;
 use serde_json::{Value, json};

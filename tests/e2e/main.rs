@@ -1,5 +1,8 @@
 //! Whole-stack tests: the three services started for real and driven over HTTP and gRPC.
 
+// A panic is how a test fails; helpers unwrap as tests do.
+#![allow(clippy::unwrap_used)]
+
 mod abuse;
 mod db_copy;
 mod disk;

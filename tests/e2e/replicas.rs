@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use e2e::procs::ReplicaStack;
+use e2e::replica_stack::ReplicaStack;
 use reqwest::Method;
 use scim_proto::auth::v1 as authpb;
 use scim_proto::auth::v1::auth_service_client::AuthServiceClient;

@@ -4,6 +4,8 @@
 //! or one fresh PostgreSQL database that both services share, each in its own schema.
 
 pub mod procs;
+pub mod replica_stack;
+pub mod whole_stack;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -34,23 +34,23 @@ pub mod memberships;
 #[expect(missing_docs, reason = "diesel table! output")]
 pub mod schema;
 mod seq_pages;
+mod snapshot;
 pub mod sql;
 pub mod users;
+mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::connection::Connection as _;
-use diesel::pg::PgConnection;
-use diesel::r2d2::ConnectionManager;
-use diesel::result::Error as DieselError;
-use diesel::sqlite::SqliteConnection;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use scim_storage::migrate::{MigrateError, Migrations};
 use scim_storage::pool::{ObserverSlot, OpenError as PoolOpenError, QueryObserver};
 use scim_storage::{Backend, Conn, DatabaseUrl, Pool, PoolOptions};
 
 use crate::error::IdentityError;
+pub use snapshot::read_snapshot;
+pub use writer::MAX_GROUP;
+use writer::{WriteJob, queue_write, run_writer, write_pg};
 
 /// The SQLite migrations compiled into the binary.
 pub static SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -146,44 +146,6 @@ pub fn sample_every(
         n += 1;
     }
     Ok((i64::try_from(n).unwrap_or(i64::MAX), samples))
-}
-
-/// Most writes committed together.
-pub const MAX_GROUP: usize = 64;
-
-/// A queued SQLite write: runs in its savepoint and returns what to do once the
-/// group's commit succeeded (`None`) or failed (`Some(error)`).
-type WriteJob = Box<dyn FnOnce(&mut SqliteConnection) -> Finish + Send>;
-type Finish = Box<dyn FnOnce(Option<CommitFailure>) + Send>;
-
-/// Why a group's commit failed, as each write of the group reports it.
-#[derive(Debug, Clone)]
-enum CommitFailure {
-    /// The disk is full: an operator must free space.
-    StorageFull(String),
-    /// Anything else (no connection, an I/O error).
-    Other(String),
-}
-
-impl CommitFailure {
-    fn of(e: &DieselError) -> Self {
-        if scim_storage::errors::is_storage_full(e) {
-            CommitFailure::StorageFull(e.to_string())
-        } else {
-            CommitFailure::Other(e.to_string())
-        }
-    }
-}
-
-impl From<CommitFailure> for IdentityError {
-    fn from(f: CommitFailure) -> Self {
-        match f {
-            CommitFailure::StorageFull(e) => {
-                IdentityError::StorageFull(format!("commit failed: {e}"))
-            }
-            CommitFailure::Other(e) => IdentityError::Unavailable(format!("commit failed: {e}")),
-        }
-    }
 }
 
 /// The connection pool, plus the writer's queue on SQLite.
@@ -354,177 +316,6 @@ impl Database {
                 })
                 .await?
             }
-        }
-    }
-}
-
-async fn queue_write<T, F>(
-    writer: &tokio::sync::mpsc::Sender<WriteJob>,
-    span: tracing::Span,
-    mut f: F,
-) -> Result<T, IdentityError>
-where
-    F: FnMut(&mut Conn<'_>) -> Result<T, IdentityError> + Send + 'static,
-    T: Send + 'static,
-{
-    let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, IdentityError>>();
-    let job: WriteJob = Box::new(move |conn| {
-        let _entered = span.enter();
-        let result = conn.transaction(|c| f(&mut Conn::Sqlite(c)));
-        Box::new(move |commit_error| {
-            let outcome = match commit_error {
-                Some(failure) => Err(failure.into()),
-                None => result,
-            };
-            let _ = tx.send(outcome);
-        })
-    });
-    writer
-        .send(job)
-        .await
-        .map_err(|_| IdentityError::Unavailable("the writer has stopped".into()))?;
-    rx.await
-        .map_err(|_| IdentityError::Internal("a write was dropped by the writer".into()))?
-}
-
-/// A PostgreSQL write with its bounded retry.
-fn write_pg<T, F>(pool: &Pool, mut f: F) -> Result<T, IdentityError>
-where
-    F: FnMut(&mut Conn<'_>) -> Result<T, IdentityError>,
-{
-    let mut attempt = 1;
-    loop {
-        let mut pooled = pool.get()?;
-        let Conn::Pg(conn) = pooled.conn() else {
-            return Err(IdentityError::Internal("not a PostgreSQL pool".into()));
-        };
-        match conn.transaction(|c| f(&mut Conn::Pg(c))) {
-            Err(IdentityError::Contended(detail)) if attempt < PG_WRITE_ATTEMPTS => {
-                tracing::debug!(attempt, error = %detail, "write conflict; running the write again");
-                // A few milliseconds, growing and jittered, so the writers that met
-                // do not meet again at once.
-                let jitter = u64::from(std::process::id() ^ attempt) % 3;
-                std::thread::sleep(Duration::from_millis(u64::from(attempt) * 2 + jitter));
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
-}
-
-/// The writer thread: commits queued writes in groups until every sender is gone.
-fn run_writer(
-    pool: diesel::r2d2::Pool<ConnectionManager<SqliteConnection>>,
-    mut jobs: tokio::sync::mpsc::Receiver<WriteJob>,
-) {
-    while let Some(first) = jobs.blocking_recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match jobs.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
-            }
-        }
-        let mut finishes: Vec<Finish> = Vec::with_capacity(group.len());
-        let committed = match pool.get() {
-            Ok(mut conn) => conn
-                .immediate_transaction::<_, DieselError, _>(|c| {
-                    for job in group.drain(..) {
-                        // A panicking write must not take the writer (and every later
-                        // write) down with it.
-                        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(c))) {
-                            Ok(finish) => finishes.push(finish),
-                            Err(_) => tracing::error!("a write panicked; it was rolled back"),
-                        }
-                    }
-                    Ok(())
-                })
-                .map_err(|e| CommitFailure::of(&e)),
-            Err(e) => Err(CommitFailure::Other(e.to_string())),
-        };
-        let error = committed.err();
-        if let Some(e) = &error {
-            tracing::error!(error = ?e, "group commit failed");
-        }
-        for finish in finishes {
-            finish(error.clone());
-        }
-        // Jobs never run (no connection) are dropped here; their callers get an error.
-    }
-}
-
-/// Runs `f` in a read-only transaction, so all its statements read one snapshot.
-///
-/// SQLite: a deferred transaction; PostgreSQL: `REPEATABLE READ READ ONLY`; both with
-/// `BEGIN` and `COMMIT` as cached prepared statements (see [`sql::Begin`]). `f` must not open a
-/// transaction of its own. The transaction is rolled back when `f` fails or panics, so
-/// the pooled connection is never handed out with a transaction open.
-pub fn read_snapshot<T, F>(conn: &mut Conn<'_>, f: F) -> Result<T, IdentityError>
-where
-    F: FnOnce(&mut Conn<'_>) -> Result<T, IdentityError>,
-{
-    match conn {
-        Conn::Sqlite(c) => sqlite_snapshot(c, f),
-        Conn::Pg(c) => pg_snapshot(c, f),
-    }
-}
-
-fn sqlite_snapshot<T, F>(conn: &mut SqliteConnection, f: F) -> Result<T, IdentityError>
-where
-    F: FnOnce(&mut Conn<'_>) -> Result<T, IdentityError>,
-{
-    use diesel::RunQueryDsl as _;
-
-    sql::Begin.execute(conn)?;
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        f(&mut Conn::Sqlite(&mut *conn))
-    }));
-    finish_snapshot(
-        conn,
-        outcome,
-        |c| sql::Commit.execute(c).map(drop),
-        |c| sql::Rollback.execute(c).map(drop),
-    )
-}
-
-fn pg_snapshot<T, F>(conn: &mut PgConnection, f: F) -> Result<T, IdentityError>
-where
-    F: FnOnce(&mut Conn<'_>) -> Result<T, IdentityError>,
-{
-    use diesel::RunQueryDsl as _;
-
-    sql::BeginSnapshot.execute(conn)?;
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        f(&mut Conn::Pg(&mut *conn))
-    }));
-    finish_snapshot(
-        conn,
-        outcome,
-        |c| sql::Commit.execute(c).map(drop),
-        |c| sql::Rollback.execute(c).map(drop),
-    )
-}
-
-/// Ends a read transaction the way its closure ended: commit after success, roll back
-/// after an error or a panic (which then goes on to the caller).
-fn finish_snapshot<C, T>(
-    conn: &mut C,
-    outcome: std::thread::Result<Result<T, IdentityError>>,
-    commit: impl FnOnce(&mut C) -> diesel::QueryResult<()>,
-    rollback: impl FnOnce(&mut C) -> diesel::QueryResult<()>,
-) -> Result<T, IdentityError> {
-    match outcome {
-        Ok(Ok(value)) => {
-            commit(conn)?;
-            Ok(value)
-        }
-        Ok(Err(e)) => {
-            let _ = rollback(conn);
-            Err(e)
-        }
-        Err(panic) => {
-            let _ = rollback(conn);
-            std::panic::resume_unwind(panic)
         }
     }
 }
