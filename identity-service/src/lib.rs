@@ -11,8 +11,10 @@
 //! * [`grpc`]: the RPC handlers; [`ops`]: what each does inside its transaction.
 //! * [`db`]: pool, migrations, tables; [`model`]: stored form and conversions.
 //! * [`filter`], [`listing`], [`paging`]: filtered, paged lists.
-//! * [`mask`]: partial updates; [`members`]: member changes; [`password`]: Argon2id
-//!   hashing.
+//! * [`patch`]: user PATCH applied to the stored user; [`mask`]: `UpdateUser`'s field
+//!   masks; [`members`]: member changes; [`password`]: Argon2id hashing.
+//! * SCIM's attribute knowledge (names, caseExact, where each attribute is stored,
+//!   limits) is `scim-model`'s, shared with the gateway.
 
 pub mod config;
 pub mod db;

@@ -194,13 +194,19 @@ pub fn stored_user(row: &UserRow) -> Result<pb::User, IdentityError> {
 
 /// A row as the API returns it (without `groups`, which come from memberships).
 pub fn user_from_row(row: &UserRow) -> Result<pb::User, IdentityError> {
-    let mut user = stored_user(row)?;
+    Ok(user_as_stored_in(stored_user(row)?, row))
+}
+
+/// `user`, the attributes `row` stores (decoded, or just written), with the row's
+/// columns: what the API returns, without `groups`. A write answers with it rather than
+/// decoding what it just encoded.
+pub fn user_as_stored_in(mut user: pb::User, row: &UserRow) -> pb::User {
     user.id = row.id.clone();
     user.active = row.active;
     user.password = None;
     user.groups.clear();
     user.meta = Some(meta(row.created_at, row.updated_at, row.version));
-    Ok(user)
+    user
 }
 
 /// Checks a group from a request and brings it into stored shape.

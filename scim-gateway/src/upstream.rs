@@ -326,6 +326,7 @@ mod deadline_tests {
         for write in [
             "/identity.v1.IdentityService/CreateUser",
             "/identity.v1.IdentityService/UpdateUser",
+            "/identity.v1.IdentityService/PatchUser",
             "/auth.v1.AuthService/IssueToken",
             "/auth.v1.AuthService/Revoke",
         ] {

@@ -105,6 +105,9 @@ pub fn modify(
 ) -> Result<pb::User, IdentityError> {
     let row = find_to_change(conn, tenant, id)?;
     IdentityError::check_version(expected_version, row.version)?;
+    // The stored user is decoded once: PATCH and masks start from it, the e-mail check
+    // compares with it, and an unchanged write answers with it.
+    let stored = model::stored_user(&row)?;
     let (mut next, active) = match edit {
         Edit::Replace {
             user,
@@ -118,14 +121,14 @@ pub fn modify(
             (user.clone(), active)
         }
         Edit::Patch(patch) => {
-            let mut current = model::stored_user(&row)?;
+            let mut current = stored.clone();
             current.active = row.active;
             patch.apply(&mut current)?;
             let active = current.active;
             (current, active)
         }
         Edit::Update { user, mask } => {
-            let mut current = model::stored_user(&row)?;
+            let mut current = stored.clone();
             current.active = row.active;
             mask.apply(&mut current, user);
             // A cleared `active` stays unset (a SCIM `remove`), so it reads back absent.
@@ -144,9 +147,9 @@ pub fn modify(
         && values.active == row.active
         && *password == PasswordChange::Keep
     {
-        return with_groups(conn, tenant, &row);
+        return answer(conn, tenant, stored, &row);
     }
-    let emails_changed = model::stored_user(&row)?.emails != next.emails;
+    let emails_changed = stored.emails != next.emails;
     let updated = users::update(
         conn,
         &row,
@@ -156,7 +159,19 @@ pub fn modify(
         model::now(),
     )?;
     counts::record(conn, tenant, Kind::Users, Change::Changed)?;
-    with_groups(conn, tenant, &updated)
+    answer(conn, tenant, next, &updated)
+}
+
+/// `user` as stored in `row`, with its groups: what a write answers.
+fn answer(
+    conn: &mut Conn<'_>,
+    tenant: &str,
+    user: pb::User,
+    row: &UserRow,
+) -> Result<pb::User, IdentityError> {
+    let mut user = model::user_as_stored_in(user, row);
+    user.groups = memberships::groups_of_one(conn, tenant, &row.id)?;
+    Ok(user)
 }
 
 /// Deletes a user and its memberships.
