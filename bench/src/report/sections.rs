@@ -215,7 +215,9 @@ as an error; scenarios with errors are listed under the table.
 - **Scenarios.** Reads pick users by a hash of the request number, so they touch the whole \
 directory. Writes cycle through the users, so no two connections write the same user at once: \
 PATCH sets `active` to false on the first pass (and flips it on later passes so every PATCH is a \
-change); PUT rewrites the whole user with a new displayName. POST creates new users with unique \
+change); the profile PATCH replaces `name.givenName` and `emails[type eq \"work\"].value` \
+with values new on every request, as Entra does when a profile changes; PUT rewrites the whole \
+user with a new displayName. POST creates new users with unique \
 names for as long as it runs, so the scenarios after it (and the tracing reruns) see a directory \
 larger by that many users. Pages near the end use startIndex in the last 200 users with count=100. The membership \
 scenario gives each connection its own spare user and alternates adding and removing it, so the \

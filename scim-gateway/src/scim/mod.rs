@@ -11,6 +11,3 @@ pub mod patch;
 pub mod projection;
 pub mod user;
 pub(crate) mod write;
-
-#[cfg(test)]
-mod test_support;
