@@ -6,55 +6,20 @@
 //! `meta.location` included, is refused as unknown.
 
 pub use scim_model::ResourceKind;
-pub use scim_model::stored::{Container, EnterpriseField, Field, NameField};
-use scim_model::stored::{Stored, locate};
+use scim_model::stored::locate;
+pub use scim_model::stored::{Container, EnterpriseField, Field, NameField, Stored};
 use scim_model::{AttrPath, AttrType};
 
 /// Where an attribute's values come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Path {
-    /// `id`.
-    Id,
-    /// `externalId`.
-    ExternalId,
-    /// `userName`.
-    UserName,
-    /// `displayName` (users and groups).
-    DisplayName,
-    /// `nickName`.
-    NickName,
-    /// `profileUrl`.
-    ProfileUrl,
-    /// `title`.
-    Title,
-    /// `userType`.
-    UserType,
-    /// `preferredLanguage`.
-    PreferredLanguage,
-    /// `locale`.
-    Locale,
-    /// `timezone`.
-    Timezone,
-    /// `active`.
-    Active,
-    /// `name.*`.
-    Name(NameField),
-    /// The enterprise extension (`manager` means `manager.value`).
-    Enterprise(EnterpriseField),
-    /// A sub-attribute over every value of a container (`emails.value`).
-    Each(Container, Field),
+    /// A stored place (one that holds comparable values; `manager` means
+    /// `manager.value`, a bare multi-valued name its `value`).
+    At(Stored),
     /// The container itself (bare `addresses`): only presence can be tested.
     AnyOf(Container),
     /// A sub-attribute of the current value, inside a value path filter.
     Elem(Field),
-    /// `meta.created`.
-    MetaCreated,
-    /// `meta.lastModified`.
-    MetaLastModified,
-    /// `meta.version`.
-    MetaVersion,
-    /// `meta.resourceType`.
-    MetaResourceType,
 }
 
 /// The type of an attribute's values, which decides the legal operators and literals.
@@ -96,25 +61,11 @@ impl Attr {
 pub fn resolve(kind: ResourceKind, name: &str) -> Option<Attr> {
     let mut at = scim_model::resolve(kind, name)?;
     let path = match locate(kind, &at)? {
-        Stored::Id => Path::Id,
-        Stored::ExternalId => Path::ExternalId,
-        Stored::UserName => Path::UserName,
-        Stored::DisplayName => Path::DisplayName,
-        Stored::NickName => Path::NickName,
-        Stored::ProfileUrl => Path::ProfileUrl,
-        Stored::Title => Path::Title,
-        Stored::UserType => Path::UserType,
-        Stored::PreferredLanguage => Path::PreferredLanguage,
-        Stored::Locale => Path::Locale,
-        Stored::Timezone => Path::Timezone,
-        Stored::Active => Path::Active,
-        Stored::NamePart(f) => Path::Name(f),
         Stored::EnterpriseAttr(EnterpriseField::Manager) => {
             // A bare `manager` filters on its value, the manager's user id.
             at.sub = at.attr.sub("value");
-            Path::Enterprise(EnterpriseField::ManagerValue)
+            Stored::EnterpriseAttr(EnterpriseField::ManagerValue)
         }
-        Stored::EnterpriseAttr(f) => Path::Enterprise(f),
         Stored::Values(Container::Addresses) => {
             return Some(Attr {
                 path: Path::AnyOf(Container::Addresses),
@@ -126,16 +77,12 @@ pub fn resolve(kind: ResourceKind, name: &str) -> Option<Attr> {
         Stored::Values(c) => {
             // A bare multi-valued name means its `value`.
             at.sub = at.attr.sub("value");
-            Path::Each(c, Field::Value)
+            Stored::Each(c, Field::Value)
         }
-        Stored::Each(c, f) => Path::Each(c, f),
-        Stored::MetaCreated => Path::MetaCreated,
-        Stored::MetaLastModified => Path::MetaLastModified,
-        Stored::MetaVersion => Path::MetaVersion,
-        Stored::MetaResourceType => Path::MetaResourceType,
         Stored::Password | Stored::Name | Stored::Enterprise => return None,
+        other => other,
     };
-    Some(typed(path, at))
+    Some(typed(Path::At(path), at))
 }
 
 /// Resolves the attribute of a value path (`emails` in `emails[type eq "work"]`).
@@ -158,7 +105,7 @@ pub fn resolve_relative(c: Container, name: &str) -> Option<Attr> {
 fn typed(path: Path, at: AttrPath) -> Attr {
     let leaf = at.leaf();
     let ty = match (path, leaf.kind) {
-        (Path::MetaVersion, _) => Type::Version,
+        (Path::At(Stored::MetaVersion), _) => Type::Version,
         (_, AttrType::Boolean) => Type::Bool,
         (_, AttrType::DateTime) => Type::Time,
         _ => Type::Str,
@@ -178,28 +125,37 @@ mod tests {
     #[test]
     fn names_resolve_case_insensitively_with_or_without_urn() {
         let a = resolve(ResourceKind::User, "USERNAME").unwrap();
-        assert_eq!(a.path, Path::UserName);
+        assert_eq!(a.path, Path::At(Stored::UserName));
         assert!(!a.case_exact);
         let b = resolve(
             ResourceKind::User,
             "urn:ietf:params:scim:schemas:core:2.0:User:userName",
         )
         .unwrap();
-        assert_eq!(b.path, Path::UserName);
+        assert_eq!(b.path, Path::At(Stored::UserName));
         let e = resolve(
             ResourceKind::User,
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:Manager",
         )
         .unwrap();
-        assert_eq!(e.path, Path::Enterprise(EnterpriseField::ManagerValue));
+        assert_eq!(
+            e.path,
+            Path::At(Stored::EnterpriseAttr(EnterpriseField::ManagerValue))
+        );
     }
 
     #[test]
     fn bare_multi_valued_names_mean_value() {
         let a = resolve(ResourceKind::User, "emails").unwrap();
-        assert_eq!(a.path, Path::Each(Container::Emails, Field::Value));
+        assert_eq!(
+            a.path,
+            Path::At(Stored::Each(Container::Emails, Field::Value))
+        );
         let m = resolve(ResourceKind::Group, "members").unwrap();
-        assert_eq!(m.path, Path::Each(Container::Members, Field::Value));
+        assert_eq!(
+            m.path,
+            Path::At(Stored::Each(Container::Members, Field::Value))
+        );
         assert!(m.case_exact);
     }
 

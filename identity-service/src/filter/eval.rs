@@ -12,7 +12,7 @@ use std::cmp::Ordering;
 
 use scim_proto::identity::v1 as pb;
 
-use super::attrs::{Container, EnterpriseField, Field, NameField, Path};
+use super::attrs::{Container, EnterpriseField, Field, NameField, Path, Stored};
 use super::{Comparison, Literal, Node, Op};
 
 /// One value of an attribute.
@@ -171,20 +171,25 @@ impl Target for Elem<'_> {
 impl Target for pb::User {
     fn values(&self, path: Path) -> Vec<Val<'_>> {
         let meta = self.meta.as_ref();
-        match path {
-            Path::Id => vec![Val::Str(&self.id)],
-            Path::ExternalId => opt(&self.external_id),
-            Path::UserName => vec![Val::Str(&self.user_name)],
-            Path::DisplayName => opt(&self.display_name),
-            Path::NickName => opt(&self.nick_name),
-            Path::ProfileUrl => opt(&self.profile_url),
-            Path::Title => opt(&self.title),
-            Path::UserType => opt(&self.user_type),
-            Path::PreferredLanguage => opt(&self.preferred_language),
-            Path::Locale => opt(&self.locale),
-            Path::Timezone => opt(&self.timezone),
-            Path::Active => self.active.map(Val::Bool).into_iter().collect(),
-            Path::Name(f) => self.name.as_ref().map_or_else(Vec::new, |n| {
+        let stored = match path {
+            Path::At(s) => s,
+            Path::AnyOf(c) => return self.elements(c).iter().map(|_| Val::Bool(true)).collect(),
+            Path::Elem(_) => return Vec::new(),
+        };
+        match stored {
+            Stored::Id => vec![Val::Str(&self.id)],
+            Stored::ExternalId => opt(&self.external_id),
+            Stored::UserName => vec![Val::Str(&self.user_name)],
+            Stored::DisplayName => opt(&self.display_name),
+            Stored::NickName => opt(&self.nick_name),
+            Stored::ProfileUrl => opt(&self.profile_url),
+            Stored::Title => opt(&self.title),
+            Stored::UserType => opt(&self.user_type),
+            Stored::PreferredLanguage => opt(&self.preferred_language),
+            Stored::Locale => opt(&self.locale),
+            Stored::Timezone => opt(&self.timezone),
+            Stored::Active => self.active.map(Val::Bool).into_iter().collect(),
+            Stored::NamePart(f) => self.name.as_ref().map_or_else(Vec::new, |n| {
                 opt(match f {
                     NameField::Formatted => &n.formatted,
                     NameField::FamilyName => &n.family_name,
@@ -194,17 +199,17 @@ impl Target for pb::User {
                     NameField::HonorificSuffix => &n.honorific_suffix,
                 })
             }),
-            Path::Enterprise(f) => self
+            Stored::EnterpriseAttr(f) => self
                 .enterprise
                 .as_ref()
                 .map_or_else(Vec::new, |e| enterprise(e, f)),
-            Path::Each(c, f) => each(self.elements(c), f),
-            Path::AnyOf(c) => self.elements(c).iter().map(|_| Val::Bool(true)).collect(),
-            Path::Elem(_) => Vec::new(),
-            Path::MetaCreated => time(meta.and_then(|m| m.created.as_ref())),
-            Path::MetaLastModified => time(meta.and_then(|m| m.last_modified.as_ref())),
-            Path::MetaVersion => meta.map(|m| Val::Int(m.version)).into_iter().collect(),
-            Path::MetaResourceType => vec![Val::Str("User")],
+            Stored::Each(c, f) => each(self.elements(c), f),
+            Stored::MetaCreated => time(meta.and_then(|m| m.created.as_ref())),
+            Stored::MetaLastModified => time(meta.and_then(|m| m.last_modified.as_ref())),
+            Stored::MetaVersion => meta.map(|m| Val::Int(m.version)).into_iter().collect(),
+            Stored::MetaResourceType => vec![Val::Str("User")],
+            // Not comparable; the compiler never resolves to these.
+            Stored::Password | Stored::Name | Stored::Enterprise | Stored::Values(_) => Vec::new(),
         }
     }
 
@@ -250,15 +255,18 @@ fn enterprise(e: &pb::EnterpriseUser, f: EnterpriseField) -> Vec<Val<'_>> {
 impl Target for pb::Group {
     fn values(&self, path: Path) -> Vec<Val<'_>> {
         let meta = self.meta.as_ref();
-        match path {
-            Path::Id => vec![Val::Str(&self.id)],
-            Path::ExternalId => opt(&self.external_id),
-            Path::DisplayName => vec![Val::Str(&self.display_name)],
-            Path::Each(c, f) => each(self.elements(c), f),
-            Path::MetaCreated => time(meta.and_then(|m| m.created.as_ref())),
-            Path::MetaLastModified => time(meta.and_then(|m| m.last_modified.as_ref())),
-            Path::MetaVersion => meta.map(|m| Val::Int(m.version)).into_iter().collect(),
-            Path::MetaResourceType => vec![Val::Str("Group")],
+        let Path::At(stored) = path else {
+            return Vec::new();
+        };
+        match stored {
+            Stored::Id => vec![Val::Str(&self.id)],
+            Stored::ExternalId => opt(&self.external_id),
+            Stored::DisplayName => vec![Val::Str(&self.display_name)],
+            Stored::Each(c, f) => each(self.elements(c), f),
+            Stored::MetaCreated => time(meta.and_then(|m| m.created.as_ref())),
+            Stored::MetaLastModified => time(meta.and_then(|m| m.last_modified.as_ref())),
+            Stored::MetaVersion => meta.map(|m| Val::Int(m.version)).into_iter().collect(),
+            Stored::MetaResourceType => vec![Val::Str("Group")],
             _ => Vec::new(),
         }
     }

@@ -155,7 +155,10 @@ impl CompiledFilter {
             match n {
                 Node::Compare(c) => matches!(
                     c.attr.path,
-                    attrs::Path::Each(Container::Groups | Container::Members, _)
+                    attrs::Path::At(attrs::Stored::Each(
+                        Container::Groups | Container::Members,
+                        _
+                    ))
                 ),
                 Node::And(ns) | Node::Or(ns) => ns.iter().any(walk),
                 Node::Not(n) => walk(n),

@@ -5,7 +5,7 @@
 //! path. An `eq` under `or` or `not` never narrows. When several qualify, the most
 //! selective index wins (`id` first). The evaluator still checks every candidate.
 
-use super::attrs::{Container, Field, Path};
+use super::attrs::{Container, Field, Path, Stored};
 use super::{CompiledFilter, Literal, Node, Op};
 
 /// A lookup one index answers. String values of case-insensitive attributes are already
@@ -68,12 +68,16 @@ fn top(node: &Node) -> Option<IndexKey> {
             };
             let v = v.clone();
             match c.attr.path {
-                Path::Id => Some(IndexKey::Id(v)),
-                Path::UserName => Some(IndexKey::UserName(v)),
-                Path::ExternalId => Some(IndexKey::ExternalId(v)),
-                Path::DisplayName => Some(IndexKey::DisplayName(v)),
-                Path::Each(Container::Emails, Field::Value) => Some(IndexKey::EmailValue(v)),
-                Path::Each(Container::Members, Field::Value) => Some(IndexKey::MemberValue(v)),
+                Path::At(Stored::Id) => Some(IndexKey::Id(v)),
+                Path::At(Stored::UserName) => Some(IndexKey::UserName(v)),
+                Path::At(Stored::ExternalId) => Some(IndexKey::ExternalId(v)),
+                Path::At(Stored::DisplayName) => Some(IndexKey::DisplayName(v)),
+                Path::At(Stored::Each(Container::Emails, Field::Value)) => {
+                    Some(IndexKey::EmailValue(v))
+                }
+                Path::At(Stored::Each(Container::Members, Field::Value)) => {
+                    Some(IndexKey::MemberValue(v))
+                }
                 _ => None,
             }
         }

@@ -9,8 +9,6 @@
 //! failing the request: ids are server-assigned, so such a member can never exist, and
 //! refusing the request would lose the valid changes an IdP sent with it.
 
-use std::future::Future;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -56,59 +54,47 @@ fn render(
     ))
 }
 
-/// One page of groups, and the total number of matches.
-pub(crate) async fn query<'s>(
-    state: &'s AppState,
-    auth: &Authenticated,
-    filter: Option<pb::Filter>,
-    start_index: i64,
-    count: i64,
-    proj: &Projection,
-) -> Result<Page<'s>, ScimError> {
-    let include_members = proj.wants_members();
-    let req = pb::ListGroupsRequest {
-        filter,
-        page: Some(pb::PageRequest {
-            start_index,
-            count,
-            page_token: String::new(),
-        }),
-        include_members,
-    };
-    let resp = state
-        .identity
-        .clone()
-        .list_groups(with_token(req, &auth.token))
-        .await?
-        .into_inner();
-    let total = resp.page.map_or(0, |p| p.total_results);
-    let base_url = state.settings.scim_base.as_str();
-    let resources = resp
-        .groups
-        .into_iter()
-        .map(|g| {
-            let group = Resource::Group(g, base_url, include_members);
-            proj.shape(group, ResourceKind::Group)
-        })
-        .collect::<Result<_, _>>()?;
-    Ok((resources, total))
-}
-
 /// `/Groups` for the list and search routes.
 pub struct Groups;
 
 impl Listed for Groups {
     const KIND: ResourceKind = ResourceKind::Group;
 
-    fn page<'s>(
+    async fn page<'s>(
         state: &'s AppState,
         auth: &Authenticated,
         filter: Option<pb::Filter>,
         start_index: i64,
         count: i64,
         proj: &Projection,
-    ) -> impl Future<Output = Result<Page<'s>, ScimError>> + Send {
-        query(state, auth, filter, start_index, count, proj)
+    ) -> Result<Page<'s>, ScimError> {
+        let include_members = proj.wants_members();
+        let req = pb::ListGroupsRequest {
+            filter,
+            page: Some(pb::PageRequest {
+                start_index,
+                count,
+                page_token: String::new(),
+            }),
+            include_members,
+        };
+        let resp = state
+            .identity
+            .clone()
+            .list_groups(with_token(req, &auth.token))
+            .await?
+            .into_inner();
+        let total = resp.page.map_or(0, |p| p.total_results);
+        let base_url = state.settings.scim_base.as_str();
+        let resources = resp
+            .groups
+            .into_iter()
+            .map(|g| {
+                let group = Resource::Group(g, base_url, include_members);
+                proj.shape(group, ResourceKind::Group)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok((resources, total))
     }
 }
 

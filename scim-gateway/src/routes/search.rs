@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::auth::Authenticated;
 use crate::error::ScimError;
 use crate::extract::ScimJson;
-use crate::routes::listing::run_list;
+use crate::routes::listing::{Listed as _, run_list};
 use crate::routes::projection::Projection;
 use crate::routes::{groups, response, users};
 use crate::scim::filter;
@@ -75,7 +75,7 @@ pub async fn root(
         excluded: p.excluded_attributes.clone(),
     };
     let (mut resources, users_total) = if search_users {
-        users::query(&state, &auth, user_filter, p.start_index, p.count, &proj).await?
+        users::Users::page(&state, &auth, user_filter, p.start_index, p.count, &proj).await?
     } else {
         (Vec::new(), 0)
     };
@@ -83,7 +83,7 @@ pub async fn root(
         let remaining = (p.count - resources.len() as i64).max(0);
         let start = (p.start_index - users_total).max(1);
         let (more, total) =
-            groups::query(&state, &auth, group_filter, start, remaining, &proj).await?;
+            groups::Groups::page(&state, &auth, group_filter, start, remaining, &proj).await?;
         resources.extend(more);
         total
     } else {

@@ -1,7 +1,5 @@
 //! `/Users`: list, create, read, replace, patch, delete.
 
-use std::future::Future;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -46,55 +44,43 @@ fn render(
     Ok(response::resource(status, &body, version, loc.as_deref()))
 }
 
-/// One page of users, and the total number of matches.
-pub(crate) async fn query<'s>(
-    state: &'s AppState,
-    auth: &Authenticated,
-    filter: Option<pb::Filter>,
-    start_index: i64,
-    count: i64,
-    proj: &Projection,
-) -> Result<Page<'s>, ScimError> {
-    let req = pb::ListUsersRequest {
-        filter,
-        page: Some(pb::PageRequest {
-            start_index,
-            count,
-            page_token: String::new(),
-        }),
-        include_groups: proj.wants_groups(),
-    };
-    let resp = state
-        .identity
-        .clone()
-        .list_users(with_token(req, &auth.token))
-        .await?
-        .into_inner();
-    let total = resp.page.map_or(0, |p| p.total_results);
-    let base_url = state.settings.scim_base.as_str();
-    let resources = resp
-        .users
-        .into_iter()
-        .map(|u| proj.shape(Resource::User(u, base_url), ResourceKind::User))
-        .collect::<Result<_, _>>()?;
-    Ok((resources, total))
-}
-
 /// `/Users` for the list and search routes.
 pub struct Users;
 
 impl Listed for Users {
     const KIND: ResourceKind = ResourceKind::User;
 
-    fn page<'s>(
+    async fn page<'s>(
         state: &'s AppState,
         auth: &Authenticated,
         filter: Option<pb::Filter>,
         start_index: i64,
         count: i64,
         proj: &Projection,
-    ) -> impl Future<Output = Result<Page<'s>, ScimError>> + Send {
-        query(state, auth, filter, start_index, count, proj)
+    ) -> Result<Page<'s>, ScimError> {
+        let req = pb::ListUsersRequest {
+            filter,
+            page: Some(pb::PageRequest {
+                start_index,
+                count,
+                page_token: String::new(),
+            }),
+            include_groups: proj.wants_groups(),
+        };
+        let resp = state
+            .identity
+            .clone()
+            .list_users(with_token(req, &auth.token))
+            .await?
+            .into_inner();
+        let total = resp.page.map_or(0, |p| p.total_results);
+        let base_url = state.settings.scim_base.as_str();
+        let resources = resp
+            .users
+            .into_iter()
+            .map(|u| proj.shape(Resource::User(u, base_url), ResourceKind::User))
+            .collect::<Result<_, _>>()?;
+        Ok((resources, total))
     }
 }
 
