@@ -22,6 +22,7 @@ mod run;
 mod scenarios;
 mod soak;
 mod stack;
+mod suite;
 mod walk;
 
 use std::process::ExitCode;
