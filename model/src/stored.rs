@@ -315,11 +315,6 @@ fn enterprise(attr: &str, sub: Option<&str>) -> Option<Stored> {
     Some(Stored::EnterpriseAttr(f))
 }
 
-/// The enterprise extension itself, when `raw` is its URN (any case).
-pub fn is_enterprise_urn(raw: &str) -> bool {
-    raw.trim().eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -176,7 +176,8 @@ fn multi<E: Element>(
         (Op::Remove, None, Value::Elements(gone)) if !gone.is_empty() => {
             // Entra's `remove` with a value list removes just those values.
             let gone: Vec<E> = gone.iter().map(elements::from_patch).collect();
-            list.retain(|e| !gone.iter().any(|g| elements::same(c, e, g)));
+            let exact = elements::value_case_exact(c);
+            list.retain(|e| !gone.iter().any(|g| elements::same(exact, e, g)));
         }
         (Op::Remove, None, _) => list.clear(),
         (Op::Remove, Some(f), _) => {
@@ -209,9 +210,10 @@ fn multi<E: Element>(
 
 /// Appends values, merging any whose `value` is already present.
 fn append<E: Element>(list: &mut Vec<E>, c: Container, new: &[pb::PatchElement]) {
+    let exact = elements::value_case_exact(c);
     for p in new {
         let e: E = elements::from_patch(p);
-        let at = match list.iter().position(|old| elements::same(c, old, &e)) {
+        let at = match list.iter().position(|old| elements::same(exact, old, &e)) {
             Some(i) => {
                 list[i].merge(p);
                 i

@@ -146,12 +146,16 @@ impl Element for pb::Address {
     }
 }
 
-/// Whether two values are the same value, compared as the attribute's `value` says
-/// (values without a `value`, such as addresses, are never the same).
-pub(super) fn same<E: Element>(c: Container, a: &E, b: &E) -> bool {
-    let exact = c
-        .relative("value")
-        .is_some_and(|(p, _)| p.leaf().case_exact);
+/// Whether `c`'s `value` compares case-exactly (the catalogue's caseExact).
+pub(super) fn value_case_exact(c: Container) -> bool {
+    c.relative("value")
+        .is_some_and(|(p, _)| p.leaf().case_exact)
+}
+
+/// Whether two values are the same value, compared case-exactly or not as `exact`
+/// (from [`value_case_exact`]) says; values without a `value`, such as addresses, are
+/// never the same.
+pub(super) fn same<E: Element>(exact: bool, a: &E, b: &E) -> bool {
     match (a.value(), b.value()) {
         (Some(x), Some(y)) if x.is_empty() || y.is_empty() => false,
         (Some(x), Some(y)) if exact => x == y,

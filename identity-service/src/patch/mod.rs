@@ -101,15 +101,7 @@ impl UserPatch {
         let changes = operations
             .into_iter()
             .enumerate()
-            .map(|(i, o)| {
-                check_one(o).map_err(|e| match e {
-                    IdentityError::Refused { scim_type, message } => IdentityError::Refused {
-                        scim_type,
-                        message: format!("operation {i}: {message}"),
-                    },
-                    other => other,
-                })
-            })
+            .map(|(i, o)| check_one(o).map_err(in_operation(i)))
             .collect::<Result<_, _>>()?;
         Ok(UserPatch { changes })
     }
@@ -142,16 +134,21 @@ impl UserPatch {
     /// On error `user` may be half changed; the caller drops it with the transaction.
     pub fn apply(&self, user: &mut pb::User) -> Result<(), IdentityError> {
         for (i, c) in self.changes.iter().enumerate() {
-            apply::change(user, c).map_err(|e| match e {
-                IdentityError::Refused { scim_type, message } => IdentityError::Refused {
-                    scim_type,
-                    message: format!("operation {i}: {message}"),
-                },
-                other => other,
-            })?;
+            apply::change(user, c).map_err(in_operation(i))?;
         }
         apply::drop_empty_values(user);
         Ok(())
+    }
+}
+
+/// Names the operation a refusal is about, so a client can find it in its request.
+fn in_operation(i: usize) -> impl FnOnce(IdentityError) -> IdentityError {
+    move |e| match e {
+        IdentityError::Refused { scim_type, message } => IdentityError::Refused {
+            scim_type,
+            message: format!("operation {i}: {message}"),
+        },
+        other => other,
     }
 }
 
@@ -173,11 +170,10 @@ fn check_one(o: pb::UserPatchOperation) -> Result<Change, IdentityError> {
             format!("unknown attribute \"{}\"", clip(&o.attribute)),
         )
     };
-    let (target, label) = if scim_model::stored::is_enterprise_urn(&o.attribute) {
-        (
-            Stored::Enterprise,
-            scim_model::ENTERPRISE_USER_SCHEMA.to_owned(),
-        )
+    let extension = scim_model::schema_by_urn(ResourceKind::User, &o.attribute)
+        .filter(|schema| schema.is_extension());
+    let (target, label) = if let Some(schema) = extension {
+        (Stored::Enterprise, schema.id.to_owned())
     } else {
         let at = scim_model::resolve(ResourceKind::User, &o.attribute).ok_or_else(unknown)?;
         let target = locate(ResourceKind::User, &at).ok_or_else(unknown)?;
