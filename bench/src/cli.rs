@@ -88,7 +88,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 3)]
     pub tracing_pairs: usize,
     /// Run only these parts (for profiling one of them): get_user, filter_username,
-    /// filter_email, page_near_end, walk, post_user, patch_active, patch_profile, put_user,
+    /// filter_email, page_near_end, walk, bulk, post_user, patch_active, patch_profile, put_user,
     /// group_add, token, tracing. The ceilings always run.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,

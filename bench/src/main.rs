@@ -8,6 +8,7 @@
 //! (docs/BENCHMARKS.md is produced this way, never by hand).
 
 mod api;
+mod bulk;
 mod ceilings;
 mod cli;
 mod load;

@@ -137,6 +137,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let Suite {
         rows,
         walk,
+        bulk,
         mut checkpoints,
         users_total,
         preload: preload_time,
@@ -250,6 +251,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         ceiling_b: vec![b1, b2],
         rows,
         walk,
+        bulk,
         checkpoints,
         identity_at_10k,
         ceiling_memory,

@@ -24,6 +24,7 @@ const PRELOAD_FIRST_ANALYZE: usize = 1_000;
 pub(crate) struct Suite {
     pub(crate) rows: Vec<Row>,
     pub(crate) walk: Option<walk::WalkResult>,
+    pub(crate) bulk: Option<crate::bulk::BulkResult>,
     pub(crate) checkpoints: Vec<Checkpoint>,
     pub(crate) users_total: usize,
     pub(crate) preload: std::time::Duration,
@@ -145,6 +146,20 @@ pub(crate) async fn suite(
             checkpoints.push(checkpoint("import walk", stack, main_stack));
         }
     }
+    let mut bulk = None;
+    if plan.wants("bulk") {
+        eprintln!("Bulk: one request of 100 creates against 100 POSTs");
+        let b = crate::bulk::compare(api, crate::bulk::ROUNDS, &dataset.tag)
+            .await
+            .context("Bulk comparison")?;
+        eprintln!(
+            "  100 POSTs {:.1} ms, one Bulk request {:.1} ms: {:.2} ×",
+            b.posts_median().as_secs_f64() * 1e3,
+            b.bulk_median().as_secs_f64() * 1e3,
+            b.speedup()
+        );
+        bulk = Some(b);
+    }
     let groups = scenarios::group_adds(&dataset);
     run_block(
         stack,
@@ -171,6 +186,7 @@ pub(crate) async fn suite(
     Ok(Suite {
         rows,
         walk,
+        bulk,
         checkpoints,
         users_total,
         preload: preload_time,

@@ -33,3 +33,7 @@ pub const MAX_MASK_PATHS: usize = 64;
 /// Most single-attribute changes one PATCH may make once operations without a path are
 /// split into one change per attribute they name.
 pub const MAX_PATCH_CHANGES: usize = 4 * MAX_PATCH_OPERATIONS;
+/// Most operations in one `/Bulk` request (advertised as `bulk.maxOperations`).
+pub const MAX_BULK_OPERATIONS: usize = 1000;
+/// Largest `/Bulk` request body, in bytes (advertised as `bulk.maxPayloadSize`).
+pub const MAX_BULK_PAYLOAD_BYTES: usize = 1024 * 1024;

@@ -42,6 +42,10 @@ pub enum ScimError {
     /// 409 `uniqueness`.
     #[error("{0}")]
     Conflict(String),
+    /// 409 without a `scimType`: a `/Bulk` operation whose `bulkId` reference cannot be
+    /// resolved (a circular reference, or the operation that creates it failed).
+    #[error("{0}")]
+    Unresolved(String),
     /// 412.
     #[error("{0}")]
     PreconditionFailed(String),
@@ -124,7 +128,7 @@ impl ScimError {
             ScimError::Forbidden(_) => StatusCode::FORBIDDEN,
             ScimError::NotFound(_) => StatusCode::NOT_FOUND,
             ScimError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ScimError::Conflict(_) => StatusCode::CONFLICT,
+            ScimError::Conflict(_) | ScimError::Unresolved(_) => StatusCode::CONFLICT,
             ScimError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ScimError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ScimError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -223,6 +227,7 @@ impl ScimError {
             ScimError::NotFound(_) => "notFound",
             ScimError::MethodNotAllowed(_) => "methodNotAllowed",
             ScimError::Conflict(_) => "uniqueness",
+            ScimError::Unresolved(_) => "unresolvedBulkId",
             ScimError::PreconditionFailed(_) => "preconditionFailed",
             ScimError::PayloadTooLarge(_) => "payloadTooLarge",
             ScimError::UnsupportedMediaType(_) => "unsupportedMediaType",

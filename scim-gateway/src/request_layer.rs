@@ -11,7 +11,7 @@
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use tracing::Instrument;
 use tracing::field::Empty;
 
@@ -21,11 +21,22 @@ use crate::state::AppState;
 /// The request span; everything known before the handler runs is given here rather
 /// than recorded afterwards, since every `record` goes through each layer again.
 fn request_span(method: &http::Method, name: &str, route: Option<&str>) -> tracing::Span {
+    span_of_kind(method, name, route, "server")
+}
+
+/// A request span of OpenTelemetry kind `kind`: `server` for what arrives over HTTP,
+/// `internal` for a `/Bulk` operation, which runs inside the Bulk request's span.
+fn span_of_kind(
+    method: &http::Method,
+    name: &str,
+    route: Option<&str>,
+    kind: &'static str,
+) -> tracing::Span {
     let (resource, operation) = route.and_then(|r| scim_operation(method, r)).unzip();
     tracing::info_span!(
         "http.server",
         otel.name = %name,
-        otel.kind = "server",
+        otel.kind = kind,
         otel.status_code = Empty,
         http.request.method = %method,
         http.route = route,
@@ -133,6 +144,55 @@ pub async fn scim_route_span(State(state): State<AppState>, req: Request, next: 
         crate::auth::authenticated(state, req, next).await
     })
     .await
+}
+
+/// Route layer of the routes `/Bulk` operations go through
+/// ([`crate::routes::bulk`]): a child span of the Bulk request's span per operation, and
+/// the per-provider rate limit, which counts each operation as one request. The token
+/// was verified once, for the Bulk request; its caller is in the request extensions.
+pub async fn bulk_operation_span(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let method = req.method().clone();
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("", MatchedPath::as_str);
+    let span = span_of_kind(
+        &method,
+        &format!("bulk {method} {route}"),
+        Some(route),
+        "internal",
+    );
+    let caller = req
+        .extensions()
+        .get::<crate::auth::Authenticated>()
+        .map(|a| a.caller.clone());
+    let response = async {
+        if let Some(c) = &caller {
+            let span = tracing::Span::current();
+            tracing::record_all!(
+                span,
+                tenant = c.tenant.as_str(),
+                client_id = c.client_id.as_str()
+            );
+            if let Err(retry_after) = state.rate_limiter.check(&c.client_id) {
+                return crate::error::ScimError::TooManyRequests { retry_after }.into_response();
+            }
+        }
+        next.run(req).await
+    }
+    .instrument(span.clone())
+    .await;
+    let status = response.status();
+    let error = response.extensions().get::<ErrorKind>().map(|k| k.0);
+    tracing::record_all!(
+        span,
+        http.response.status_code = status.as_u16(),
+        error.type = error,
+        otel.status_code = status.is_server_error().then_some("ERROR")
+    );
+    response
 }
 
 /// Answers a request no route matched with `respond`, in a span named `{method}`.

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod abuse;
+mod bulk;
 mod db_copy;
 mod disk;
 mod entra;

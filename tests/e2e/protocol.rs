@@ -206,7 +206,8 @@ async fn every_error_is_a_scim_error_body() {
         (raw(Method::POST, &patch_path, Some("application/json"), b"{}".to_vec()).await.unwrap(), 405, None),
         (raw(Method::DELETE, "/Schemas", None, vec![]).await.unwrap(), 405, None),
         (raw(Method::POST, "/ServiceProviderConfig", Some("application/json"), b"{}".to_vec()).await.unwrap(), 405, None),
-        (raw(Method::POST, "/Bulk", Some("application/json"), b"{}".to_vec()).await.unwrap(), 501, None),
+        (raw(Method::POST, "/Bulk", Some("application/json"), b"{}".to_vec()).await.unwrap(), 400, Some("invalidSyntax")),
+        (raw(Method::GET, "/Bulk", None, vec![]).await.unwrap(), 405, None),
         (raw(Method::GET, "/Users?filter=userName%20zz%20%22x%22", None, vec![]).await.unwrap(), 400, Some("invalidFilter")),
         (raw(Method::GET, &format!("/Users?filter={}", "userName%20eq%20%22x%22%20or%20".repeat(200) + "id%20pr"), None, vec![]).await.unwrap(), 400, Some("invalidFilter")),
         (raw(Method::PATCH, &patch_path, Some("application/json"), br#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"remove"}]}"#.to_vec()).await.unwrap(), 400, Some("noTarget")),
@@ -549,7 +550,7 @@ async fn discovery_describes_the_server() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(spc["patch"]["supported"], true);
-    assert_eq!(spc["bulk"]["supported"], false);
+    assert_eq!(spc["bulk"]["supported"], true);
     assert_eq!(spc["etag"]["supported"], true);
     let (_, _, schemas) = stack.scim(Method::GET, "/Schemas", &token, None).await;
     let ids: Vec<&str> = schemas["Resources"]

@@ -967,3 +967,105 @@ async fn log_lines_inside_a_request_carry_its_trace_and_span_ids() {
         assert!(seen.contains(*trace), "{trace} not in {seen:?}");
     }
 }
+
+/// A `/Bulk` request is one trace: its server span, one internal child span per
+/// operation, and under each the identity-service call that did its work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_bulk_operation_is_a_child_span_of_the_bulk_request() {
+    let (sink, endpoint) = receiver().await;
+    let stack = start(Some(&endpoint), How::Separate, &[]).await;
+    let (client_id, client_secret) = provider(&stack).await;
+    let http = reqwest::Client::new();
+    let t: Value = http
+        .post(format!("{}/oauth2/token", stack.url))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client_id),
+            ("client_secret", &client_secret),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bulk_trace = "8bf92f3577b34da6a3ce929d0e0e4730";
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"userName": "bulk.a@example.com"}},
+            {"method": "POST", "path": "/Groups", "bulkId": "g",
+             "data": {"displayName": "Bulk group", "members": [{"value": "bulkId:a"}]}},
+        ]
+    });
+    let r = http
+        .post(format!("{}/scim/v2/Bulk", stack.url))
+        .bearer_auth(t["access_token"].as_str().unwrap())
+        .header("traceparent", format!("00-{bulk_trace}-{PARENT_ID}-01"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let spans = loop {
+        let spans: Vec<Got> = sink
+            .spans()
+            .into_iter()
+            .filter(|g| hex(&g.span.trace_id) == bulk_trace)
+            .collect();
+        let has = |service: &str, name: &str| {
+            spans
+                .iter()
+                .any(|g| g.service == service && g.span.name == name)
+        };
+        if has("scim-gateway", "POST /scim/v2/Bulk")
+            && has("scim-gateway", "bulk POST /scim/v2/Users")
+            && has("scim-gateway", "bulk POST /scim/v2/Groups")
+            && has("identity-service", "identity.v1.IdentityService/CreateUser")
+            && has(
+                "identity-service",
+                "identity.v1.IdentityService/CreateGroup",
+            )
+        {
+            break spans;
+        }
+        assert!(Instant::now() < deadline, "spans never arrived: {spans:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let find = |service: &str, name: &str| {
+        spans
+            .iter()
+            .find(|g| g.service == service && g.span.name == name)
+            .unwrap()
+    };
+    let bulk = find("scim-gateway", "POST /scim/v2/Bulk");
+    assert_eq!(hex(&bulk.span.parent_span_id), PARENT_ID);
+    for (name, rpc) in [
+        ("bulk POST /scim/v2/Users", "CreateUser"),
+        ("bulk POST /scim/v2/Groups", "CreateGroup"),
+    ] {
+        let op = find("scim-gateway", name);
+        assert_eq!(
+            hex(&op.span.parent_span_id),
+            hex(&bulk.span.span_id),
+            "{name}"
+        );
+        assert_eq!(op.attr("http.response.status_code").as_deref(), Some("201"));
+        assert_eq!(op.attr("tenant").as_deref(), Some("default"));
+        assert_eq!(
+            op.span.kind,
+            opentelemetry_proto::tonic::trace::v1::span::SpanKind::Internal as i32
+        );
+        let client = find(
+            "scim-gateway",
+            &format!("identity.v1.IdentityService/{rpc}"),
+        );
+        assert_eq!(
+            hex(&client.span.parent_span_id),
+            hex(&op.span.span_id),
+            "{rpc}"
+        );
+    }
+    drop(stack.procs);
+}

@@ -12,6 +12,7 @@ impl Report {
         self.targets_table(&mut s);
         self.scenario_table(&mut s);
         self.walk_section(&mut s);
+        self.bulk_section(&mut s);
         self.cpu_section(&mut s);
         self.postgres_section(&mut s);
         self.memory_section(&mut s);
@@ -170,6 +171,39 @@ impl Report {
             goal,
             yes_no(met)
         );
+    }
+
+    fn bulk_section(&self, s: &mut String) {
+        let Some(b) = &self.bulk else { return };
+        let _ = writeln!(s, "## Bulk\n");
+        let _ = writeln!(
+            s,
+            "One `POST /Bulk` of {n} user creates against {n} `POST /Users` sent one after the other on one connection; {r} rounds, alternating which goes first; medians over the rounds.\n",
+            n = crate::bulk::CREATES,
+            r = b.bulk.len()
+        );
+        let each = |v: &[Duration]| {
+            v.iter()
+                .map(|d| format!("{:.1}", d.as_secs_f64() * 1e3))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(s, "| | median | each round (ms) |");
+        let _ = writeln!(s, "|---|---:|---|");
+        let _ = writeln!(
+            s,
+            "| {} POSTs | {} ms | {} |",
+            crate::bulk::CREATES,
+            ms(b.posts_median()),
+            each(&b.posts)
+        );
+        let _ = writeln!(
+            s,
+            "| one Bulk request | {} ms | {} |",
+            ms(b.bulk_median()),
+            each(&b.bulk)
+        );
+        let _ = writeln!(s, "\nBulk is {:.2} × faster.\n", b.speedup());
     }
 
     fn walk_section(&self, s: &mut String) {

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::bulk::BulkResult;
 use crate::cli::Plan;
 use crate::load::LoadResult;
 use crate::machine::Machine;
@@ -24,6 +25,8 @@ pub const TRACING_MIN_RATIO: f64 = 0.80;
 pub const TRACING_TENTH_MIN_RATIO: f64 = 0.97;
 /// Last import page no slower than this multiple of the first.
 pub const WALK_LIMIT: f64 = 2.0;
+/// How many times faster one Bulk request of 100 creates must be than 100 POSTs.
+pub const BULK_SPEEDUP: f64 = 3.0;
 /// Label of the checkpoint taken right after the preload.
 pub const PRELOAD_LABEL: &str = "preload";
 /// Size the walk and group targets are defined at.
@@ -158,6 +161,8 @@ pub struct Report {
     pub rows: Vec<Row>,
     /// Import walk.
     pub walk: Option<WalkResult>,
+    /// One Bulk request of 100 creates against 100 POSTs.
+    pub bulk: Option<BulkResult>,
     /// Memory checkpoints.
     pub checkpoints: Vec<Checkpoint>,
     /// identity-service memory when 10,000 users were loaded, on runs larger than that.

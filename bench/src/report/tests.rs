@@ -85,6 +85,11 @@ fn report() -> Report {
             walk_times: vec![Duration::from_secs(1)],
             problem: None,
         }),
+        bulk: Some(crate::bulk::BulkResult {
+            posts: vec![Duration::from_millis(300), Duration::from_millis(200)],
+            bulk: vec![Duration::from_millis(80), Duration::from_millis(90)],
+            problem: Some("a Bulk request created 99 of 100 users".into()),
+        }),
         checkpoints: vec![
             Checkpoint {
                 label: "preload".into(),
@@ -212,11 +217,25 @@ fn walk_and_tracing_verdicts() {
 }
 
 #[test]
+fn the_bulk_verdict_is_the_ratio_of_medians() {
+    let v = report().verdicts();
+    let b = verdict(&v, "Bulk: one request of 100 creates");
+    // Medians (the upper of two): 300 ms of POSTs against 90 ms.
+    assert_eq!(b.met, Some(true), "{}", b.measured);
+    assert!(b.measured.ends_with("3.33 ×"), "{}", b.measured);
+}
+
+#[test]
 fn scenarios_with_errors_are_failures_and_flagged() {
     let r = report();
     let f = r.failures();
-    assert_eq!(f.len(), 1);
+    assert_eq!(f.len(), 2);
     assert!(f[0].starts_with("group_add_10000: 3 errors"), "{}", f[0]);
+    assert!(
+        f[1].starts_with("Bulk: a Bulk request created 99"),
+        "{}",
+        f[1]
+    );
     let md = r.markdown(true);
     assert!(md.contains("| **3** |"));
     assert!(md.contains("Scenarios with errors"));
@@ -232,6 +251,7 @@ fn markdown_has_every_section_and_no_method_when_asked() {
         "## Targets",
         "## Scenarios",
         "## Okta import walk",
+        "## Bulk",
         "## CPU per request",
         "## Peak memory",
         "## Tracing on",

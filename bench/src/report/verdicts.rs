@@ -36,6 +36,21 @@ impl Report {
                 )
             }
         };
+        if let Some(b) = &self.bulk {
+            v.push(Verdict {
+                target: format!(
+                    "Bulk: one request of {n} creates ≥ {BULK_SPEEDUP:.0} × faster than {n} POSTs",
+                    n = crate::bulk::CREATES
+                ),
+                measured: format!(
+                    "{} ms against {} ms: {:.2} ×",
+                    ms(b.bulk_median()),
+                    ms(b.posts_median()),
+                    b.speedup()
+                ),
+                met: (!b.bulk.is_empty()).then(|| b.speedup() >= BULK_SPEEDUP),
+            });
+        }
         if let Some(w) = &self.walk {
             v.push(Verdict {
                 target: format!("Okta import walk: last page ≤ {WALK_LIMIT:.0} × first page"),
@@ -222,6 +237,9 @@ impl Report {
                 )
             })
             .collect();
+        if let Some(p) = self.bulk.as_ref().and_then(|b| b.problem.as_ref()) {
+            out.push(format!("Bulk: {p}"));
+        }
         if let Some(p) = self.walk.as_ref().and_then(|w| w.problem.as_ref()) {
             out.push(format!("import walk: {p}"));
         }

@@ -1,5 +1,6 @@
 //! HTTP routes, one module per resource; the router itself is built in [`router`].
 
+pub mod bulk;
 pub mod discovery;
 pub mod groups;
 pub mod health;
@@ -10,12 +11,12 @@ pub mod response;
 pub mod search;
 pub mod users;
 
-use axum::Router;
 use axum::extract::Request;
 use axum::http::Method;
 use axum::middleware;
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::{any, get, post};
+use axum::{Extension, Router};
 
 use serde_json::Value;
 
@@ -72,10 +73,9 @@ fn scim_path(path: &str) -> String {
     format!("{SCIM_PREFIX}{path}")
 }
 
-/// The whole HTTP surface.
-pub fn router(state: AppState) -> Router {
-    // One route layer per request: the request span, then (on SCIM routes) the token.
-    let directory = Router::new()
+/// The resource routes: `/Users` and `/Groups`, their items and their searches.
+fn resources() -> Router<AppState> {
+    Router::new()
         .route(
             &scim_path("/Users"),
             get(listing::list::<users::Users>).post(users::create),
@@ -100,6 +100,22 @@ pub fn router(state: AppState) -> Router {
                 .delete(groups::delete),
         )
         .route(&scim_path("/Groups/.search"), post(search::groups))
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    // `/Bulk` sends its operations through the resource routes again, in a layer that
+    // takes the caller the Bulk request was verified as.
+    let bulk_operations = bulk::OperationRoutes(
+        resources()
+            .route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                crate::request_layer::bulk_operation_span,
+            ))
+            .with_state(state.clone()),
+    );
+    // One route layer per request: the request span, then (on SCIM routes) the token.
+    let directory = resources()
         .route(&scim_path("/.search"), post(search::root))
         .route(
             &scim_path("/ServiceProviderConfig"),
@@ -114,7 +130,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             &scim_path("/Bulk"),
-            any(|| async { ScimError::NotImplemented("bulk operations are not supported".into()) }),
+            post(bulk::handle)
+                .layer::<_, std::convert::Infallible>(Extension(bulk_operations))
+                // The Bulk body has its own limit, the advertised maxPayloadSize.
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    scim_model::limits::MAX_BULK_PAYLOAD_BYTES,
+                )),
         )
         .route(
             &scim_path("/Me"),

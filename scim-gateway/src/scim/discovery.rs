@@ -4,6 +4,8 @@
 
 use serde_json::{Map, Value, json};
 
+use scim_model::limits::{MAX_BULK_OPERATIONS, MAX_BULK_PAYLOAD_BYTES};
+
 use scim_model::{
     AttrDef, AttrType, ENTERPRISE_USER, ENTERPRISE_USER_SCHEMA, GROUP, RESOURCE_TYPE_SCHEMA,
     ResourceKind, SCHEMA_SCHEMA, SERVICE_PROVIDER_CONFIG_SCHEMA, SchemaDef, USER,
@@ -20,7 +22,11 @@ pub fn service_provider_config(base_url: &str, max_results: i64) -> Value {
         "schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA],
         "documentationUri": "https://www.rfc-editor.org/rfc/rfc7644",
         "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {
+            "supported": true,
+            "maxOperations": MAX_BULK_OPERATIONS,
+            "maxPayloadSize": MAX_BULK_PAYLOAD_BYTES,
+        },
         "filter": {"supported": true, "maxResults": max_results},
         "changePassword": {"supported": true},
         "sort": {"supported": false},
@@ -163,7 +169,8 @@ mod tests {
         assert_eq!(c["schemas"][0], SERVICE_PROVIDER_CONFIG_SCHEMA);
         assert_eq!(c["patch"]["supported"], true);
         assert_eq!(c["filter"], json!({"supported": true, "maxResults": 500}));
-        assert_eq!(c["bulk"]["supported"], false);
+        assert_eq!(c["bulk"]["supported"], true);
+        assert_eq!(c["bulk"]["maxOperations"], MAX_BULK_OPERATIONS);
         assert_eq!(c["sort"]["supported"], false);
         assert_eq!(c["etag"]["supported"], true);
         assert_eq!(c["changePassword"]["supported"], true);

@@ -1,6 +1,7 @@
 //! SCIM 2.0 wire logic, independent of HTTP: resource JSON, filters, PATCH, projection
 //! and discovery documents.
 
+pub mod bulk;
 pub mod discovery;
 pub mod filter;
 pub mod group;
