@@ -205,6 +205,11 @@ pub fn email_lookup(i: usize) -> String {
     )])
 }
 
+/// A page of `count` users from `cursor` (empty: the first page).
+pub fn cursor_page(cursor: &str, count: usize) -> String {
+    format!("/scim/v2/Users?count={count}&cursor={cursor}")
+}
+
 /// A page of `count` users from `start_index` (1-based).
 pub fn page(start_index: usize, count: usize) -> String {
     users_query(&[

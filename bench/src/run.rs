@@ -137,6 +137,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let Suite {
         rows,
         walk,
+        cursor_walk,
         bulk,
         mut checkpoints,
         users_total,
@@ -251,6 +252,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         ceiling_b: vec![b1, b2],
         rows,
         walk,
+        cursor_walk,
         bulk,
         checkpoints,
         identity_at_10k,

@@ -24,6 +24,7 @@ const PRELOAD_FIRST_ANALYZE: usize = 1_000;
 pub(crate) struct Suite {
     pub(crate) rows: Vec<Row>,
     pub(crate) walk: Option<walk::WalkResult>,
+    pub(crate) cursor_walk: Option<walk::WalkResult>,
     pub(crate) bulk: Option<crate::bulk::BulkResult>,
     pub(crate) checkpoints: Vec<Checkpoint>,
     pub(crate) users_total: usize,
@@ -119,6 +120,7 @@ pub(crate) async fn suite(
         ("user writes", scenarios::writes(&dataset)),
     ];
     let mut walk = None;
+    let mut cursor_walk = None;
     for (label, block) in blocks {
         run_block(
             stack,
@@ -133,7 +135,7 @@ pub(crate) async fn suite(
         if walk.is_none() && plan.wants("walk") {
             // Right after the reads and before any write, on the preloaded directory.
             eprintln!("import walk");
-            let w = walk::import_walk(api, plan.walks)
+            let w = walk::import_walk(api, plan.walks, walk::Paging::Index)
                 .await
                 .context("import walk")?;
             eprintln!(
@@ -144,6 +146,17 @@ pub(crate) async fn suite(
             );
             walk = Some(w);
             checkpoints.push(checkpoint("import walk", stack, main_stack));
+            eprintln!("cursor walk");
+            let w = walk::import_walk(api, plan.walks, walk::Paging::Cursor)
+                .await
+                .context("cursor walk")?;
+            eprintln!(
+                "  {} pages, first {:.2} ms, last {:.2} ms",
+                w.pages.len(),
+                w.first().as_secs_f64() * 1e3,
+                w.last().as_secs_f64() * 1e3
+            );
+            cursor_walk = Some(w);
         }
     }
     let mut bulk = None;
@@ -186,6 +199,7 @@ pub(crate) async fn suite(
     Ok(Suite {
         rows,
         walk,
+        cursor_walk,
         bulk,
         checkpoints,
         users_total,

@@ -1,5 +1,6 @@
 //! Okta's import walk: `startIndex=1, 101, 201, …` with `count=100`, one page after the
-//! other on one connection, to the end of the directory.
+//! other on one connection, to the end of the directory; and the same walk by cursor
+//! (RFC 9865: `cursor=` then each page's `nextCursor`).
 //!
 //! Every page is timed. The walk is repeated and each page's time is the median over
 //! the repetitions, so a single scheduler hiccup does not decide "the last page". The
@@ -69,18 +70,33 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v.get(v.len() / 2).copied().unwrap_or_default()
 }
 
+/// How a walk asks for its pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paging {
+    /// `startIndex`, as Okta and Entra page.
+    Index,
+    /// `cursor` (RFC 9865).
+    Cursor,
+}
+
 /// One walk: page times, totalResults, and whether the pages were consistent.
 async fn walk_once(
     api: &Api,
     conn: &mut Conn,
+    paging: Paging,
 ) -> Result<(Vec<Duration>, usize, Option<String>), ApiError> {
     let mut times = Vec::new();
     let mut seen = HashSet::new();
     let mut duplicates = 0usize;
     let mut total = None;
     let mut start = 1;
+    let mut cursor = Some(String::new());
     loop {
-        let path = api::page(start, PAGE);
+        let path = match (paging, &cursor) {
+            (Paging::Index, _) => api::page(start, PAGE),
+            (Paging::Cursor, Some(c)) => api::cursor_page(c, PAGE),
+            (Paging::Cursor, None) => break,
+        };
         let began = Instant::now();
         let body = api
             .call(conn, "reading a page", Method::GET, &path, None)
@@ -100,7 +116,12 @@ async fn walk_once(
             }
         }
         start += PAGE;
-        if resources.is_empty() || start > total_now {
+        cursor = body["nextCursor"].as_str().map(str::to_owned);
+        let done = match paging {
+            Paging::Index => start > total_now,
+            Paging::Cursor => cursor.is_none(),
+        };
+        if resources.is_empty() || done {
             break;
         }
     }
@@ -114,8 +135,8 @@ async fn walk_once(
     Ok((times, total, problem))
 }
 
-/// Walks the directory `walks` times on one connection.
-pub async fn import_walk(api: &Api, walks: usize) -> Result<WalkResult, ApiError> {
+/// Walks the directory `walks` times on one connection, paging as `paging` says.
+pub async fn import_walk(api: &Api, walks: usize, paging: Paging) -> Result<WalkResult, ApiError> {
     let mut conn = Conn::open(api.addr).await?;
     let mut runs: Vec<Vec<Duration>> = Vec::new();
     let mut result = WalkResult {
@@ -124,7 +145,7 @@ pub async fn import_walk(api: &Api, walks: usize) -> Result<WalkResult, ApiError
     };
     for _ in 0..walks.max(1) {
         let began = Instant::now();
-        let (times, total, problem) = walk_once(api, &mut conn).await?;
+        let (times, total, problem) = walk_once(api, &mut conn, paging).await?;
         result.walk_times.push(began.elapsed());
         result.total = total;
         if result.problem.is_none() {
@@ -178,7 +199,7 @@ mod tests {
     #[tokio::test]
     async fn walks_every_page_to_the_end() {
         let api = directory(250, false).await;
-        let r = import_walk(&api, 3).await.unwrap();
+        let r = import_walk(&api, 3, Paging::Index).await.unwrap();
         assert_eq!(r.total, 250);
         assert_eq!(r.pages.len(), 3, "1, 101, 201");
         assert_eq!(r.walk_times.len(), 3);
@@ -190,7 +211,7 @@ mod tests {
     #[tokio::test]
     async fn duplicates_are_reported() {
         let api = directory(250, true).await;
-        let r = import_walk(&api, 1).await.unwrap();
+        let r = import_walk(&api, 1, Paging::Index).await.unwrap();
         let p = r.problem.expect("a duplicate is a problem");
         assert!(p.contains("1 duplicates"), "{p}");
     }

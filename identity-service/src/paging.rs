@@ -9,7 +9,7 @@
 //!   `seq > S ORDER BY seq LIMIT count` instead of an `OFFSET` scan. On a miss the
 //!   list falls back to `OFFSET`.
 //! * Continuation tokens: `next_page_token` is base64url of `kind:last_seq:fingerprint`;
-//!   a token used with another kind or filter is INVALID_ARGUMENT. Tokens are not
+//!   a token used with another kind or filter is refused as `invalidCursor`. Tokens are not
 //!   secret: every query is still limited to the caller's tenant.
 //!
 //! * An order index: per (tenant, kind), the number of rows and the seq at every
@@ -41,6 +41,7 @@ use scim_proto::identity::v1 as pb;
 
 use crate::db::counts::{Kind, TenantCounts};
 use crate::error::IdentityError;
+use scim_model::ScimType;
 
 /// The default cap on `count`.
 pub const DEFAULT_MAX_PAGE_SIZE: i64 = 1000;
@@ -101,10 +102,12 @@ pub fn encode_token(kind: &str, last_seq: i64, fingerprint: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{kind}:{last_seq}:{fingerprint}"))
 }
 
-/// The seq a token continues after; INVALID_ARGUMENT unless it was issued for the same
-/// kind of list and the same filter.
+/// The seq a token continues after; refused (`invalidCursor`) unless it was issued for
+/// the same kind of list and the same filter. Tokens name a position, not server state,
+/// so they never expire.
 pub fn decode_token(token: &str, kind: &str, fingerprint: &str) -> Result<i64, IdentityError> {
-    let malformed = || IdentityError::invalid("page.page_token is malformed");
+    let malformed =
+        || IdentityError::refused(ScimType::InvalidCursor, "page.page_token is malformed");
     if token.len() > 256 {
         return Err(malformed());
     }
@@ -118,7 +121,8 @@ pub fn decode_token(token: &str, kind: &str, fingerprint: &str) -> Result<i64, I
     };
     let seq: i64 = seq.parse().map_err(|_| malformed())?;
     if k != kind || fp != fingerprint {
-        return Err(IdentityError::invalid(
+        return Err(IdentityError::refused(
+            ScimType::InvalidCursor,
             "page.page_token was issued for a different list or filter",
         ));
     }

@@ -1,6 +1,7 @@
-//! The `scimType` error keywords of RFC 7644 §3.12, and how they cross a gRPC hop.
+//! The `scimType` error keywords of RFC 7644 §3.12 and RFC 9865 §4, and how they cross
+//! a gRPC hop.
 
-/// `scimType` values of RFC 7644 §3.12.
+/// `scimType` values of RFC 7644 §3.12 and of cursor paging (RFC 9865 §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScimType {
     /// The filter syntax was invalid or the filter is unsupported.
@@ -23,9 +24,13 @@ pub enum ScimType {
     InvalidVers,
     /// The request cannot be completed because of sensitive information.
     Sensitive,
+    /// A `cursor` is malformed or was issued for another list (RFC 9865).
+    InvalidCursor,
+    /// A `cursor` has expired (RFC 9865).
+    ExpiredCursor,
 }
 
-const ALL: [ScimType; 10] = [
+const ALL: [ScimType; 12] = [
     ScimType::InvalidFilter,
     ScimType::TooMany,
     ScimType::Uniqueness,
@@ -36,6 +41,8 @@ const ALL: [ScimType; 10] = [
     ScimType::InvalidValue,
     ScimType::InvalidVers,
     ScimType::Sensitive,
+    ScimType::InvalidCursor,
+    ScimType::ExpiredCursor,
 ];
 
 /// The `google.rpc.ErrorInfo` domain under which identity.v1 sends a `scimType` as the
@@ -56,6 +63,8 @@ impl ScimType {
             ScimType::InvalidValue => "invalidValue",
             ScimType::InvalidVers => "invalidVers",
             ScimType::Sensitive => "sensitive",
+            ScimType::InvalidCursor => "invalidCursor",
+            ScimType::ExpiredCursor => "expiredCursor",
         }
     }
 

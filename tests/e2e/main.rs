@@ -5,6 +5,7 @@
 
 mod abuse;
 mod bulk;
+mod cursor;
 mod db_copy;
 mod disk;
 mod entra;

@@ -11,7 +11,17 @@ impl Report {
         self.header(&mut s);
         self.targets_table(&mut s);
         self.scenario_table(&mut s);
-        self.walk_section(&mut s);
+        if let Some(w) = &self.walk {
+            walk_section(&mut s, "Okta import walk", "startIndex = 1, 101, 201, …", w);
+        }
+        if let Some(w) = &self.cursor_walk {
+            walk_section(
+                &mut s,
+                "Cursor walk",
+                "cursor (RFC 9865), then each page's nextCursor,",
+                w,
+            );
+        }
         self.bulk_section(&mut s);
         self.cpu_section(&mut s);
         self.postgres_section(&mut s);
@@ -206,52 +216,6 @@ impl Report {
         let _ = writeln!(s, "\nBulk is {:.2} × faster.\n", b.speedup());
     }
 
-    fn walk_section(&self, s: &mut String) {
-        let Some(w) = &self.walk else { return };
-        let _ = writeln!(s, "## Okta import walk\n");
-        let _ = writeln!(
-            s,
-            "startIndex = 1, 101, 201, … with count=100 on one connection over {} users ({} pages), {} walks; each page's time is its median over the walks.\n",
-            thousands(w.total as u64),
-            w.pages.len(),
-            w.walks
-        );
-        let _ = writeln!(
-            s,
-            "| first page | last page | slowest page | median page | last / first | whole walk |"
-        );
-        let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|");
-        let walk_s: Vec<String> = w
-            .walk_times
-            .iter()
-            .map(|d| format!("{:.2} s", d.as_secs_f64()))
-            .collect();
-        let _ = writeln!(
-            s,
-            "| {} ms | {} ms | {} ms | {} ms | {:.2} | {} |\n",
-            ms(w.first()),
-            ms(w.last()),
-            ms(w.max()),
-            ms(w.median_page()),
-            w.last_over_first(),
-            walk_s.join(", ")
-        );
-        // A coarse profile of the walk: ten evenly spaced pages show a trend with offset
-        // that first/last alone could hide.
-        if w.pages.len() > 2 {
-            let step = (w.pages.len() - 1) as f64 / 9.0;
-            let mut idx: Vec<usize> = (0..10)
-                .map(|k| (k as f64 * step).round() as usize)
-                .collect();
-            idx.dedup();
-            let cells: Vec<String> = idx
-                .iter()
-                .map(|&i| format!("{}: {} ms", i * 100 + 1, ms(w.pages[i])))
-                .collect();
-            let _ = writeln!(s, "Page time by startIndex: {}.\n", cells.join(" · "));
-        }
-    }
-
     fn cpu_section(&self, s: &mut String) {
         let _ = writeln!(s, "## CPU per request\n");
         let _ = writeln!(
@@ -281,5 +245,51 @@ impl Report {
             );
         }
         let _ = writeln!(s);
+    }
+}
+
+/// A walk's section: its page times and a coarse profile.
+fn walk_section(s: &mut String, title: &str, how: &str, w: &WalkResult) {
+    let _ = writeln!(s, "## {title}\n");
+    let _ = writeln!(
+        s,
+        "{how} with count=100 on one connection over {} users ({} pages), {} walks; each page's time is its median over the walks.\n",
+        thousands(w.total as u64),
+        w.pages.len(),
+        w.walks
+    );
+    let _ = writeln!(
+        s,
+        "| first page | last page | slowest page | median page | last / first | whole walk |"
+    );
+    let _ = writeln!(s, "|---:|---:|---:|---:|---:|---:|");
+    let walk_s: Vec<String> = w
+        .walk_times
+        .iter()
+        .map(|d| format!("{:.2} s", d.as_secs_f64()))
+        .collect();
+    let _ = writeln!(
+        s,
+        "| {} ms | {} ms | {} ms | {} ms | {:.2} | {} |\n",
+        ms(w.first()),
+        ms(w.last()),
+        ms(w.max()),
+        ms(w.median_page()),
+        w.last_over_first(),
+        walk_s.join(", ")
+    );
+    // A coarse profile of the walk: ten evenly spaced pages show a trend with offset
+    // that first/last alone could hide.
+    if w.pages.len() > 2 {
+        let step = (w.pages.len() - 1) as f64 / 9.0;
+        let mut idx: Vec<usize> = (0..10)
+            .map(|k| (k as f64 * step).round() as usize)
+            .collect();
+        idx.dedup();
+        let cells: Vec<String> = idx
+            .iter()
+            .map(|&i| format!("{}: {} ms", i * 100 + 1, ms(w.pages[i])))
+            .collect();
+        let _ = writeln!(s, "Page time by startIndex: {}.\n", cells.join(" · "));
     }
 }

@@ -161,6 +161,8 @@ pub struct Report {
     pub rows: Vec<Row>,
     /// Import walk.
     pub walk: Option<WalkResult>,
+    /// The same walk by cursor (RFC 9865).
+    pub cursor_walk: Option<WalkResult>,
     /// One Bulk request of 100 creates against 100 POSTs.
     pub bulk: Option<BulkResult>,
     /// Memory checkpoints.

@@ -85,6 +85,13 @@ fn report() -> Report {
             walk_times: vec![Duration::from_secs(1)],
             problem: None,
         }),
+        cursor_walk: Some(WalkResult {
+            total: 10_032,
+            pages: vec![Duration::from_millis(2), Duration::from_millis(3)],
+            walks: 3,
+            walk_times: vec![Duration::from_secs(1)],
+            problem: None,
+        }),
         bulk: Some(crate::bulk::BulkResult {
             posts: vec![Duration::from_millis(300), Duration::from_millis(200)],
             bulk: vec![Duration::from_millis(80), Duration::from_millis(90)],
@@ -208,6 +215,8 @@ fn walk_and_tracing_verdicts() {
     let v = report().verdicts();
     let w = verdict(&v, "Okta import walk");
     assert_eq!(w.met, Some(false), "5 ms / 2 ms = 2.5×");
+    let c = verdict(&v, "Cursor walk");
+    assert_eq!(c.met, Some(true), "3 ms / 2 ms = 1.5×");
     let t = verdict(&v, "tracing every trace");
     assert_eq!(t.measured, "on/off = 0.86");
     assert_eq!(t.met, Some(true), "0.86 is within the 20% allowed");
@@ -251,6 +260,7 @@ fn markdown_has_every_section_and_no_method_when_asked() {
         "## Targets",
         "## Scenarios",
         "## Okta import walk",
+        "## Cursor walk",
         "## Bulk",
         "## CPU per request",
         "## Peak memory",

@@ -64,6 +64,19 @@ impl Report {
                 met: (!w.pages.is_empty()).then(|| w.last_over_first() <= WALK_LIMIT),
             });
         }
+        if let Some(w) = &self.cursor_walk {
+            v.push(Verdict {
+                target: format!("Cursor walk: last page ≤ {WALK_LIMIT:.0} × first page"),
+                measured: format!(
+                    "{} ms / {} ms = {:.2}×{}",
+                    ms(w.last()),
+                    ms(w.first()),
+                    w.last_over_first(),
+                    scale_note(w.total)
+                ),
+                met: (!w.pages.is_empty()).then(|| w.last_over_first() <= WALK_LIMIT),
+            });
+        }
         if let (Some(small), Some(big)) = (
             self.smallest_group(),
             self.rows.iter().rfind(|r| r.key.starts_with("group_add_")),
@@ -239,6 +252,9 @@ impl Report {
             .collect();
         if let Some(p) = self.bulk.as_ref().and_then(|b| b.problem.as_ref()) {
             out.push(format!("Bulk: {p}"));
+        }
+        if let Some(p) = self.cursor_walk.as_ref().and_then(|w| w.problem.as_ref()) {
+            out.push(format!("cursor walk: {p}"));
         }
         if let Some(p) = self.walk.as_ref().and_then(|w| w.problem.as_ref()) {
             out.push(format!("import walk: {p}"));

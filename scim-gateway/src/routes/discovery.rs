@@ -14,8 +14,11 @@ use crate::state::AppState;
 
 /// `GET /ServiceProviderConfig`.
 pub async fn service_provider_config(State(state): State<AppState>) -> Response {
-    let body =
-        discovery::service_provider_config(&state.settings.scim_base, state.settings.max_page_size);
+    let body = discovery::service_provider_config(
+        &state.settings.scim_base,
+        state.settings.max_page_size,
+        state.settings.default_page_size,
+    );
     response::scim(StatusCode::OK, &body)
 }
 

@@ -18,7 +18,7 @@ use scim_proto::identity::v1 as pb;
 use crate::auth::Authenticated;
 use crate::error::ScimError;
 use crate::extract::{ConditionalHeaders, QueryPairs, ResourceId, ScimJson};
-use crate::routes::listing::{Listed, Page};
+use crate::routes::listing::{At, Listed, Page};
 use crate::routes::projection::Projection;
 use crate::routes::{check_body_id, response};
 use crate::scim::group::GroupJson;
@@ -64,18 +64,14 @@ impl Listed for Groups {
         state: &'s AppState,
         auth: &Authenticated,
         filter: Option<pb::Filter>,
-        start_index: i64,
+        at: At,
         count: i64,
         proj: &Projection,
     ) -> Result<Page<'s>, ScimError> {
         let include_members = proj.wants_members();
         let req = pb::ListGroupsRequest {
             filter,
-            page: Some(pb::PageRequest {
-                start_index,
-                count,
-                page_token: String::new(),
-            }),
+            page: Some(at.page_request(count)),
             include_members,
         };
         let resp = state
@@ -84,7 +80,9 @@ impl Listed for Groups {
             .list_groups(with_token(req, &auth.token))
             .await?
             .into_inner();
-        let total = resp.page.map_or(0, |p| p.total_results);
+        let (total, next) = resp
+            .page
+            .map_or((0, String::new()), |p| (p.total_results, p.next_page_token));
         let base_url = state.settings.scim_base.as_str();
         let resources = resp
             .groups
@@ -94,7 +92,7 @@ impl Listed for Groups {
                 proj.shape(group, ResourceKind::Group)
             })
             .collect::<Result<_, _>>()?;
-        Ok((resources, total))
+        Ok((resources, total, next))
     }
 }
 

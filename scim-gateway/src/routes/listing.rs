@@ -20,8 +20,43 @@ use crate::scim::projection::Projected;
 use crate::state::AppState;
 use scim_model::ResourceKind;
 
-/// Runs `query` (one page: filter, start index, count, projection → resources and the
-/// total) for `params` and renders the ListResponse.
+/// Where a page starts: a 1-based index, or a cursor (RFC 9865; empty for the first page).
+#[derive(Debug, Clone)]
+pub(crate) enum At {
+    /// Index paging.
+    Index(i64),
+    /// Cursor paging: identity.v1's continuation token.
+    Cursor(String),
+}
+
+impl At {
+    /// The `identity.v1` page request for `count` resources from here.
+    pub(crate) fn page_request(self, count: i64) -> pb::PageRequest {
+        match self {
+            At::Index(start_index) => pb::PageRequest {
+                start_index,
+                count,
+                page_token: String::new(),
+            },
+            At::Cursor(token) => pb::PageRequest {
+                start_index: 1,
+                count,
+                page_token: token,
+            },
+        }
+    }
+}
+
+/// Where `params` asks its page to start.
+pub(crate) fn at(params: &ListParams) -> At {
+    match &params.cursor {
+        Some(c) => At::Cursor(c.clone()),
+        None => At::Index(params.start_index),
+    }
+}
+
+/// Runs `query` (one page: filter, start, count, projection → resources, the total and
+/// the next page's cursor) for `params` and renders the ListResponse.
 pub(crate) async fn run<'r, F, Fut>(
     auth: &Authenticated,
     params: ListParams,
@@ -29,8 +64,8 @@ pub(crate) async fn run<'r, F, Fut>(
     query: F,
 ) -> Result<Response, ScimError>
 where
-    F: FnOnce(Option<pb::Filter>, i64, i64, Projection) -> Fut,
-    Fut: Future<Output = Result<(Vec<Projected<Resource<'r>>>, i64), ScimError>>,
+    F: FnOnce(Option<pb::Filter>, At, i64, Projection) -> Fut,
+    Fut: Future<Output = Result<Page<'r>, ScimError>>,
 {
     auth.require(SCIM_READ)?;
     let filter = params
@@ -45,18 +80,23 @@ where
         attributes: params.attributes.clone(),
         excluded: params.excluded_attributes.clone(),
     };
-    let (resources, total) = query(filter, params.start_index, params.count, proj).await?;
+    let (resources, total, next) = query(filter, at(&params), params.count, proj).await?;
     tracing::Span::current().record("scim.result_count", resources.len());
     let body = ListResponse {
         resources,
         total_results: total,
         start_index: params.start_index,
+        cursor: params
+            .cursor
+            .is_some()
+            .then(|| (!next.is_empty()).then_some(next)),
     };
     Ok(response::scim(StatusCode::OK, &body))
 }
 
-/// One page of resources, and the total number of matches.
-pub(crate) type Page<'s> = (Vec<Projected<Resource<'s>>>, i64);
+/// One page of resources, the total number of matches, and the cursor of the next page
+/// (empty at the end).
+pub(crate) type Page<'s> = (Vec<Projected<Resource<'s>>>, i64, String);
 
 /// A resource type the list and search routes serve: how one page of it is read.
 /// Everything else about a list is written once, here.
@@ -69,7 +109,7 @@ pub(crate) trait Listed {
         state: &'s AppState,
         auth: &Authenticated,
         filter: Option<pb::Filter>,
-        start_index: i64,
+        at: At,
         count: i64,
         proj: &Projection,
     ) -> impl Future<Output = Result<Page<'s>, ScimError>> + Send;
@@ -85,8 +125,8 @@ pub(crate) async fn run_list<K: Listed>(
         auth,
         params,
         K::KIND,
-        |filter, start, count, proj| async move {
-            K::page(state, auth, filter, start, count, &proj).await
+        |filter, at, count, proj| async move {
+            K::page(state, auth, filter, at, count, &proj).await
         },
     )
     .await

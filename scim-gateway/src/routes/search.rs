@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::auth::Authenticated;
 use crate::error::ScimError;
 use crate::extract::ScimJson;
-use crate::routes::listing::{Listed as _, run_list};
+use crate::routes::listing::{At, Listed as _, run_list};
 use crate::routes::projection::Projection;
 use crate::routes::{groups, response, users};
 use crate::scim::filter;
@@ -16,6 +16,36 @@ use crate::state::AppState;
 use axum::http::StatusCode;
 use scim_authn::scopes::SCIM_READ;
 use scim_model::ResourceKind;
+
+/// Root-search cursors: which list they continue, then that list's cursor.
+const USERS_PREFIX: &str = "u.";
+const GROUPS_PREFIX: &str = "g.";
+
+/// A cursor of `POST /.search`.
+enum RootCursor<'c> {
+    /// In the users (an empty cursor: the first page).
+    Users(&'c str),
+    /// In the groups, after every user.
+    Groups(&'c str),
+}
+
+impl<'c> RootCursor<'c> {
+    fn parse(cursor: &'c str) -> Result<Self, ScimError> {
+        if cursor.is_empty() {
+            return Ok(RootCursor::Users(""));
+        }
+        if let Some(t) = cursor.strip_prefix(USERS_PREFIX) {
+            return Ok(RootCursor::Users(t));
+        }
+        if let Some(t) = cursor.strip_prefix(GROUPS_PREFIX) {
+            return Ok(RootCursor::Groups(t));
+        }
+        Err(ScimError::BadRequest {
+            scim_type: Some(scim_model::ScimType::InvalidCursor),
+            detail: "the cursor was not issued by this server for this search".into(),
+        })
+    }
+}
 
 fn params(state: &AppState, body: &Value) -> Result<ListParams, ScimError> {
     ListParams::from_search_body(
@@ -74,26 +104,105 @@ pub async fn root(
         attributes: p.attributes.clone(),
         excluded: p.excluded_attributes.clone(),
     };
-    let (mut resources, users_total) = if search_users {
-        users::Users::page(&state, &auth, user_filter, p.start_index, p.count, &proj).await?
-    } else {
-        (Vec::new(), 0)
+    let Some(cursor) = p.cursor.as_deref() else {
+        let (mut resources, users_total, _) = if search_users {
+            let at = At::Index(p.start_index);
+            users::Users::page(&state, &auth, user_filter, at, p.count, &proj).await?
+        } else {
+            (Vec::new(), 0, String::new())
+        };
+        let groups_total = if search_groups {
+            let remaining = (p.count - resources.len() as i64).max(0);
+            let at = At::Index((p.start_index - users_total).max(1));
+            let (more, total, _) =
+                groups::Groups::page(&state, &auth, group_filter, at, remaining, &proj).await?;
+            resources.extend(more);
+            total
+        } else {
+            0
+        };
+        tracing::Span::current().record("scim.result_count", resources.len());
+        let body = ListResponse {
+            resources,
+            total_results: users_total + groups_total,
+            start_index: p.start_index,
+            cursor: None,
+        };
+        return Ok(response::scim(StatusCode::OK, &body));
     };
-    let groups_total = if search_groups {
-        let remaining = (p.count - resources.len() as i64).max(0);
-        let start = (p.start_index - users_total).max(1);
-        let (more, total) =
-            groups::Groups::page(&state, &auth, group_filter, start, remaining, &proj).await?;
-        resources.extend(more);
-        total
-    } else {
-        0
+    // Cursor paging: users, then groups. The cursor says which of the two it continues
+    // and carries that list's own cursor.
+    let (in_users, token) = match RootCursor::parse(cursor)? {
+        RootCursor::Users(t) if search_users => (true, t),
+        RootCursor::Users(_) => (false, ""),
+        RootCursor::Groups(t) => (false, t),
+    };
+    let mut resources = Vec::new();
+    let mut next = None;
+    let (mut users_total, mut groups_total) = (None, None);
+    if in_users {
+        let (page, total, token) = users::Users::page(
+            &state,
+            &auth,
+            user_filter.clone(),
+            At::Cursor(token.to_owned()),
+            p.count,
+            &proj,
+        )
+        .await?;
+        resources = page;
+        users_total = Some(total);
+        if !token.is_empty() {
+            next = Some(format!("{USERS_PREFIX}{token}"));
+        }
+    }
+    let remaining = (p.count - resources.len() as i64).max(0);
+    if search_groups && next.is_none() {
+        let token = if in_users { "" } else { token };
+        let (page, total, token) = groups::Groups::page(
+            &state,
+            &auth,
+            group_filter.clone(),
+            At::Cursor(token.to_owned()),
+            remaining,
+            &proj,
+        )
+        .await?;
+        groups_total = Some(total);
+        if remaining == 0 && total > 0 && in_users {
+            next = Some(GROUPS_PREFIX.to_owned());
+        } else if !token.is_empty() {
+            next = Some(format!("{GROUPS_PREFIX}{token}"));
+        }
+        resources.extend(page);
+    }
+    // The total of whichever list this page did not read (count 0 reads only a total).
+    let users_total = match users_total {
+        Some(t) => t,
+        None if search_users => {
+            let at = At::Index(1);
+            users::Users::page(&state, &auth, user_filter, at, 0, &proj)
+                .await?
+                .1
+        }
+        None => 0,
+    };
+    let groups_total = match groups_total {
+        Some(t) => t,
+        None if search_groups => {
+            let at = At::Index(1);
+            groups::Groups::page(&state, &auth, group_filter, at, 0, &proj)
+                .await?
+                .1
+        }
+        None => 0,
     };
     tracing::Span::current().record("scim.result_count", resources.len());
     let body = ListResponse {
         resources,
         total_results: users_total + groups_total,
-        start_index: p.start_index,
+        start_index: 1,
+        cursor: Some(next),
     };
     Ok(response::scim(StatusCode::OK, &body))
 }

@@ -9,7 +9,7 @@ use scim_proto::identity::v1 as pb;
 use crate::auth::Authenticated;
 use crate::error::ScimError;
 use crate::extract::{ConditionalHeaders, QueryPairs, ResourceId, ScimJson};
-use crate::routes::listing::{Listed, Page};
+use crate::routes::listing::{At, Listed, Page};
 use crate::routes::projection::Projection;
 use crate::routes::{check_body_id, response};
 use crate::scim::list::Resource;
@@ -54,17 +54,13 @@ impl Listed for Users {
         state: &'s AppState,
         auth: &Authenticated,
         filter: Option<pb::Filter>,
-        start_index: i64,
+        at: At,
         count: i64,
         proj: &Projection,
     ) -> Result<Page<'s>, ScimError> {
         let req = pb::ListUsersRequest {
             filter,
-            page: Some(pb::PageRequest {
-                start_index,
-                count,
-                page_token: String::new(),
-            }),
+            page: Some(at.page_request(count)),
             include_groups: proj.wants_groups(),
         };
         let resp = state
@@ -73,14 +69,16 @@ impl Listed for Users {
             .list_users(with_token(req, &auth.token))
             .await?
             .into_inner();
-        let total = resp.page.map_or(0, |p| p.total_results);
+        let (total, next) = resp
+            .page
+            .map_or((0, String::new()), |p| (p.total_results, p.next_page_token));
         let base_url = state.settings.scim_base.as_str();
         let resources = resp
             .users
             .into_iter()
             .map(|u| proj.shape(Resource::User(u, base_url), ResourceKind::User))
             .collect::<Result<_, _>>()?;
-        Ok((resources, total))
+        Ok((resources, total, next))
     }
 }
 

@@ -16,8 +16,9 @@ fn base(base_url: &str) -> &str {
 }
 
 /// The service provider configuration. `max_results` is the largest page the server
-/// returns (the cap applied to `count`).
-pub fn service_provider_config(base_url: &str, max_results: i64) -> Value {
+/// returns (the cap applied to `count`), `default_page` the page a list without a
+/// `count` gets.
+pub fn service_provider_config(base_url: &str, max_results: i64, default_page: i64) -> Value {
     json!({
         "schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA],
         "documentationUri": "https://www.rfc-editor.org/rfc/rfc7644",
@@ -31,6 +32,15 @@ pub fn service_provider_config(base_url: &str, max_results: i64) -> Value {
         "changePassword": {"supported": true},
         "sort": {"supported": false},
         "etag": {"supported": true},
+        // RFC 9865 §5. Cursors hold no server state and never expire, so there is no
+        // `cursorTimeout` to state.
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": default_page,
+            "maxPageSize": max_results,
+        },
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "OAuth Bearer Token",
@@ -165,7 +175,11 @@ mod tests {
 
     #[test]
     fn service_provider_config_states_the_features() {
-        let c = service_provider_config(BASE, 500);
+        let c = service_provider_config(BASE, 500, 100);
+        assert_eq!(c["pagination"]["cursor"], true);
+        assert_eq!(c["pagination"]["index"], true);
+        assert_eq!(c["pagination"]["maxPageSize"], 500);
+        assert_eq!(c["pagination"]["defaultPageSize"], 100);
         assert_eq!(c["schemas"][0], SERVICE_PROVIDER_CONFIG_SCHEMA);
         assert_eq!(c["patch"]["supported"], true);
         assert_eq!(c["filter"], json!({"supported": true, "maxResults": 500}));

@@ -4,6 +4,13 @@
 //! Paging follows the RFC's leniency rules: `startIndex` below 1 means 1, a negative
 //! `count` means 0, and a `count` above the server maximum is capped rather than
 //! rejected (Okta pages by its requested count, so a rejection would stop its import).
+//!
+//! Cursor paging (RFC 9865) is asked for with `cursor` (empty for the first page); the
+//! response then carries `nextCursor` while more follow, and no `startIndex`. A cursor
+//! names the last resource served, in creation order, so a walk returns every resource
+//! that existed for all of it exactly once, whatever is created or deleted meanwhile,
+//! and each page is a seek on the `(tenant, seq)` index. Cursors hold no server state
+//! and do not expire.
 
 use scim_proto::identity::v1 as pb;
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -23,8 +30,11 @@ pub struct ListResponse<R> {
     pub resources: Vec<R>,
     /// How many resources match in all.
     pub total_results: i64,
-    /// The 1-based index of the first resource of the page.
+    /// The 1-based index of the first resource of the page (index paging).
     pub start_index: i64,
+    /// Cursor paging: the cursor of the next page (`None` at the end). `None` here with
+    /// index paging.
+    pub cursor: Option<Option<String>>,
 }
 
 impl<R> ListResponse<R> {
@@ -35,6 +45,7 @@ impl<R> ListResponse<R> {
             resources,
             total_results,
             start_index: 1,
+            cursor: None,
         }
     }
 }
@@ -44,7 +55,11 @@ impl<R: Serialize> Serialize for ListResponse<R> {
         let mut m = s.serialize_map(Some(5))?;
         m.serialize_entry("schemas", &[LIST_RESPONSE_SCHEMA])?;
         m.serialize_entry("totalResults", &self.total_results)?;
-        m.serialize_entry("startIndex", &self.start_index.max(1))?;
+        match &self.cursor {
+            None => m.serialize_entry("startIndex", &self.start_index.max(1))?,
+            Some(Some(next)) => m.serialize_entry("nextCursor", next)?,
+            Some(None) => {}
+        }
         m.serialize_entry("itemsPerPage", &self.resources.len())?;
         m.serialize_entry("Resources", &self.resources)?;
         m.end()
@@ -84,6 +99,8 @@ pub struct ListParams {
     pub start_index: i64,
     /// Page size, between 0 and the server maximum.
     pub count: i64,
+    /// `cursor` (RFC 9865): `Some("")` asks for the first page by cursor.
+    pub cursor: Option<String>,
     /// Requested sort attribute (sorting is not supported; kept for the caller).
     pub sort_by: Option<String>,
     /// Requested sort order.
@@ -121,10 +138,13 @@ impl ListParams {
                 Some(v) => v.parse::<i64>().map(Some).map_err(|_| not_integer(name)),
             }
         };
+        let cursor = get("cursor").map(|c| c.trim().to_owned());
+        let start_index = int("startIndex")?;
         Ok(ListParams {
             filter: text("filter"),
-            start_index: start(int("startIndex")?),
+            start_index: start(one_paging(start_index, cursor.as_deref())?),
             count: count(int("count")?, default_count, max_count),
+            cursor,
             sort_by: text("sortBy"),
             sort_order: text("sortOrder"),
             attributes: text("attributes"),
@@ -193,16 +213,33 @@ impl ListParams {
                 Some(_) => Err(not_integer(name)),
             }
         };
+        let cursor = match field("cursor") {
+            None => None,
+            Some(Value::String(s)) => Some(s.trim().to_owned()),
+            Some(_) => return Err(ScimError::invalid_value("\"cursor\" must be a string")),
+        };
+        let start_index = int("startIndex")?;
         Ok(ListParams {
             filter: text("filter")?,
-            start_index: start(int("startIndex")?),
+            start_index: start(one_paging(start_index, cursor.as_deref())?),
             count: count(int("count")?, default_count, max_count),
+            cursor,
             sort_by: text("sortBy")?,
             sort_order: text("sortOrder")?,
             attributes: names("attributes")?,
             excluded_attributes: names("excludedAttributes")?,
         })
     }
+}
+
+/// `startIndex` unless the request also names a `cursor`: a request pages one way.
+fn one_paging(start_index: Option<i64>, cursor: Option<&str>) -> Result<Option<i64>, ScimError> {
+    if start_index.is_some() && cursor.is_some() {
+        return Err(ScimError::invalid_value(
+            "\"startIndex\" and \"cursor\" cannot be used together",
+        ));
+    }
+    Ok(start_index)
 }
 
 fn not_integer(name: &str) -> ScimError {
@@ -240,6 +277,7 @@ mod tests {
                 resources,
                 total_results,
                 start_index,
+                cursor: None,
             })
             .unwrap()
         };
@@ -255,6 +293,42 @@ mod tests {
         assert_eq!(r["startIndex"], 101);
         assert_eq!(r["Resources"], json!([{"id":"a"}, {"id":"b"}]));
         assert_eq!(page(vec![], 0, -3)["startIndex"], 1);
+    }
+
+    #[test]
+    fn cursor_paging_is_asked_for_with_cursor_and_never_with_start_index() {
+        assert_eq!(q(&[("cursor", "")]).unwrap().cursor.as_deref(), Some(""));
+        assert_eq!(
+            q(&[("CURSOR", "abc")]).unwrap().cursor.as_deref(),
+            Some("abc")
+        );
+        assert_eq!(q(&[]).unwrap().cursor, None);
+        let e = q(&[("cursor", ""), ("startIndex", "1")]).unwrap_err();
+        assert_eq!(e.scim_type(), Some(ScimType::InvalidValue));
+        let body = json!({"cursor": "", "count": 5});
+        let p = ListParams::from_search_body(&body, 100, 1000).unwrap();
+        assert_eq!((p.cursor.as_deref(), p.count), (Some(""), 5));
+        assert!(ListParams::from_search_body(&json!({"cursor": 5}), 100, 1000).is_err());
+    }
+
+    #[test]
+    fn a_cursor_page_names_the_next_cursor_and_no_start_index() {
+        let page = |cursor| {
+            serde_json::to_value(ListResponse {
+                resources: vec![json!({"id": "a"})],
+                total_results: 3,
+                start_index: 1,
+                cursor,
+            })
+            .unwrap()
+        };
+        let more = page(Some(Some("next".to_owned())));
+        assert_eq!(more["nextCursor"], "next");
+        assert!(more.get("startIndex").is_none());
+        let last = page(Some(None));
+        assert!(last.get("nextCursor").is_none() && last.get("startIndex").is_none());
+        assert_eq!(last["itemsPerPage"], 1);
+        assert_eq!(page(None)["startIndex"], 1);
     }
 
     #[test]
