@@ -229,7 +229,11 @@ but the handler first makes one unary tonic call (grpc.health.v1 Check) over one
 channel to a trivial gRPC service in a third process. Both are loaded exactly like the scenarios, \
 once at the start and once at the end of the run; the ratios use the mean.
 - **Import walk.** Okta's import pattern on one connection, {walks} times; page times are medians \
-over the walks. The walk also checks that every user is seen exactly once.
+over the walks. The walk also checks that every user is seen exactly once. The cursor walk \
+is the same walk paged by `cursor` and `nextCursor` (RFC 9865), right after it.
+- **Bulk.** One `POST /Bulk` of 100 user creates against the same 100 creates as `POST /Users` \
+requests one after the other on one connection, after the user writes; five rounds, alternating \
+which goes first, each with userNames of its own; medians over the rounds.
 - **Memory.** VmHWM of `/proc/<pid>/status`: the peak resident set of the process since it \
 started, read after each block of scenarios. The RSS targets are judged on the main stack (before \
 the tracing restarts). On runs larger than 10,000 users, identity-service's peak is also read when \

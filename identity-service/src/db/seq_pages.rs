@@ -4,7 +4,7 @@
 //! differ only in names; diesel's table types are distinct per table, so the queries are
 //! generated for each by [`seq_pages!`] rather than made generic over the table.
 
-/// Generates, inside a table's module, `count`, `count_through`, `after`, `skip_from`
+/// Generates, inside a table's module, `count`, `after`, `skip_from`
 /// and `sample_seqs` for `$table` and its row type `$row`; `$what` names the rows in the
 /// generated documentation.
 macro_rules! seq_pages {
@@ -12,15 +12,6 @@ macro_rules! seq_pages {
         #[doc = concat!("Number of ", $what, " of `tenant`.")]
         pub fn count(conn: &mut Conn<'_>, tenant: &str) -> QueryResult<i64> {
             let query = $table::table.filter($table::tenant.eq(tenant)).count();
-            with_conn!(conn, |c| query.get_result(c))
-        }
-
-        #[doc = concat!("Number of ", $what, " of `tenant` with `seq <= through`.")]
-        pub fn count_through(conn: &mut Conn<'_>, tenant: &str, through: i64) -> QueryResult<i64> {
-            let query = $table::table
-                .filter($table::tenant.eq(tenant))
-                .filter($table::seq.le(through))
-                .count();
             with_conn!(conn, |c| query.get_result(c))
         }
 

@@ -27,8 +27,6 @@ pub trait ListKind {
 
     /// The row's seq.
     fn seq(row: &Self::Row) -> i64;
-    /// Number of rows of the tenant with `seq <= through`.
-    fn count_through(conn: &mut Conn<'_>, tenant: &str, through: i64) -> QueryResult<i64>;
     /// Rows after a seq, in order.
     fn after(
         conn: &mut Conn<'_>,
@@ -67,9 +65,6 @@ macro_rules! table_pages {
     ($table:ident, $row:ty) => {
         fn seq(row: &$row) -> i64 {
             row.seq
-        }
-        fn count_through(conn: &mut Conn<'_>, tenant: &str, through: i64) -> QueryResult<i64> {
-            $table::count_through(conn, tenant, through)
         }
         fn after(
             conn: &mut Conn<'_>,

@@ -197,14 +197,15 @@ fn unfiltered<K: ListKind>(
                 (rows, start)
             }
         },
+        // A continuation page is a seek: counting the rows before it to say where it
+        // starts would cost as much as the walk so far, so it does not (start 0).
         Position::After(seq) => {
-            let start = K::count_through(conn, tenant, seq)? + 1;
             let rows = if count == 0 {
                 Vec::new()
             } else {
                 K::after(conn, tenant, seq, count + 1)?
             };
-            (rows, start)
+            (rows, 0)
         }
     };
     let total = snapshot.live;
@@ -229,10 +230,7 @@ fn narrowed<K: ListKind>(
     let count = req.page.count as usize;
     let (skip, start) = match req.page.position {
         Position::Index(start) => ((start - 1) as usize, start),
-        Position::After(seq) => {
-            let before = matched.iter().take_while(|(s, _)| *s <= seq).count();
-            (before, before as i64 + 1)
-        }
+        Position::After(seq) => (matched.iter().take_while(|(s, _)| *s <= seq).count(), 0),
     };
     let mut items: Vec<(i64, K::Item)> = matched.into_iter().skip(skip).take(count + 1).collect();
     let more = items.len() > count;
@@ -264,7 +262,6 @@ fn scan<K: ListKind>(
     };
     let mut after = resume.map_or(0, |(_, seq, _)| seq);
     let mut matches: i64 = 0;
-    let mut before: i64 = 0;
     loop {
         let rows = K::after(conn, tenant, after, SCAN_BATCH)?;
         let Some(last) = rows.last() else { break };
@@ -277,12 +274,7 @@ fn scan<K: ListKind>(
             let wanted = match req.page.position {
                 _ if resume.is_some() => true,
                 Position::Index(start) => matches >= start,
-                Position::After(token_seq) => {
-                    if seq <= token_seq {
-                        before += 1;
-                    }
-                    seq > token_seq
-                }
+                Position::After(token_seq) => seq > token_seq,
             };
             if !wanted {
                 continue;
@@ -303,6 +295,6 @@ fn scan<K: ListKind>(
     Ok(match (resume, req.page.position) {
         (Some((start, _, total)), _) => (page, total, start),
         (None, Position::Index(start)) => (page, matches, start),
-        (None, Position::After(_)) => (page, matches, before + 1),
+        (None, Position::After(_)) => (page, matches, 0),
     })
 }

@@ -71,7 +71,9 @@ async fn walk_by_token(c: &mut Client, filter: Option<pb::Filter>, expected: usi
         let r = list(c, filter.clone(), page(1, 70, &token)).await.unwrap();
         let info = r.page.unwrap();
         assert_eq!(info.total_results, expected as i64);
-        assert_eq!(info.start_index, seen.len() as i64 + 1);
+        // A continuation page does not count the rows before it.
+        let want = if token.is_empty() { 1 } else { 0 };
+        assert_eq!(info.start_index, want);
         seen.extend(r.users.into_iter().map(|u| u.id));
         if info.next_page_token.is_empty() {
             break;

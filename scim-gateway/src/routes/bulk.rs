@@ -165,7 +165,7 @@ fn prepare(
     let c: &Checked = op.checked.as_ref().map_err(Clone::clone)?;
     if let Some(missing) = c.refs.iter().find(|r| !created.contains_key(r.as_str())) {
         return Err(ScimError::Unresolved(format!(
-            "bulkId `{missing}` names no resource: the operation that creates it failed"
+            "bulkId `{missing}` names no resource: the operation that creates it failed or was refused"
         )));
     }
     let id = c.target.id.as_deref().map(|id| {
