@@ -40,6 +40,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use scim_proto::identity::v1 as pb;
 
 use crate::db::counts::{Kind, TenantCounts};
+use crate::db::sorted_pages::SortPos;
 use crate::error::IdentityError;
 use scim_model::ScimType;
 
@@ -65,12 +66,15 @@ pub enum Position {
 }
 
 /// A checked page request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageSpec {
     /// Where the page starts.
     pub position: Position,
     /// How many results at most (already capped).
     pub count: i64,
+    /// On a sorted list's continuation page, the sort value and seq it continues after
+    /// (`position` is then `After` that seq).
+    pub sort_pos: Option<SortPos>,
 }
 
 impl PageSpec {
@@ -85,15 +89,23 @@ impl PageSpec {
             return Ok(PageSpec {
                 position: Position::Index(1),
                 count: max_page_size,
+                sort_pos: None,
             });
         };
         let count = page.count.clamp(0, max_page_size);
-        let position = if page.page_token.is_empty() {
-            Position::Index(page.start_index.max(1))
-        } else {
-            Position::After(decode_token(&page.page_token, kind, fingerprint)?)
-        };
-        Ok(PageSpec { position, count })
+        if page.page_token.is_empty() {
+            return Ok(PageSpec {
+                position: Position::Index(page.start_index.max(1)),
+                count,
+                sort_pos: None,
+            });
+        }
+        let (seq, value) = decode_token(&page.page_token, kind, fingerprint)?;
+        Ok(PageSpec {
+            position: Position::After(seq),
+            count,
+            sort_pos: value.map(|value| SortPos { value, seq }),
+        })
     }
 }
 
@@ -102,31 +114,55 @@ pub fn encode_token(kind: &str, last_seq: i64, fingerprint: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{kind}:{last_seq}:{fingerprint}"))
 }
 
-/// The seq a token continues after; refused (`invalidCursor`) unless it was issued for
-/// the same kind of list and the same filter. Tokens name a position, not server state,
-/// so they never expire.
-pub fn decode_token(token: &str, kind: &str, fingerprint: &str) -> Result<i64, IdentityError> {
+/// The continuation token for a page of a sorted list that ended at `last`: the plain
+/// token's fields and the last row's sort value (`-` for none, else `+value`).
+pub fn encode_sorted_token(kind: &str, last: &SortPos, fingerprint: &str) -> String {
+    let value = match &last.value {
+        None => "-".to_owned(),
+        Some(v) => format!("+{v}"),
+    };
+    URL_SAFE_NO_PAD.encode(format!("{kind}:{}:{fingerprint}:{value}", last.seq))
+}
+
+/// Longest token accepted: a sorted list's carries a sort value, which is at most an
+/// identifying value long (base64 makes it a third longer).
+const MAX_TOKEN_BYTES: usize = 2 * scim_model::limits::MAX_NAME_BYTES;
+
+/// The seq a token continues after, and on a sorted list's token the sort value;
+/// refused (`invalidCursor`) unless it was issued for the same kind of list, the same
+/// filter and the same sort. Tokens name a position, not server state, so they never
+/// expire.
+pub fn decode_token(
+    token: &str,
+    kind: &str,
+    fingerprint: &str,
+) -> Result<(i64, Option<Option<String>>), IdentityError> {
     let malformed =
         || IdentityError::refused(ScimType::InvalidCursor, "page.page_token is malformed");
-    if token.len() > 256 {
+    if token.len() > MAX_TOKEN_BYTES {
         return Err(malformed());
     }
     let bytes = URL_SAFE_NO_PAD
         .decode(token.trim_end_matches('='))
         .map_err(|_| malformed())?;
     let text = String::from_utf8(bytes).map_err(|_| malformed())?;
-    let mut parts = text.splitn(3, ':');
+    let mut parts = text.splitn(4, ':');
     let (Some(k), Some(seq), Some(fp)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(malformed());
+    };
+    let value = match parts.next() {
+        None => None,
+        Some("-") => Some(None),
+        Some(v) => Some(Some(v.strip_prefix('+').ok_or_else(malformed)?.to_owned())),
     };
     let seq: i64 = seq.parse().map_err(|_| malformed())?;
     if k != kind || fp != fingerprint {
         return Err(IdentityError::refused(
             ScimType::InvalidCursor,
-            "page.page_token was issued for a different list or filter",
+            "page.page_token was issued for a different list, filter or sort",
         ));
     }
-    Ok(seq)
+    Ok((seq, value))
 }
 
 /// The write generations a list is read under; see the module doc.
@@ -339,7 +375,26 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_are_bound_to_kind_and_filter() {
         let t = encode_token("users", 42, "abc");
-        assert_eq!(decode_token(&t, "users", "abc").unwrap(), 42);
+        assert_eq!(decode_token(&t, "users", "abc").unwrap(), (42, None));
+        let pos = SortPos {
+            value: Some("a:b".into()),
+            seq: 7,
+        };
+        let sorted = encode_sorted_token("users", &pos, "f/user_name.d");
+        assert_eq!(
+            decode_token(&sorted, "users", "f/user_name.d").unwrap(),
+            (7, Some(Some("a:b".into())))
+        );
+        assert!(decode_token(&sorted, "users", "f/user_name.a").is_err());
+        let none = encode_sorted_token(
+            "users",
+            &SortPos {
+                value: None,
+                seq: 3,
+            },
+            "f",
+        );
+        assert_eq!(decode_token(&none, "users", "f").unwrap(), (3, Some(None)));
         assert!(decode_token(&t, "groups", "abc").is_err());
         assert!(decode_token(&t, "users", "").is_err());
         assert!(decode_token("!!!", "users", "").is_err());

@@ -26,6 +26,7 @@ pub mod limits;
 pub mod path;
 pub mod schema;
 mod scim_type;
+pub mod sort;
 pub mod stored;
 
 pub use catalogue::{ENTERPRISE_USER, GROUP, USER};

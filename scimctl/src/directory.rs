@@ -92,6 +92,7 @@ pub async fn users(cmd: UsersCommand) -> anyhow::Result<()> {
                         filter,
                         page: page(&a),
                         include_groups: false,
+                        sort: None,
                     },
                     &token,
                 ))
@@ -185,6 +186,7 @@ pub async fn groups(cmd: GroupsCommand) -> anyhow::Result<()> {
                         filter,
                         page: page(&a),
                         include_members: false,
+                        sort: None,
                     },
                     &token,
                 ))

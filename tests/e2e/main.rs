@@ -16,5 +16,6 @@ mod okta;
 mod protocol;
 mod replicas;
 mod scimctl;
+mod sorting;
 mod tls;
 mod tracing;

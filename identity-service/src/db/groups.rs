@@ -271,3 +271,30 @@ pub fn existing_ids(
     }
     Ok(found)
 }
+
+/// Sorted walks of the groups (see `db::sorted_pages`).
+pub mod sorted {
+    use super::*;
+    super::super::sorted_pages::sorted_pages!(by_created, groups, GroupRow, created);
+    super::super::sorted_pages::sorted_pages!(
+        by_display_name,
+        groups,
+        GroupRow,
+        display_name_norm,
+        required
+    );
+    super::super::sorted_pages::sorted_pages!(
+        by_external_id,
+        groups,
+        GroupRow,
+        external_id,
+        nullable
+    );
+    super::super::sorted_pages::sorted_pages!(
+        by_last_modified,
+        groups,
+        GroupRow,
+        updated_at,
+        required
+    );
+}

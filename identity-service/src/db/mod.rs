@@ -35,6 +35,7 @@ pub mod memberships;
 pub mod schema;
 mod seq_pages;
 mod snapshot;
+pub mod sorted_pages;
 pub mod sql;
 pub mod users;
 mod writer;

@@ -411,3 +411,37 @@ pub fn existing_ids(
     }
     Ok(found)
 }
+
+/// Sorted walks of the users (see `db::sorted_pages`).
+pub mod sorted {
+    use super::*;
+    super::super::sorted_pages::sorted_pages!(by_created, users, UserRow, created);
+    super::super::sorted_pages::sorted_pages!(
+        by_user_name,
+        users,
+        UserRow,
+        user_name_norm,
+        required
+    );
+    super::super::sorted_pages::sorted_pages!(
+        by_display_name,
+        users,
+        UserRow,
+        display_name_norm,
+        nullable
+    );
+    super::super::sorted_pages::sorted_pages!(
+        by_external_id,
+        users,
+        UserRow,
+        external_id,
+        nullable
+    );
+    super::super::sorted_pages::sorted_pages!(
+        by_last_modified,
+        users,
+        UserRow,
+        updated_at,
+        required
+    );
+}

@@ -8,6 +8,7 @@ use crate::db::DbOp;
 use crate::db::memberships::Unknown;
 use crate::error::IdentityError;
 use crate::filter::{self, ResourceKind};
+use crate::listing::sorted::Sort;
 use crate::listing::{self, Groups, ListKind as _, ListRequest};
 use crate::members::{self, Change, MAX_MEMBERS_PER_REQUEST, MemberInput};
 use crate::model;
@@ -73,7 +74,11 @@ pub(super) async fn list(
         .as_ref()
         .map(|f| filter::compile(ResourceKind::Group, f))
         .transpose()?;
-    let fingerprint = filter::fingerprint(req.filter.as_ref());
+    let sort = Sort::of(req.sort.as_ref());
+    let mut fingerprint = filter::fingerprint(req.filter.as_ref());
+    if let Some(s) = sort {
+        fingerprint.push_str(&s.fingerprint());
+    }
     let page = PageSpec::from_request(
         req.page.as_ref(),
         api.max_page_size,
@@ -92,6 +97,7 @@ pub(super) async fn list(
         filter: compiled,
         fingerprint,
         page,
+        sort,
         include_related: req.include_members,
     };
     let cursors = api.cursors.clone();

@@ -7,6 +7,7 @@ use super::{IdentityApi, reader, required, writer};
 use crate::db::DbOp;
 use crate::db::users::PasswordChange;
 use crate::filter::{self, ResourceKind};
+use crate::listing::sorted::Sort;
 use crate::listing::{self, ListKind as _, ListRequest, Users};
 use crate::mask::Mask;
 use crate::model;
@@ -71,7 +72,11 @@ pub(super) async fn list(
         .as_ref()
         .map(|f| filter::compile(ResourceKind::User, f))
         .transpose()?;
-    let fingerprint = filter::fingerprint(req.filter.as_ref());
+    let sort = Sort::of(req.sort.as_ref());
+    let mut fingerprint = filter::fingerprint(req.filter.as_ref());
+    if let Some(s) = sort {
+        fingerprint.push_str(&s.fingerprint());
+    }
     let page = PageSpec::from_request(
         req.page.as_ref(),
         api.max_page_size,
@@ -93,6 +98,7 @@ pub(super) async fn list(
         filter: compiled,
         fingerprint,
         page,
+        sort,
         include_related: req.include_groups,
     };
     let cursors = api.cursors.clone();

@@ -8,10 +8,12 @@ use scim_storage::Conn;
 use crate::db::counts::Kind;
 use crate::db::groups::{self, GroupRow};
 use crate::db::memberships;
+use crate::db::sorted_pages::SortPos;
 use crate::db::users::{self, UserRow};
 use crate::error::IdentityError;
 use crate::filter::Target;
 use crate::filter::plan::IndexKey;
+use crate::listing::sorted::Sort;
 use crate::model;
 
 /// A kind of resource that can be listed.
@@ -57,6 +59,17 @@ pub trait ListKind {
     ) -> Result<(), IdentityError>;
     /// Empties what [`ListKind::attach_related`] filled.
     fn strip_related(item: &mut Self::Item);
+    /// Up to `limit` rows in `sort`'s order after `from`; `None` when the kind cannot be
+    /// sorted by that key.
+    fn sorted(
+        conn: &mut Conn<'_>,
+        tenant: &str,
+        sort: Sort,
+        from: Option<&SortPos>,
+        limit: i64,
+    ) -> Option<QueryResult<Vec<Self::Row>>>;
+    /// Where a row stands in an order by `key`.
+    fn sort_pos(row: &Self::Row, key: pb::SortKey) -> SortPos;
 }
 
 /// The paging methods of [`ListKind`], answered by a table module's queries
@@ -125,6 +138,38 @@ impl ListKind for Users {
     fn strip_related(item: &mut pb::User) {
         item.groups.clear();
     }
+    fn sorted(
+        conn: &mut Conn<'_>,
+        tenant: &str,
+        sort: Sort,
+        from: Option<&SortPos>,
+        limit: i64,
+    ) -> Option<QueryResult<Vec<UserRow>>> {
+        use pb::SortKey as K;
+        use users::sorted as s;
+        let walk = match sort.key {
+            K::Created => s::by_created,
+            K::UserName => s::by_user_name,
+            K::DisplayName => s::by_display_name,
+            K::ExternalId => s::by_external_id,
+            K::LastModified => s::by_last_modified,
+        };
+        Some(walk(conn, tenant, sort.descending, from, limit))
+    }
+    fn sort_pos(row: &UserRow, key: pb::SortKey) -> SortPos {
+        use pb::SortKey as K;
+        let value = match key {
+            K::Created => None,
+            K::UserName => Some(model::fold(&row.user_name)),
+            K::DisplayName => row.display_name.as_deref().map(model::fold),
+            K::ExternalId => row.external_id.clone(),
+            K::LastModified => Some(scim_storage::DbTime(row.updated_at).to_text()),
+        };
+        SortPos {
+            value,
+            seq: row.seq,
+        }
+    }
 }
 
 /// Groups.
@@ -155,5 +200,36 @@ impl ListKind for Groups {
     }
     fn strip_related(item: &mut pb::Group) {
         item.members.clear();
+    }
+    fn sorted(
+        conn: &mut Conn<'_>,
+        tenant: &str,
+        sort: Sort,
+        from: Option<&SortPos>,
+        limit: i64,
+    ) -> Option<QueryResult<Vec<GroupRow>>> {
+        use groups::sorted as s;
+        use pb::SortKey as K;
+        let walk = match sort.key {
+            K::Created => s::by_created,
+            K::DisplayName => s::by_display_name,
+            K::ExternalId => s::by_external_id,
+            K::LastModified => s::by_last_modified,
+            K::UserName => return None,
+        };
+        Some(walk(conn, tenant, sort.descending, from, limit))
+    }
+    fn sort_pos(row: &GroupRow, key: pb::SortKey) -> SortPos {
+        use pb::SortKey as K;
+        let value = match key {
+            K::Created | K::UserName => None,
+            K::DisplayName => Some(model::fold(&row.display_name)),
+            K::ExternalId => row.external_id.clone(),
+            K::LastModified => Some(scim_storage::DbTime(row.updated_at).to_text()),
+        };
+        SortPos {
+            value,
+            seq: row.seq,
+        }
     }
 }

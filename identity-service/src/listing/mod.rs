@@ -14,6 +14,7 @@
 //! generations that validate cached positions agree.
 
 mod kinds;
+pub mod sorted;
 
 use scim_storage::Conn;
 
@@ -43,6 +44,8 @@ pub struct ListRequest {
     pub page: PageSpec,
     /// Whether items carry `groups` / `members`.
     pub include_related: bool,
+    /// The order, when not creation order ([`sorted`]).
+    pub sort: Option<sorted::Sort>,
 }
 
 /// What a list reads about its tenant before its rows.
@@ -79,6 +82,9 @@ pub fn list<K: ListKind>(
     cache: &CursorCache,
     req: &ListRequest,
 ) -> Result<ListPage<K::Item>, IdentityError> {
+    if let Some(sort) = req.sort {
+        return sorted::list::<K>(conn, req, sort);
+    }
     let key = ListKey {
         tenant: req.tenant.clone(),
         kind: K::NAME,

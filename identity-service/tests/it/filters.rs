@@ -66,6 +66,7 @@ pub async fn names(c: &mut Client, filter: pb::Filter) -> Result<Vec<String>, to
                 page_token: String::new(),
             }),
             include_groups: false,
+            sort: None,
         })
         .await?
         .into_inner();
@@ -428,6 +429,7 @@ async fn group_filters() {
                     filter: Some(f),
                     page: None,
                     include_members: false,
+                    sort: None,
                 })
                 .await
                 .unwrap()
@@ -452,6 +454,7 @@ async fn group_filters() {
             filter: Some(eq("userName", "x")),
             page: None,
             include_members: false,
+            sort: None,
         })
         .await
         .unwrap_err();
@@ -548,6 +551,7 @@ async fn every_idp_lookup_is_an_index_lookup() {
             filter: Some(filter),
             page: None,
             include_members: false,
+            sort: None,
         })
         .await
         .unwrap();

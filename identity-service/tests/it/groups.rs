@@ -82,6 +82,7 @@ async fn create_get_list_and_delete() {
             filter: None,
             page: None,
             include_members: true,
+            sort: None,
         })
         .await
         .unwrap()

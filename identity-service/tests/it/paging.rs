@@ -41,6 +41,7 @@ async fn list(
         filter,
         page,
         include_groups: false,
+        sort: None,
     })
     .await
     .map(|r| r.into_inner())
@@ -221,6 +222,7 @@ async fn tokens_are_bound_to_their_list() {
             filter: None,
             page: page(1, 1, &token),
             include_members: false,
+            sort: None,
         })
         .await;
     assert_eq!(code(groups), Code::InvalidArgument);
@@ -251,6 +253,7 @@ async fn group_lists_page_too() {
                 filter: None,
                 page: page(start, 5, ""),
                 include_members: false,
+                sort: None,
             })
             .await
             .unwrap()
@@ -369,6 +372,7 @@ async fn a_page_reads_its_users_groups_with_statements_that_stay_prepared() {
                 filter: None,
                 page: page(start, count, ""),
                 include_groups: true,
+                sort: None,
             })
             .await
             .unwrap()

@@ -142,6 +142,7 @@ async fn reading_groups_without_members_never_reads_memberships() {
             filter: Some(crate::filters::eq("displayName", "g")),
             page: None,
             include_members: false,
+            sort: None,
         })
         .await
         .unwrap()

@@ -48,6 +48,7 @@ async fn another_tenants_data_is_invisible_and_untouchable() {
             filter: Some(eq("userName", "shared-name")),
             page: None,
             include_groups: true,
+            sort: None,
         })
         .await
         .unwrap()
@@ -65,6 +66,7 @@ async fn another_tenants_data_is_invisible_and_untouchable() {
             filter: Some(eq("members", &b_user.id)),
             page: None,
             include_members: false,
+            sort: None,
         })
         .await
         .unwrap()

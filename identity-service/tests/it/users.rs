@@ -390,6 +390,7 @@ async fn get_returns_groups_and_list_only_when_asked() {
         filter: None,
         page: None,
         include_groups,
+        sort: None,
     };
     let without = c.list_users(list(false)).await.unwrap().into_inner();
     assert!(without.users[0].groups.is_empty());

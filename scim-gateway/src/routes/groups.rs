@@ -64,6 +64,7 @@ impl Listed for Groups {
         state: &'s AppState,
         auth: &Authenticated,
         filter: Option<pb::Filter>,
+        sort: Option<pb::Sort>,
         at: At,
         count: i64,
         proj: &Projection,
@@ -72,6 +73,7 @@ impl Listed for Groups {
         let req = pb::ListGroupsRequest {
             filter,
             page: Some(at.page_request(count)),
+            sort,
             include_members,
         };
         let resp = state

@@ -55,6 +55,43 @@ pub(crate) fn at(params: &ListParams) -> At {
     }
 }
 
+/// The order `sortBy` and `sortOrder` ask a list of `kind` for (RFC 7644 §3.4.2.3);
+/// `None` without `sortBy`. `sortOrder` alone is ignored, as the RFC has it default to
+/// ascending only once there is a `sortBy`.
+pub(crate) fn sort(params: &ListParams, kind: ResourceKind) -> Result<Option<pb::Sort>, ScimError> {
+    let Some(by) = params.sort_by.as_deref() else {
+        return Ok(None);
+    };
+    let attr = scim_model::sort::sort_attr(kind, by).ok_or_else(|| {
+        ScimError::invalid_value(format!(
+            "this list cannot be sorted by \"{by}\"; sortBy may name {}",
+            scim_model::sort::sortable(kind)
+        ))
+    })?;
+    let descending = match params.sort_order.as_deref().map(str::trim) {
+        None => false,
+        Some(o) if o.eq_ignore_ascii_case("ascending") => false,
+        Some(o) if o.eq_ignore_ascii_case("descending") => true,
+        Some(_) => {
+            return Err(ScimError::invalid_value(
+                "sortOrder must be \"ascending\" or \"descending\"",
+            ));
+        }
+    };
+    use scim_model::sort::SortAttr;
+    let key = match attr {
+        SortAttr::Created => pb::SortKey::Created,
+        SortAttr::UserName => pb::SortKey::UserName,
+        SortAttr::DisplayName => pb::SortKey::DisplayName,
+        SortAttr::ExternalId => pb::SortKey::ExternalId,
+        SortAttr::LastModified => pb::SortKey::LastModified,
+    };
+    Ok(Some(pb::Sort {
+        key: key as i32,
+        descending,
+    }))
+}
+
 /// Runs `query` (one page: filter, start, count, projection → resources, the total and
 /// the next page's cursor) for `params` and renders the ListResponse.
 pub(crate) async fn run<'r, F, Fut>(
@@ -64,7 +101,7 @@ pub(crate) async fn run<'r, F, Fut>(
     query: F,
 ) -> Result<Response, ScimError>
 where
-    F: FnOnce(Option<pb::Filter>, At, i64, Projection) -> Fut,
+    F: FnOnce(Option<pb::Filter>, Option<pb::Sort>, At, i64, Projection) -> Fut,
     Fut: Future<Output = Result<Page<'r>, ScimError>>,
 {
     auth.require(SCIM_READ)?;
@@ -76,11 +113,12 @@ where
     if let Some(f) = &filter {
         tracing::Span::current().record("scim.filter_shape", filter::shape(f).as_str());
     }
+    let order = sort(&params, kind)?;
     let proj = Projection {
         attributes: params.attributes.clone(),
         excluded: params.excluded_attributes.clone(),
     };
-    let (resources, total, next) = query(filter, at(&params), params.count, proj).await?;
+    let (resources, total, next) = query(filter, order, at(&params), params.count, proj).await?;
     tracing::Span::current().record("scim.result_count", resources.len());
     let body = ListResponse {
         resources,
@@ -109,6 +147,7 @@ pub(crate) trait Listed {
         state: &'s AppState,
         auth: &Authenticated,
         filter: Option<pb::Filter>,
+        sort: Option<pb::Sort>,
         at: At,
         count: i64,
         proj: &Projection,
@@ -125,8 +164,8 @@ pub(crate) async fn run_list<K: Listed>(
         auth,
         params,
         K::KIND,
-        |filter, at, count, proj| async move {
-            K::page(state, auth, filter, at, count, &proj).await
+        |filter, sort, at, count, proj| async move {
+            K::page(state, auth, filter, sort, at, count, &proj).await
         },
     )
     .await

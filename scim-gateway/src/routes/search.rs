@@ -86,6 +86,12 @@ pub async fn root(
 ) -> Result<Response, ScimError> {
     auth.require(SCIM_READ)?;
     let p = params(&state, &body)?;
+    if p.sort_by.is_some() {
+        return Err(ScimError::invalid_value(
+            "the root search lists users, then groups, and cannot be sorted; \
+             search /Users or /Groups to sort",
+        ));
+    }
     let (user_filter, group_filter, search_users, search_groups) = match p.filter.as_deref() {
         None => (None, None, true, true),
         Some(f) => {
@@ -107,7 +113,7 @@ pub async fn root(
     let Some(cursor) = p.cursor.as_deref() else {
         let (mut resources, users_total, _) = if search_users {
             let at = At::Index(p.start_index);
-            users::Users::page(&state, &auth, user_filter, at, p.count, &proj).await?
+            users::Users::page(&state, &auth, user_filter, None, at, p.count, &proj).await?
         } else {
             (Vec::new(), 0, String::new())
         };
@@ -115,7 +121,8 @@ pub async fn root(
             let remaining = (p.count - resources.len() as i64).max(0);
             let at = At::Index((p.start_index - users_total).max(1));
             let (more, total, _) =
-                groups::Groups::page(&state, &auth, group_filter, at, remaining, &proj).await?;
+                groups::Groups::page(&state, &auth, group_filter, None, at, remaining, &proj)
+                    .await?;
             resources.extend(more);
             total
         } else {
@@ -145,6 +152,7 @@ pub async fn root(
             &state,
             &auth,
             user_filter.clone(),
+            None,
             At::Cursor(token.to_owned()),
             p.count,
             &proj,
@@ -163,6 +171,7 @@ pub async fn root(
             &state,
             &auth,
             group_filter.clone(),
+            None,
             At::Cursor(token.to_owned()),
             remaining,
             &proj,
@@ -181,7 +190,7 @@ pub async fn root(
         Some(t) => t,
         None if search_users => {
             let at = At::Index(1);
-            users::Users::page(&state, &auth, user_filter, at, 0, &proj)
+            users::Users::page(&state, &auth, user_filter, None, at, 0, &proj)
                 .await?
                 .1
         }
@@ -191,7 +200,7 @@ pub async fn root(
         Some(t) => t,
         None if search_groups => {
             let at = At::Index(1);
-            groups::Groups::page(&state, &auth, group_filter, at, 0, &proj)
+            groups::Groups::page(&state, &auth, group_filter, None, at, 0, &proj)
                 .await?
                 .1
         }

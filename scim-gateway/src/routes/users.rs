@@ -54,6 +54,7 @@ impl Listed for Users {
         state: &'s AppState,
         auth: &Authenticated,
         filter: Option<pb::Filter>,
+        sort: Option<pb::Sort>,
         at: At,
         count: i64,
         proj: &Projection,
@@ -61,6 +62,7 @@ impl Listed for Users {
         let req = pb::ListUsersRequest {
             filter,
             page: Some(at.page_request(count)),
+            sort,
             include_groups: proj.wants_groups(),
         };
         let resp = state

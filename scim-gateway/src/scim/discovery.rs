@@ -30,7 +30,7 @@ pub fn service_provider_config(base_url: &str, max_results: i64, default_page: i
         },
         "filter": {"supported": true, "maxResults": max_results},
         "changePassword": {"supported": true},
-        "sort": {"supported": false},
+        "sort": {"supported": true},
         "etag": {"supported": true},
         // RFC 9865 §5. Cursors hold no server state and never expire, so there is no
         // `cursorTimeout` to state.
@@ -185,7 +185,7 @@ mod tests {
         assert_eq!(c["filter"], json!({"supported": true, "maxResults": 500}));
         assert_eq!(c["bulk"]["supported"], true);
         assert_eq!(c["bulk"]["maxOperations"], MAX_BULK_OPERATIONS);
-        assert_eq!(c["sort"]["supported"], false);
+        assert_eq!(c["sort"]["supported"], true);
         assert_eq!(c["etag"]["supported"], true);
         assert_eq!(c["changePassword"]["supported"], true);
         assert_eq!(c["authenticationSchemes"][0]["type"], "oauthbearertoken");
