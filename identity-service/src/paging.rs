@@ -63,6 +63,8 @@ pub enum Position {
     Index(i64),
     /// Right after this seq (from a continuation token).
     After(i64),
+    /// The page that ends right before this seq (from a previous-page token).
+    Before(i64),
 }
 
 /// A checked page request.
@@ -100,43 +102,64 @@ impl PageSpec {
                 sort_pos: None,
             });
         }
-        let (seq, value) = decode_token(&page.page_token, kind, fingerprint)?;
+        let (position, value) = decode_token(&page.page_token, kind, fingerprint)?;
+        let seq = match position {
+            Position::After(s) | Position::Before(s) | Position::Index(s) => s,
+        };
         Ok(PageSpec {
-            position: Position::After(seq),
+            position,
             count,
             sort_pos: value.map(|value| SortPos { value, seq }),
         })
     }
 }
 
-/// The continuation token for a page of `kind` that ended at `last_seq`.
-pub fn encode_token(kind: &str, last_seq: i64, fingerprint: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{kind}:{last_seq}:{fingerprint}"))
+/// Which way a token pages from the row it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Toward {
+    /// The page after the row (`next_page_token`).
+    Next,
+    /// The page before the row (`previous_page_token`); its seq is written `<seq`.
+    Previous,
 }
 
-/// The continuation token for a page of a sorted list that ended at `last`: the plain
-/// token's fields and the last row's sort value (`-` for none, else `+value`).
-pub fn encode_sorted_token(kind: &str, last: &SortPos, fingerprint: &str) -> String {
-    let value = match &last.value {
+fn seq_text(seq: i64, toward: Toward) -> String {
+    match toward {
+        Toward::Next => seq.to_string(),
+        Toward::Previous => format!("<{seq}"),
+    }
+}
+
+/// The continuation token for the page of `kind` after (or before) the row `seq`.
+pub fn encode_token(kind: &str, seq: i64, fingerprint: &str, toward: Toward) -> String {
+    let seq = seq_text(seq, toward);
+    URL_SAFE_NO_PAD.encode(format!("{kind}:{seq}:{fingerprint}"))
+}
+
+/// The continuation token for the page of a sorted list after (or before) the row at
+/// `at`: the plain token's fields and the row's sort value (`-` for none, else `+value`).
+pub fn encode_sorted_token(kind: &str, at: &SortPos, fingerprint: &str, toward: Toward) -> String {
+    let value = match &at.value {
         None => "-".to_owned(),
         Some(v) => format!("+{v}"),
     };
-    URL_SAFE_NO_PAD.encode(format!("{kind}:{}:{fingerprint}:{value}", last.seq))
+    let seq = seq_text(at.seq, toward);
+    URL_SAFE_NO_PAD.encode(format!("{kind}:{seq}:{fingerprint}:{value}"))
 }
 
 /// Longest token accepted: a sorted list's carries a sort value, which is at most an
 /// identifying value long (base64 makes it a third longer).
 const MAX_TOKEN_BYTES: usize = 2 * scim_model::limits::MAX_NAME_BYTES;
 
-/// The seq a token continues after, and on a sorted list's token the sort value;
-/// refused (`invalidCursor`) unless it was issued for the same kind of list, the same
-/// filter and the same sort. Tokens name a position, not server state, so they never
-/// expire.
+/// Where a token's page is (after or before a seq), and on a sorted list's token the
+/// sort value; refused (`invalidCursor`) unless it was issued for the same kind of list,
+/// the same filter and the same sort. Tokens name a position, not server state, so
+/// they never expire.
 pub fn decode_token(
     token: &str,
     kind: &str,
     fingerprint: &str,
-) -> Result<(i64, Option<Option<String>>), IdentityError> {
+) -> Result<(Position, Option<Option<String>>), IdentityError> {
     let malformed =
         || IdentityError::refused(ScimType::InvalidCursor, "page.page_token is malformed");
     if token.len() > MAX_TOKEN_BYTES {
@@ -155,14 +178,17 @@ pub fn decode_token(
         Some("-") => Some(None),
         Some(v) => Some(Some(v.strip_prefix('+').ok_or_else(malformed)?.to_owned())),
     };
-    let seq: i64 = seq.parse().map_err(|_| malformed())?;
+    let position = match seq.strip_prefix('<') {
+        Some(s) => Position::Before(s.parse().map_err(|_| malformed())?),
+        None => Position::After(seq.parse().map_err(|_| malformed())?),
+    };
     if k != kind || fp != fingerprint {
         return Err(IdentityError::refused(
             ScimType::InvalidCursor,
             "page.page_token was issued for a different list, filter or sort",
         ));
     }
-    Ok((seq, value))
+    Ok((position, value))
 }
 
 /// The write generations a list is read under; see the module doc.
@@ -374,27 +400,35 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_are_bound_to_kind_and_filter() {
-        let t = encode_token("users", 42, "abc");
-        assert_eq!(decode_token(&t, "users", "abc").unwrap(), (42, None));
+        let t = encode_token("users", 42, "abc", Toward::Next);
+        assert_eq!(
+            decode_token(&t, "users", "abc").unwrap(),
+            (Position::After(42), None)
+        );
+        let back = encode_token("users", 42, "abc", Toward::Previous);
+        assert_eq!(
+            decode_token(&back, "users", "abc").unwrap(),
+            (Position::Before(42), None)
+        );
         let pos = SortPos {
             value: Some("a:b".into()),
             seq: 7,
         };
-        let sorted = encode_sorted_token("users", &pos, "f/user_name.d");
+        let sorted = encode_sorted_token("users", &pos, "f/user_name.d", Toward::Next);
         assert_eq!(
             decode_token(&sorted, "users", "f/user_name.d").unwrap(),
-            (7, Some(Some("a:b".into())))
+            (Position::After(7), Some(Some("a:b".into())))
         );
         assert!(decode_token(&sorted, "users", "f/user_name.a").is_err());
-        let none = encode_sorted_token(
-            "users",
-            &SortPos {
-                value: None,
-                seq: 3,
-            },
-            "f",
+        let none = SortPos {
+            value: None,
+            seq: 3,
+        };
+        let none = encode_sorted_token("users", &none, "f", Toward::Previous);
+        assert_eq!(
+            decode_token(&none, "users", "f").unwrap(),
+            (Position::Before(3), Some(None))
         );
-        assert_eq!(decode_token(&none, "users", "f").unwrap(), (3, Some(None)));
         assert!(decode_token(&t, "groups", "abc").is_err());
         assert!(decode_token(&t, "users", "").is_err());
         assert!(decode_token("!!!", "users", "").is_err());

@@ -118,6 +118,7 @@ pub(super) async fn list(
             total_results: result.total,
             start_index: result.start_index,
             next_page_token: result.next_token,
+            previous_page_token: result.previous_token,
         }),
     })
 }

@@ -1,7 +1,10 @@
 //! Listing users and groups: one procedure for both kinds.
 //!
-//! * Unfiltered: the page is `seq > cursor LIMIT count` when the [`CursorCache`] or a
-//!   token knows the position; otherwise a seek through the cache's order index (built
+//! Index pages in creation order (what Okta and Entra ask for) are served here; pages
+//! asked for by token, and every page of a sorted list, are keyset walks ([`sorted`]).
+//!
+//! * Unfiltered: the page is `seq > cursor LIMIT count` when the [`CursorCache`] knows
+//!   the position; otherwise a seek through the cache's order index (built
 //!   by one walk of the `(tenant, seq)` index when missing or outdated). The total is
 //!   the tenant's live count from [`crate::db::counts`], read in the same snapshot.
 //! * Filtered with an index key (see [`crate::filter::plan`]): the candidates are loaded,
@@ -25,7 +28,7 @@ use crate::error::IdentityError;
 use crate::filter::CompiledFilter;
 use crate::filter::plan;
 use crate::paging::{
-    CursorCache, Generations, ListKey, ORDER_SAMPLE, PageSpec, Position, encode_token,
+    CursorCache, Generations, ListKey, ORDER_SAMPLE, PageSpec, Position, Toward, encode_token,
 };
 
 /// Rows read per statement while scanning.
@@ -66,6 +69,8 @@ pub struct ListPage<T> {
     pub start_index: i64,
     /// The token for the next page, empty at the end.
     pub next_token: String,
+    /// The token for the page before this one, empty on the first page.
+    pub previous_token: String,
     /// Which index narrowed the filter, for spans.
     pub index: Option<&'static str>,
 }
@@ -82,9 +87,12 @@ pub fn list<K: ListKind>(
     cache: &CursorCache,
     req: &ListRequest,
 ) -> Result<ListPage<K::Item>, IdentityError> {
-    if let Some(sort) = req.sort {
-        return sorted::list::<K>(conn, req, sort);
-    }
+    // Token pages, and every page of a sorted list, are keyset walks ([`sorted`]); this
+    // path serves index pages in creation order, through the cursor cache.
+    let start = match (req.sort, req.page.position) {
+        (None, Position::Index(start)) => start,
+        (sort, _) => return sorted::list::<K>(conn, req, sort.unwrap_or(sorted::Sort::CREATION)),
+    };
     let key = ListKey {
         tenant: req.tenant.clone(),
         kind: K::NAME,
@@ -101,37 +109,43 @@ pub fn list<K: ListKind>(
         })
     };
     let mut generations = None;
-    let (mut page, total, start, index) = match &req.filter {
+    let (mut page, total, index) = match &req.filter {
         None => {
             let snapshot = snapshot(conn)?;
             generations = Some(snapshot.generations);
-            let (page, total, start) = unfiltered::<K>(conn, cache, &key, req, &snapshot)?;
-            (page, total, start, None)
+            let page = unfiltered::<K>(conn, cache, &key, req, start, &snapshot)?;
+            (page, snapshot.live, None)
         }
         Some(filter) => match plan::index_key(filter) {
             Some(ix) => {
                 let rows = K::lookup(conn, &req.tenant, &ix)?;
-                let (page, total, start) = narrowed::<K>(conn, filter, rows, req)?;
-                (page, total, start, Some(ix.index_name()))
+                let (page, total) = narrowed::<K>(conn, filter, rows, req, start)?;
+                (page, total, Some(ix.index_name()))
             }
             None => {
                 let g = snapshot(conn)?.generations;
                 generations = Some(g);
-                let (page, total, start) = scan::<K>(conn, cache, &key, filter, req, g)?;
-                (page, total, start, None)
+                let (page, total) = scan::<K>(conn, cache, &key, filter, req, start, g)?;
+                (page, total, None)
             }
         },
     };
     // Index-narrowed lists are small and never consult the cache.
-    if let (Position::Index(_), Some((last, _)), Some(g)) =
-        (req.page.position, page.items.last(), generations)
-    {
+    if let (Some((last, _)), Some(g)) = (page.items.last(), generations) {
         let cached_total = req.filter.is_some().then_some(total);
         let next = start.saturating_add(page.items.len() as i64);
         cache.store(&key, next, g, *last, cached_total);
     }
     let next_token = match page.items.last() {
-        Some((last, _)) if page.more && count > 0 => encode_token(K::NAME, *last, &req.fingerprint),
+        Some((last, _)) if page.more && count > 0 => {
+            encode_token(K::NAME, *last, &req.fingerprint, Toward::Next)
+        }
+        _ => String::new(),
+    };
+    let previous_token = match page.items.first() {
+        Some((first, _)) if start > 1 => {
+            encode_token(K::NAME, *first, &req.fingerprint, Toward::Previous)
+        }
         _ => String::new(),
     };
     let needs = req
@@ -150,6 +164,7 @@ pub fn list<K: ListKind>(
         total,
         start_index: start,
         next_token,
+        previous_token,
         index,
     })
 }
@@ -170,24 +185,25 @@ fn decode_all<K: ListKind>(
     Ok(items)
 }
 
-type Paged<T> = (Collect<T>, i64, i64);
-
+/// Index page `start` of the unfiltered list.
 fn unfiltered<K: ListKind>(
     conn: &mut Conn<'_>,
     cache: &CursorCache,
     key: &ListKey,
     req: &ListRequest,
+    start: i64,
     snapshot: &Snapshot,
-) -> Result<Paged<K::Item>, IdentityError> {
+) -> Result<Collect<K::Item>, IdentityError> {
     let tenant = req.tenant.as_str();
     let count = req.page.count;
     let generations = snapshot.generations;
     let mut order = cache.order_index(tenant, K::NAME, generations);
-    let (rows, start) = match req.page.position {
-        Position::Index(start) if count == 0 => (Vec::new(), start),
-        Position::Index(start) => match cache.lookup(key, start, generations) {
-            Some(cursor) => (K::after(conn, tenant, cursor.last_seq, count + 1)?, start),
-            None if start == 1 => (K::skip_from(conn, tenant, 0, 0, count + 1)?, start),
+    let rows = if count == 0 {
+        Vec::new()
+    } else {
+        match cache.lookup(key, start, generations) {
+            Some(cursor) => K::after(conn, tenant, cursor.last_seq, count + 1)?,
+            None if start == 1 => K::skip_from(conn, tenant, 0, 0, count + 1)?,
             None => {
                 // A position nothing remembers: seek through the order index (built
                 // now if needed) instead of an OFFSET over every row before it.
@@ -196,37 +212,27 @@ fn unfiltered<K: ListKind>(
                     order =
                         Some(cache.store_order_index(tenant, K::NAME, generations, total, samples));
                 }
-                let rows = match order.as_ref().and_then(|index| index.locate(start - 1)) {
+                match order.as_ref().and_then(|index| index.locate(start - 1)) {
                     Some((from, skip)) => K::skip_from(conn, tenant, from, skip, count + 1)?,
                     None => Vec::new(),
-                };
-                (rows, start)
+                }
             }
-        },
-        // A continuation page is a seek: counting the rows before it to say where it
-        // starts would cost as much as the walk so far, so it does not (start 0).
-        Position::After(seq) => {
-            let rows = if count == 0 {
-                Vec::new()
-            } else {
-                K::after(conn, tenant, seq, count + 1)?
-            };
-            (rows, 0)
         }
     };
-    let total = snapshot.live;
     let more = rows.len() as i64 > count;
     let mut items = decode_all::<K>(conn, tenant, &rows, false)?;
     items.truncate(count as usize);
-    Ok((Collect { items, more }, total, start))
+    Ok(Collect { items, more })
 }
 
+/// Index page `start` of the candidates an index lookup gave, and the total.
 fn narrowed<K: ListKind>(
     conn: &mut Conn<'_>,
     filter: &CompiledFilter,
     rows: Vec<K::Row>,
     req: &ListRequest,
-) -> Result<Paged<K::Item>, IdentityError> {
+    start: i64,
+) -> Result<(Collect<K::Item>, i64), IdentityError> {
     let items = decode_all::<K>(conn, &req.tenant, &rows, filter.needs_related())?;
     let matched: Vec<(i64, K::Item)> = items
         .into_iter()
@@ -234,39 +240,35 @@ fn narrowed<K: ListKind>(
         .collect();
     let total = matched.len() as i64;
     let count = req.page.count as usize;
-    let (skip, start) = match req.page.position {
-        Position::Index(start) => ((start - 1) as usize, start),
-        Position::After(seq) => (matched.iter().take_while(|(s, _)| *s <= seq).count(), 0),
-    };
+    let skip = (start - 1) as usize;
     let mut items: Vec<(i64, K::Item)> = matched.into_iter().skip(skip).take(count + 1).collect();
     let more = items.len() > count;
     items.truncate(count);
-    Ok((Collect { items, more }, total, start))
+    Ok((Collect { items, more }, total))
 }
 
+/// Index page `start` of a filter evaluated over the whole tenant, and the total.
 fn scan<K: ListKind>(
     conn: &mut Conn<'_>,
     cache: &CursorCache,
     key: &ListKey,
     filter: &CompiledFilter,
     req: &ListRequest,
+    start: i64,
     generations: Generations,
-) -> Result<Paged<K::Item>, IdentityError> {
+) -> Result<(Collect<K::Item>, i64), IdentityError> {
     let tenant = req.tenant.as_str();
     let count = req.page.count;
     let related = filter.needs_related();
     // A cached position with a cached total lets sequential pages stop early.
-    let resume = match req.page.position {
-        Position::Index(start) => cache
-            .lookup(key, start, generations)
-            .and_then(|c| c.total.map(|t| (start, c.last_seq, t))),
-        Position::After(_) => None,
-    };
+    let resume = cache
+        .lookup(key, start, generations)
+        .and_then(|c| c.total.map(|t| (c.last_seq, t)));
     let mut page = Collect {
         items: Vec::new(),
         more: false,
     };
-    let mut after = resume.map_or(0, |(_, seq, _)| seq);
+    let mut after = resume.map_or(0, |(seq, _)| seq);
     let mut matches: i64 = 0;
     loop {
         let rows = K::after(conn, tenant, after, SCAN_BATCH)?;
@@ -277,12 +279,7 @@ fn scan<K: ListKind>(
                 continue;
             }
             matches += 1;
-            let wanted = match req.page.position {
-                _ if resume.is_some() => true,
-                Position::Index(start) => matches >= start,
-                Position::After(token_seq) => seq > token_seq,
-            };
-            if !wanted {
+            if resume.is_none() && matches < start {
                 continue;
             }
             if (page.items.len() as i64) < count {
@@ -298,9 +295,8 @@ fn scan<K: ListKind>(
             break;
         }
     }
-    Ok(match (resume, req.page.position) {
-        (Some((start, _, total)), _) => (page, total, start),
-        (None, Position::Index(start)) => (page, matches, start),
-        (None, Position::After(_)) => (page, matches, 0),
+    Ok(match resume {
+        Some((_, total)) => (page, total),
+        None => (page, matches),
     })
 }

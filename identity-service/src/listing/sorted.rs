@@ -1,9 +1,11 @@
-//! Sorted lists (RFC 7644 §3.4.2.3; the order is described on `identity.v1.Sort`).
+//! Keyset pages: every page asked for by token (in any order, creation order included)
+//! and every page of a sorted list (RFC 7644 §3.4.2.3; the order is described on
+//! `identity.v1.Sort`).
 //!
-//! * Unfiltered: a keyset walk in the sort order (`db::sorted_pages`): a continuation
-//!   page is the rows after the last one served, found in the column's index, so a
-//!   cursor page costs its own rows at any depth; an index page (`start_index`) steps
-//!   over the rows before it.
+//! * Unfiltered: a keyset walk in the order (`db::sorted_pages`): the page after a row
+//!   is the rows after it, found in the column's index, and the page before it is the
+//!   same walk in the reverse order, so a token page costs its own rows at any depth;
+//!   an index page (`start_index`) of a sorted list steps over the rows before it.
 //! * Filtered with an index key: the few candidates are evaluated and sorted in memory.
 //! * Filtered otherwise: the tenant's rows are walked in the sort order in batches,
 //!   every match counted for the total, as the unsorted scan does.
@@ -18,7 +20,7 @@ use crate::db::counts;
 use crate::db::sorted_pages::SortPos;
 use crate::error::IdentityError;
 use crate::filter::{CompiledFilter, plan};
-use crate::paging::{Position, encode_sorted_token};
+use crate::paging::{Position, Toward, encode_sorted_token, encode_token};
 
 /// What a list is ordered by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +32,19 @@ pub struct Sort {
 }
 
 impl Sort {
+    /// Creation order, ascending: the order of every unsorted list.
+    pub const CREATION: Sort = Sort {
+        key: pb::SortKey::Created,
+        descending: false,
+    };
+
+    fn reversed(self) -> Sort {
+        Sort {
+            key: self.key,
+            descending: !self.descending,
+        }
+    }
+
     /// The request's sort, `None` for creation order ascending (the unsorted lists'
     /// order, which their own paths serve).
     pub fn of(sort: Option<&pb::Sort>) -> Option<Sort> {
@@ -69,42 +84,78 @@ fn unsupported(kind: &str) -> IdentityError {
     IdentityError::invalid(format!("{kind} cannot be sorted by that attribute"))
 }
 
-/// Lists resources of kind `K` in `sort`'s order.
+/// Where the page is, relative to the order.
+#[derive(Debug, Clone)]
+enum Window {
+    /// Index page: from this 1-based position.
+    Index(i64),
+    /// The page after this row.
+    After(SortPos),
+    /// The page ending right before this row.
+    Before(SortPos),
+}
+
+/// The page being collected, with each item's place in the order.
+struct Sorted<T> {
+    items: Vec<(SortPos, T)>,
+    /// More rows follow the page.
+    more_after: bool,
+    /// Rows come before the page.
+    more_before: bool,
+}
+
+/// Lists resources of kind `K` in `sort`'s order, a token's page or any page of a
+/// sorted list.
 pub(super) fn list<K: ListKind>(
     conn: &mut Conn<'_>,
     req: &ListRequest,
     sort: Sort,
 ) -> Result<ListPage<K::Item>, IdentityError> {
-    if matches!(req.page.position, Position::After(_)) && req.page.sort_pos.is_none() {
-        return Err(IdentityError::refused(
-            scim_model::ScimType::InvalidCursor,
-            "page.page_token was issued for an unsorted list",
-        ));
-    }
+    // Tokens of unsorted lists carry only a seq: in creation order that is the whole
+    // position. A sorted list's tokens must carry the sort value too.
+    let at = |seq: i64| -> Result<SortPos, IdentityError> {
+        match (&req.page.sort_pos, req.sort) {
+            (Some(p), Some(_)) => Ok(p.clone()),
+            (None, None) => Ok(SortPos { value: None, seq }),
+            _ => Err(IdentityError::refused(
+                scim_model::ScimType::InvalidCursor,
+                "page.page_token was issued for a list in another order",
+            )),
+        }
+    };
+    let window = match req.page.position {
+        Position::Index(start) => Window::Index(start),
+        Position::After(seq) => Window::After(at(seq)?),
+        Position::Before(seq) => Window::Before(at(seq)?),
+    };
     let count = req.page.count;
-    let (page, total, start, index) = match &req.filter {
+    let (page, total, index) = match &req.filter {
         None => {
             let total = counts::read(conn, &req.tenant)?.of(K::KIND).live();
-            let (page, start) = unfiltered::<K>(conn, req, sort)?;
-            (page, total, start, None)
+            (unfiltered::<K>(conn, req, sort, &window)?, total, None)
         }
         Some(filter) => match plan::index_key(filter) {
             Some(ix) => {
                 let rows = K::lookup(conn, &req.tenant, &ix)?;
-                let (page, total, start) = narrowed::<K>(conn, filter, rows, req, sort)?;
-                (page, total, start, Some(ix.index_name()))
+                let (page, total) = narrowed::<K>(conn, filter, rows, req, sort, &window)?;
+                (page, total, Some(ix.index_name()))
             }
             None => {
-                let (page, total, start) = scan::<K>(conn, filter, req, sort)?;
-                (page, total, start, None)
+                let (page, total) = scan::<K>(conn, filter, req, sort, &window)?;
+                (page, total, None)
             }
         },
     };
-    let mut page = page;
+    let token = |pos: &SortPos, toward| match req.sort {
+        Some(_) => encode_sorted_token(K::NAME, pos, &req.fingerprint, toward),
+        None => encode_token(K::NAME, pos.seq, &req.fingerprint, toward),
+    };
     let next_token = match page.items.last() {
-        Some((pos, _)) if page.more && count > 0 => {
-            encode_sorted_token(K::NAME, pos, &req.fingerprint)
-        }
+        Some((pos, _)) if page.more_after && count > 0 => token(pos, Toward::Next),
+        _ => String::new(),
+    };
+    let previous_token = match page.items.first() {
+        Some((pos, _)) if page.more_before => token(pos, Toward::Previous),
         _ => String::new(),
     };
     let needs = req
@@ -113,7 +164,7 @@ pub(super) fn list<K: ListKind>(
         .is_some_and(CompiledFilter::needs_related);
     let mut items: Vec<(i64, K::Item)> = page
         .items
-        .drain(..)
+        .into_iter()
         .map(|(pos, item)| (pos.seq, item))
         .collect();
     if req.include_related && !needs {
@@ -126,16 +177,15 @@ pub(super) fn list<K: ListKind>(
     Ok(ListPage {
         items: items.into_iter().map(|(_, item)| item).collect(),
         total,
-        start_index: start,
+        // A token page is a seek and does not count the rows before it.
+        start_index: match window {
+            Window::Index(start) => start,
+            _ => 0,
+        },
         next_token,
+        previous_token,
         index,
     })
-}
-
-/// The page being collected, with each item's place in the order.
-struct Sorted<T> {
-    items: Vec<(SortPos, T)>,
-    more: bool,
 }
 
 /// Decodes `rows` with their positions in the order.
@@ -155,59 +205,88 @@ fn positioned<K: ListKind>(
         .collect())
 }
 
+fn walk<K: ListKind>(
+    conn: &mut Conn<'_>,
+    tenant: &str,
+    sort: Sort,
+    from: Option<&SortPos>,
+    limit: i64,
+) -> Result<Vec<K::Row>, IdentityError> {
+    // Forward in creation order (every cursor walk of an unsorted list) takes the
+    // prepared statement the index pages use.
+    if sort == Sort::CREATION {
+        return Ok(K::after(conn, tenant, from.map_or(0, |p| p.seq), limit)?);
+    }
+    Ok(K::sorted(conn, tenant, sort, from, limit).ok_or_else(|| unsupported(K::NAME))??)
+}
+
 fn unfiltered<K: ListKind>(
     conn: &mut Conn<'_>,
     req: &ListRequest,
     sort: Sort,
-) -> Result<(Sorted<K::Item>, i64), IdentityError> {
+    window: &Window,
+) -> Result<Sorted<K::Item>, IdentityError> {
     let tenant = req.tenant.as_str();
     let count = req.page.count;
-    let (rows, start) = match (&req.page.position, &req.page.sort_pos) {
-        (_, _) if count == 0 => (Vec::new(), 0),
-        (Position::Index(start), _) => {
+    let (rows, more_after, more_before) = match window {
+        _ if count == 0 => (Vec::new(), false, false),
+        Window::Index(start) => {
             let skip = start - 1;
-            let rows = K::sorted(conn, tenant, sort, None, skip + count + 1)
-                .ok_or_else(|| unsupported(K::NAME))??;
-            (rows.into_iter().skip(skip as usize).collect(), *start)
+            let mut rows = walk::<K>(conn, tenant, sort, None, skip + count + 1)?;
+            let more = rows.len() as i64 > skip + count;
+            rows.truncate((skip + count) as usize);
+            let rows: Vec<K::Row> = rows.into_iter().skip(skip as usize).collect();
+            (rows, more, skip > 0)
         }
-        (Position::After(_), from) => {
-            let rows = K::sorted(conn, tenant, sort, from.as_ref(), count + 1)
-                .ok_or_else(|| unsupported(K::NAME))??;
-            (rows, 0)
+        Window::After(pos) => {
+            let mut rows = walk::<K>(conn, tenant, sort, Some(pos), count + 1)?;
+            let more = rows.len() as i64 > count;
+            rows.truncate(count as usize);
+            (rows, more, true)
+        }
+        Window::Before(pos) => {
+            let mut rows = walk::<K>(conn, tenant, sort.reversed(), Some(pos), count + 1)?;
+            let more = rows.len() as i64 > count;
+            rows.truncate(count as usize);
+            rows.reverse();
+            (rows, true, more)
         }
     };
-    let more = rows.len() as i64 > count;
-    let mut items = positioned::<K>(conn, req, &rows, sort, false)?;
-    items.truncate(count as usize);
-    Ok((Sorted { items, more }, start))
+    let items = positioned::<K>(conn, req, &rows, sort, false)?;
+    Ok(Sorted {
+        items,
+        more_after,
+        more_before,
+    })
 }
 
-/// Whether `pos` comes after where the page request says the page starts.
-fn after_start(req: &ListRequest, sort: Sort, pos: &SortPos) -> bool {
-    match &req.page.sort_pos {
-        Some(from) => sort.cmp(pos, from) == Ordering::Greater,
-        None => true,
-    }
-}
-
-/// The page of `matched` (in order) the request asks for.
-fn window<T>(req: &ListRequest, sort: Sort, matched: Vec<(SortPos, T)>) -> (Sorted<T>, i64, i64) {
-    let total = matched.len() as i64;
-    let count = req.page.count as usize;
-    let (skip, start) = match req.page.position {
-        Position::Index(start) => ((start - 1) as usize, start),
-        Position::After(_) => (
+/// The page of `matched` (every match, in order) the window asks for.
+fn window_of<T>(count: i64, sort: Sort, window: &Window, matched: Vec<(SortPos, T)>) -> Sorted<T> {
+    let count = count as usize;
+    let (skip, take) = match window {
+        Window::Index(start) => ((*start - 1) as usize, count),
+        Window::After(from) => (
             matched
                 .iter()
-                .take_while(|(p, _)| !after_start(req, sort, p))
+                .take_while(|(p, _)| sort.cmp(p, from) != Ordering::Greater)
                 .count(),
-            0,
+            count,
         ),
+        Window::Before(until) => {
+            let before = matched
+                .iter()
+                .take_while(|(p, _)| sort.cmp(p, until) == Ordering::Less)
+                .count();
+            (before.saturating_sub(count), before.min(count))
+        }
     };
-    let mut items: Vec<(SortPos, T)> = matched.into_iter().skip(skip).take(count + 1).collect();
-    let more = items.len() > count;
-    items.truncate(count);
-    (Sorted { items, more }, total, start)
+    let total = matched.len();
+    let items: Vec<(SortPos, T)> = matched.into_iter().skip(skip).take(take).collect();
+    Sorted {
+        more_after: skip + items.len() < total,
+        more_before: skip > 0,
+        items,
+    }
 }
 
 fn narrowed<K: ListKind>(
@@ -216,34 +295,39 @@ fn narrowed<K: ListKind>(
     rows: Vec<K::Row>,
     req: &ListRequest,
     sort: Sort,
-) -> Result<(Sorted<K::Item>, i64, i64), IdentityError> {
+    window: &Window,
+) -> Result<(Sorted<K::Item>, i64), IdentityError> {
     let mut matched: Vec<(SortPos, K::Item)> =
         positioned::<K>(conn, req, &rows, sort, filter.needs_related())?
             .into_iter()
             .filter(|(_, item)| filter.matches(item))
             .collect();
     matched.sort_by(|(a, _), (b, _)| sort.cmp(a, b));
-    Ok(window(req, sort, matched))
+    let total = matched.len() as i64;
+    Ok((window_of(req.page.count, sort, window, matched), total))
 }
 
+/// A filter without an index key: every row is evaluated (the total counts every
+/// match), walking the order in batches; only the window's matches are kept.
 fn scan<K: ListKind>(
     conn: &mut Conn<'_>,
     filter: &CompiledFilter,
     req: &ListRequest,
     sort: Sort,
-) -> Result<(Sorted<K::Item>, i64, i64), IdentityError> {
+    window: &Window,
+) -> Result<(Sorted<K::Item>, i64), IdentityError> {
     let tenant = req.tenant.as_str();
-    let count = req.page.count;
+    let count = req.page.count as usize;
     let related = filter.needs_related();
-    let mut page = Sorted {
-        items: Vec::new(),
-        more: false,
-    };
     let mut from: Option<SortPos> = None;
     let mut matches: i64 = 0;
+    // Index and After windows keep the page and one more; a Before window keeps the
+    // last `count + 1` matches before its row.
+    let mut kept: std::collections::VecDeque<(SortPos, K::Item)> = Default::default();
+    let mut skipped_before = 0usize;
+    let mut after_page = 0usize;
     loop {
-        let rows = K::sorted(conn, tenant, sort, from.as_ref(), SCAN_BATCH)
-            .ok_or_else(|| unsupported(K::NAME))??;
+        let rows = walk::<K>(conn, tenant, sort, from.as_ref(), SCAN_BATCH)?;
         let Some(last) = rows.last() else { break };
         from = Some(K::sort_pos(last, sort.key));
         let batch = rows.len() as i64;
@@ -252,26 +336,31 @@ fn scan<K: ListKind>(
                 continue;
             }
             matches += 1;
-            let wanted = match req.page.position {
-                Position::Index(start) => matches >= start,
-                Position::After(_) => after_start(req, sort, &pos),
-            };
-            if !wanted {
-                continue;
-            }
-            if (page.items.len() as i64) < count {
-                page.items.push((pos, item));
-            } else {
-                page.more = true;
+            match window {
+                Window::Index(start) if matches < *start => skipped_before += 1,
+                Window::After(p) if sort.cmp(&pos, p) != Ordering::Greater => skipped_before += 1,
+                Window::Before(p) if sort.cmp(&pos, p) != Ordering::Less => after_page += 1,
+                Window::Before(_) => {
+                    kept.push_back((pos, item));
+                    if kept.len() > count {
+                        kept.pop_front();
+                        skipped_before += 1;
+                    }
+                }
+                _ if kept.len() < count => kept.push_back((pos, item)),
+                _ => after_page += 1,
             }
         }
         if batch < SCAN_BATCH {
             break;
         }
     }
-    let start = match req.page.position {
-        Position::Index(start) => start,
-        Position::After(_) => 0,
-    };
-    Ok((page, matches, start))
+    Ok((
+        Sorted {
+            items: kept.into_iter().collect(),
+            more_after: after_page > 0,
+            more_before: skipped_before > 0,
+        },
+        matches,
+    ))
 }

@@ -82,9 +82,7 @@ impl Listed for Groups {
             .list_groups(with_token(req, &auth.token))
             .await?
             .into_inner();
-        let (total, next) = resp
-            .page
-            .map_or((0, String::new()), |p| (p.total_results, p.next_page_token));
+        let info = resp.page.unwrap_or_default();
         let base_url = state.settings.scim_base.as_str();
         let resources = resp
             .groups
@@ -94,7 +92,12 @@ impl Listed for Groups {
                 proj.shape(group, ResourceKind::Group)
             })
             .collect::<Result<_, _>>()?;
-        Ok((resources, total, next))
+        Ok(Page {
+            resources,
+            total: info.total_results,
+            next: info.next_page_token,
+            previous: info.previous_page_token,
+        })
     }
 }
 

@@ -15,7 +15,7 @@ use crate::extract::QueryPairs;
 use crate::routes::projection::Projection;
 use crate::routes::response;
 use crate::scim::filter;
-use crate::scim::list::{ListParams, ListResponse, Resource};
+use crate::scim::list::{Cursors, ListParams, ListResponse, Resource};
 use crate::scim::projection::Projected;
 use crate::state::AppState;
 use scim_model::ResourceKind;
@@ -118,23 +118,40 @@ where
         attributes: params.attributes.clone(),
         excluded: params.excluded_attributes.clone(),
     };
-    let (resources, total, next) = query(filter, order, at(&params), params.count, proj).await?;
-    tracing::Span::current().record("scim.result_count", resources.len());
+    let page = query(filter, order, at(&params), params.count, proj).await?;
+    tracing::Span::current().record("scim.result_count", page.resources.len());
+    let cursor = params.cursor.is_some().then(|| page.cursors());
     let body = ListResponse {
-        resources,
-        total_results: total,
+        resources: page.resources,
+        total_results: page.total,
         start_index: params.start_index,
-        cursor: params
-            .cursor
-            .is_some()
-            .then(|| (!next.is_empty()).then_some(next)),
+        cursor,
     };
     Ok(response::scim(StatusCode::OK, &body))
 }
 
-/// One page of resources, the total number of matches, and the cursor of the next page
-/// (empty at the end).
-pub(crate) type Page<'s> = (Vec<Projected<Resource<'s>>>, i64, String);
+/// One page of resources.
+pub(crate) struct Page<'s> {
+    /// The resources, projected.
+    pub(crate) resources: Vec<Projected<Resource<'s>>>,
+    /// How many match in all.
+    pub(crate) total: i64,
+    /// The next page's cursor, empty at the end.
+    pub(crate) next: String,
+    /// The previous page's cursor, empty on the first page.
+    pub(crate) previous: String,
+}
+
+impl Page<'_> {
+    /// The page's cursors for a ListResponse.
+    pub(crate) fn cursors(&self) -> Cursors {
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        Cursors {
+            next: some(&self.next),
+            previous: some(&self.previous),
+        }
+    }
+}
 
 /// A resource type the list and search routes serve: how one page of it is read.
 /// Everything else about a list is written once, here.

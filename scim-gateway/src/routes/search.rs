@@ -11,7 +11,7 @@ use crate::routes::listing::{At, Listed as _, run_list};
 use crate::routes::projection::Projection;
 use crate::routes::{groups, response, users};
 use crate::scim::filter;
-use crate::scim::list::{ListParams, ListResponse};
+use crate::scim::list::{Cursors, ListParams, ListResponse};
 use crate::state::AppState;
 use axum::http::StatusCode;
 use scim_authn::scopes::SCIM_READ;
@@ -111,20 +111,22 @@ pub async fn root(
         excluded: p.excluded_attributes.clone(),
     };
     let Some(cursor) = p.cursor.as_deref() else {
-        let (mut resources, users_total, _) = if search_users {
+        let (mut resources, users_total) = if search_users {
             let at = At::Index(p.start_index);
-            users::Users::page(&state, &auth, user_filter, None, at, p.count, &proj).await?
+            let page =
+                users::Users::page(&state, &auth, user_filter, None, at, p.count, &proj).await?;
+            (page.resources, page.total)
         } else {
-            (Vec::new(), 0, String::new())
+            (Vec::new(), 0)
         };
         let groups_total = if search_groups {
             let remaining = (p.count - resources.len() as i64).max(0);
             let at = At::Index((p.start_index - users_total).max(1));
-            let (more, total, _) =
+            let page =
                 groups::Groups::page(&state, &auth, group_filter, None, at, remaining, &proj)
                     .await?;
-            resources.extend(more);
-            total
+            resources.extend(page.resources);
+            page.total
         } else {
             0
         };
@@ -148,7 +150,7 @@ pub async fn root(
     let mut next = None;
     let (mut users_total, mut groups_total) = (None, None);
     if in_users {
-        let (page, total, token) = users::Users::page(
+        let page = users::Users::page(
             &state,
             &auth,
             user_filter.clone(),
@@ -158,16 +160,16 @@ pub async fn root(
             &proj,
         )
         .await?;
-        resources = page;
-        users_total = Some(total);
-        if !token.is_empty() {
-            next = Some(format!("{USERS_PREFIX}{token}"));
+        resources = page.resources;
+        users_total = Some(page.total);
+        if !page.next.is_empty() {
+            next = Some(format!("{USERS_PREFIX}{}", page.next));
         }
     }
     let remaining = (p.count - resources.len() as i64).max(0);
     if search_groups && next.is_none() {
         let token = if in_users { "" } else { token };
-        let (page, total, token) = groups::Groups::page(
+        let page = groups::Groups::page(
             &state,
             &auth,
             group_filter.clone(),
@@ -177,13 +179,13 @@ pub async fn root(
             &proj,
         )
         .await?;
-        groups_total = Some(total);
-        if remaining == 0 && total > 0 && in_users {
+        groups_total = Some(page.total);
+        if remaining == 0 && page.total > 0 && in_users {
             next = Some(GROUPS_PREFIX.to_owned());
-        } else if !token.is_empty() {
-            next = Some(format!("{GROUPS_PREFIX}{token}"));
+        } else if !page.next.is_empty() {
+            next = Some(format!("{GROUPS_PREFIX}{}", page.next));
         }
-        resources.extend(page);
+        resources.extend(page.resources);
     }
     // The total of whichever list this page did not read (count 0 reads only a total).
     let users_total = match users_total {
@@ -192,7 +194,7 @@ pub async fn root(
             let at = At::Index(1);
             users::Users::page(&state, &auth, user_filter, None, at, 0, &proj)
                 .await?
-                .1
+                .total
         }
         None => 0,
     };
@@ -202,7 +204,7 @@ pub async fn root(
             let at = At::Index(1);
             groups::Groups::page(&state, &auth, group_filter, None, at, 0, &proj)
                 .await?
-                .1
+                .total
         }
         None => 0,
     };
@@ -211,7 +213,11 @@ pub async fn root(
         resources,
         total_results: users_total + groups_total,
         start_index: 1,
-        cursor: Some(next),
+        // The root search walks forward only: no previousCursor.
+        cursor: Some(Cursors {
+            next,
+            previous: None,
+        }),
     };
     Ok(response::scim(StatusCode::OK, &body))
 }

@@ -6,7 +6,8 @@
 //! rejected (Okta pages by its requested count, so a rejection would stop its import).
 //!
 //! Cursor paging (RFC 9865) is asked for with `cursor` (empty for the first page); the
-//! response then carries `nextCursor` while more follow, and no `startIndex`. A cursor
+//! response then carries `nextCursor` while more follow and `previousCursor` after the
+//! first page, and no `startIndex`. A cursor
 //! names the last resource served, in creation order, so a walk returns every resource
 //! that existed for all of it exactly once, whatever is created or deleted meanwhile,
 //! and each page is a seek on the `(tenant, seq)` index. Cursors hold no server state
@@ -32,9 +33,17 @@ pub struct ListResponse<R> {
     pub total_results: i64,
     /// The 1-based index of the first resource of the page (index paging).
     pub start_index: i64,
-    /// Cursor paging: the cursor of the next page (`None` at the end). `None` here with
-    /// index paging.
-    pub cursor: Option<Option<String>>,
+    /// Cursor paging: the cursors of the pages around this one. `None` with index paging.
+    pub cursor: Option<Cursors>,
+}
+
+/// The cursors a cursor-paged ListResponse names (RFC 9865).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cursors {
+    /// The next page's (`None` at the end).
+    pub next: Option<String>,
+    /// The previous page's (`None` on the first page).
+    pub previous: Option<String>,
 }
 
 impl<R> ListResponse<R> {
@@ -57,8 +66,14 @@ impl<R: Serialize> Serialize for ListResponse<R> {
         m.serialize_entry("totalResults", &self.total_results)?;
         match &self.cursor {
             None => m.serialize_entry("startIndex", &self.start_index.max(1))?,
-            Some(Some(next)) => m.serialize_entry("nextCursor", next)?,
-            Some(None) => {}
+            Some(c) => {
+                if let Some(next) = &c.next {
+                    m.serialize_entry("nextCursor", next)?;
+                }
+                if let Some(previous) = &c.previous {
+                    m.serialize_entry("previousCursor", previous)?;
+                }
+            }
         }
         m.serialize_entry("itemsPerPage", &self.resources.len())?;
         m.serialize_entry("Resources", &self.resources)?;
@@ -322,11 +337,16 @@ mod tests {
             })
             .unwrap()
         };
-        let more = page(Some(Some("next".to_owned())));
+        let more = page(Some(Cursors {
+            next: Some("next".to_owned()),
+            previous: Some("prev".to_owned()),
+        }));
         assert_eq!(more["nextCursor"], "next");
+        assert_eq!(more["previousCursor"], "prev");
         assert!(more.get("startIndex").is_none());
-        let last = page(Some(None));
+        let last = page(Some(Cursors::default()));
         assert!(last.get("nextCursor").is_none() && last.get("startIndex").is_none());
+        assert!(last.get("previousCursor").is_none());
         assert_eq!(last["itemsPerPage"], 1);
         assert_eq!(page(None)["startIndex"], 1);
     }
