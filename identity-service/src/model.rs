@@ -167,6 +167,8 @@ pub struct UserValues {
     pub active: Option<bool>,
     /// The encoded attributes (see the module doc).
     pub attributes: Vec<u8>,
+    /// The e-mail the user sorts by, folded ([`sort_email`]).
+    pub sort_email: Option<String>,
 }
 
 impl UserValues {
@@ -182,8 +184,19 @@ impl UserValues {
             display_name_norm: user.display_name.as_deref().map(fold),
             active,
             attributes: stored.encode_to_vec(),
+            sort_email: sort_email(&user.emails),
         }
     }
+}
+
+/// The e-mail a user sorts by (RFC 7644 §3.4.2.3: a multi-valued attribute sorts by its
+/// primary value, else its first), folded as `emails.value` compares.
+pub fn sort_email(emails: &[pb::MultiValue]) -> Option<String> {
+    let with_value = || emails.iter().filter(|e| !e.value.is_empty());
+    with_value()
+        .find(|e| e.primary)
+        .or_else(|| with_value().next())
+        .map(|e| fold(&e.value))
 }
 
 /// The stored attributes of a row, without server-maintained fields.

@@ -1,9 +1,10 @@
 //! The attributes a list can be sorted by (RFC 7644 §3.4.2.3).
 //!
 //! Each is one the directory keeps in a column of its own, so a sorted walk is a walk
-//! of that column's index: `userName`, `displayName`, `externalId`, `meta.created` and
-//! `meta.lastModified` (a group has no `userName`). Strings order as their attribute's
-//! `caseExact` says.
+//! of that column's index: `userName`, `displayName`, `externalId`, `meta.created`,
+//! `meta.lastModified` and a user's e-mail (a group has neither `userName` nor
+//! `emails`). Strings order as their attribute's `caseExact` says; a multi-valued
+//! attribute sorts by its primary value, else its first (RFC 7644 §3.4.2.3).
 
 use crate::path::resolve;
 use crate::schema::ResourceKind;
@@ -21,6 +22,8 @@ pub enum SortAttr {
     ExternalId,
     /// `meta.lastModified`.
     LastModified,
+    /// `emails.value` (or `emails`): the primary e-mail, else the first (users only).
+    PrimaryEmail,
 }
 
 /// The attribute `sortBy` names for a list of `kind`; `None` when the list cannot be
@@ -36,6 +39,7 @@ pub fn sort_attr(kind: ResourceKind, sort_by: &str) -> Option<SortAttr> {
         ("userName", None) if kind == ResourceKind::User => SortAttr::UserName,
         ("displayName", None) => SortAttr::DisplayName,
         ("externalId", None) => SortAttr::ExternalId,
+        ("emails", None | Some("value")) if kind == ResourceKind::User => SortAttr::PrimaryEmail,
         _ => return None,
     };
     Some(attr)
@@ -44,7 +48,9 @@ pub fn sort_attr(kind: ResourceKind, sort_by: &str) -> Option<SortAttr> {
 /// The `sortBy` values a list of `kind` accepts, for error messages.
 pub fn sortable(kind: ResourceKind) -> &'static str {
     match kind {
-        ResourceKind::User => "userName, displayName, externalId, meta.created, meta.lastModified",
+        ResourceKind::User => {
+            "userName, displayName, externalId, meta.created, meta.lastModified, emails.value"
+        }
         ResourceKind::Group => "displayName, externalId, meta.created, meta.lastModified",
     }
 }
@@ -70,6 +76,13 @@ mod tests {
         assert_eq!(sort_attr(Group, "userName"), None);
         assert_eq!(sort_attr(User, "name.givenName"), None);
         assert_eq!(sort_attr(User, "department"), None);
+        assert_eq!(
+            sort_attr(User, "emails.value"),
+            Some(SortAttr::PrimaryEmail)
+        );
+        assert_eq!(sort_attr(User, "emails"), Some(SortAttr::PrimaryEmail));
+        assert_eq!(sort_attr(User, "emails.type"), None);
+        assert_eq!(sort_attr(Group, "emails"), None);
         assert_eq!(sort_attr(User, "nonsense"), None);
     }
 }

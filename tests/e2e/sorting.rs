@@ -23,6 +23,15 @@ fn key(r: &Value, attr: &str) -> Option<String> {
         "externalId" => r[attr].as_str().map(str::to_owned),
         "meta.created" => r["meta"]["created"].as_str().map(instant),
         "meta.lastModified" => r["meta"]["lastModified"].as_str().map(instant),
+        // A multi-valued attribute sorts by its primary value, else its first.
+        "emails.value" => {
+            let emails = r["emails"].as_array()?;
+            let primary = emails.iter().find(|e| e["primary"] == true);
+            primary
+                .or(emails.first())
+                .and_then(|e| e["value"].as_str())
+                .map(str::to_lowercase)
+        }
         _ => unreachable!(),
     }
 }
@@ -119,8 +128,21 @@ async fn every_sortable_attribute_in_both_orders_matches_the_reference() {
         ("frank", None, None),
         ("ALBERT", Some("Team A"), Some("E-1")),
     ];
-    for (user_name, display, external) in people {
+    // E-mails: a primary that is not first, none primary, none at all, and a tie.
+    let emails = [
+        json!([{"value": "z@x"}, {"value": "Carol@x", "primary": true}]),
+        json!([{"value": "b@x"}, {"value": "a@x"}]),
+        json!(null),
+        json!([{"value": "carol@X"}]),
+        json!([{"value": "m@x", "primary": true}]),
+        json!(null),
+        json!([{"value": "A@x"}]),
+    ];
+    for ((user_name, display, external), emails) in people.into_iter().zip(emails) {
         let mut body = json!({"userName": user_name});
+        if !emails.is_null() {
+            body["emails"] = emails;
+        }
         if let Some(d) = display {
             body["displayName"] = json!(d);
         }
@@ -156,6 +178,7 @@ async fn every_sortable_attribute_in_both_orders_matches_the_reference() {
         "externalId",
         "meta.created",
         "meta.lastModified",
+        "emails.value",
     ] {
         for (order, descending) in [("ascending", false), ("descending", true)] {
             let got = sorted(

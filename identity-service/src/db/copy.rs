@@ -39,6 +39,7 @@ pub struct User {
     created_at: DbTime,
     updated_at: DbTime,
     attributes: Vec<u8>,
+    sort_email: Option<String>,
 }
 
 /// A `user_emails` row.

@@ -26,6 +26,7 @@
 //!   [`PG_WRITE_ATTEMPTS`] times.
 //! * [`Database::set_query_observer`] lets tests see every SQL statement issued.
 
+mod backfill;
 pub mod copy;
 pub mod counts;
 pub mod groups;
@@ -94,6 +95,9 @@ pub enum OpenError {
     /// The writer thread could not be started.
     #[error("cannot start the writer thread: {0}")]
     Writer(String),
+    /// Filling a column a migration added failed.
+    #[error("backfill failed: {0}")]
+    Backfill(crate::error::IdentityError),
 }
 
 /// What a database call does, for its span: `db.operation.name` and `db.collection.name`.
@@ -215,18 +219,20 @@ impl Database {
         &self.pool
     }
 
-    /// Applies every pending migration, once across every replica starting together;
-    /// refuses a schema newer than this binary.
+    /// Applies every pending migration, once across every replica starting together,
+    /// then fills what a migration added but could not compute ([`backfill`]); refuses a
+    /// schema newer than this binary.
     pub async fn migrate(&self) -> Result<(), OpenError> {
         let pool = self.pool.clone();
         let span = DbOp::new("MIGRATE", "schema").span(self.backend());
-        tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || -> Result<(), OpenError> {
             let _entered = span.enter();
             let applied = scim_storage::migrate::run(&pool, &MIGRATIONS)?;
             tracing::info!(applied, "migrations applied");
             Ok(())
         })
-        .await?
+        .await??;
+        backfill::run(self).await.map_err(OpenError::Backfill)
     }
 
     /// Installs (or with `None` removes) an observer that sees the SQL of every statement.

@@ -60,6 +60,13 @@ diesel::table! {
         created_at -> Text,
         updated_at -> Text,
         attributes -> Binary,
+        sort_email -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    backfills (name) {
+        name -> Text,
     }
 }
 
@@ -74,4 +81,11 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(groups, list_counts, memberships, user_emails, users);
+diesel::allow_tables_to_appear_in_same_query!(
+    backfills,
+    groups,
+    list_counts,
+    memberships,
+    user_emails,
+    users
+);

@@ -43,6 +43,8 @@ pub struct UserRow {
     pub updated_at: NaiveDateTime,
     /// The encoded attributes.
     pub attributes: Vec<u8>,
+    /// The e-mail the user sorts by, folded ([`crate::model::sort_email`]).
+    pub sort_email: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -61,6 +63,7 @@ struct NewUser<'a> {
     created_at: DbTime,
     updated_at: DbTime,
     attributes: &'a [u8],
+    sort_email: Option<&'a str>,
 }
 
 #[derive(AsChangeset)]
@@ -75,6 +78,7 @@ struct UserChanges<'a> {
     version: i64,
     updated_at: DbTime,
     attributes: &'a [u8],
+    sort_email: Option<&'a str>,
 }
 
 #[derive(Insertable)]
@@ -177,6 +181,7 @@ pub fn insert(
         created_at: DbTime(now),
         updated_at: DbTime(now),
         attributes: &values.attributes,
+        sort_email: values.sort_email.as_deref(),
     };
     let row = with_conn!(conn, |c| diesel::insert_into(users::table)
         .values(&new)
@@ -220,6 +225,7 @@ pub fn update(
         version: row.version + 1,
         updated_at: DbTime(now),
         attributes: &values.attributes,
+        sort_email: values.sort_email.as_deref(),
     };
     let updated = with_conn!(conn, |c| diesel::update(target)
         .set(&changes)
@@ -444,4 +450,5 @@ pub mod sorted {
         updated_at,
         required
     );
+    super::super::sorted_pages::sorted_pages!(by_email, users, UserRow, sort_email, nullable);
 }

@@ -153,6 +153,7 @@ impl ListKind for Users {
             K::DisplayName => s::by_display_name,
             K::ExternalId => s::by_external_id,
             K::LastModified => s::by_last_modified,
+            K::PrimaryEmail => s::by_email,
         };
         Some(walk(conn, tenant, sort.descending, from, limit))
     }
@@ -164,6 +165,7 @@ impl ListKind for Users {
             K::DisplayName => row.display_name.as_deref().map(model::fold),
             K::ExternalId => row.external_id.clone(),
             K::LastModified => Some(scim_storage::DbTime(row.updated_at).to_text()),
+            K::PrimaryEmail => row.sort_email.clone(),
         };
         SortPos {
             value,
@@ -215,14 +217,14 @@ impl ListKind for Groups {
             K::DisplayName => s::by_display_name,
             K::ExternalId => s::by_external_id,
             K::LastModified => s::by_last_modified,
-            K::UserName => return None,
+            K::UserName | K::PrimaryEmail => return None,
         };
         Some(walk(conn, tenant, sort.descending, from, limit))
     }
     fn sort_pos(row: &GroupRow, key: pb::SortKey) -> SortPos {
         use pb::SortKey as K;
         let value = match key {
-            K::Created | K::UserName => None,
+            K::Created | K::UserName | K::PrimaryEmail => None,
             K::DisplayName => Some(model::fold(&row.display_name)),
             K::ExternalId => row.external_id.clone(),
             K::LastModified => Some(scim_storage::DbTime(row.updated_at).to_text()),

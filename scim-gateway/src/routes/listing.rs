@@ -85,6 +85,7 @@ pub(crate) fn sort(params: &ListParams, kind: ResourceKind) -> Result<Option<pb:
         SortAttr::DisplayName => pb::SortKey::DisplayName,
         SortAttr::ExternalId => pb::SortKey::ExternalId,
         SortAttr::LastModified => pb::SortKey::LastModified,
+        SortAttr::PrimaryEmail => pb::SortKey::PrimaryEmail,
     };
     Ok(Some(pb::Sort {
         key: key as i32,
