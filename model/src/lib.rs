@@ -21,6 +21,7 @@
 //! its schemas.
 
 mod catalogue;
+pub mod extension;
 pub mod filter_shape;
 pub mod limits;
 pub mod path;

@@ -37,3 +37,7 @@ pub const MAX_PATCH_CHANGES: usize = 4 * MAX_PATCH_OPERATIONS;
 pub const MAX_BULK_OPERATIONS: usize = 1000;
 /// Largest `/Bulk` request body, in bytes (advertised as `bulk.maxPayloadSize`).
 pub const MAX_BULK_PAYLOAD_BYTES: usize = 1024 * 1024;
+/// Most attributes (sub-attributes included) one extension schema may define.
+pub const MAX_EXTENSION_ATTRIBUTES: usize = 100;
+/// Most canonical values one extension attribute may list.
+pub const MAX_CANONICAL_VALUES: usize = 100;
