@@ -102,14 +102,7 @@ fn record_outcome(
     start: std::time::Instant,
 ) {
     let status = response.status();
-    // One record for the outcome: each record goes through every layer.
-    let error = response.extensions().get::<ErrorKind>().map(|k| k.0);
-    tracing::record_all!(
-        span,
-        http.response.status_code = status.as_u16(),
-        error.type = error,
-        otel.status_code = status.is_server_error().then_some("ERROR")
-    );
+    record_status(span, response);
     scim_telemetry::metrics::record_http(
         method.as_str(),
         route,
@@ -184,6 +177,13 @@ pub async fn bulk_operation_span(
     }
     .instrument(span.clone())
     .await;
+    record_status(&span, &response);
+    response
+}
+
+/// Records a response's status and error kind on its span, in one record: each record
+/// goes through every layer.
+fn record_status(span: &tracing::Span, response: &Response) {
     let status = response.status();
     let error = response.extensions().get::<ErrorKind>().map(|k| k.0);
     tracing::record_all!(
@@ -192,7 +192,6 @@ pub async fn bulk_operation_span(
         error.type = error,
         otel.status_code = status.is_server_error().then_some("ERROR")
     );
-    response
 }
 
 /// Answers a request no route matched with `respond`, in a span named `{method}`.

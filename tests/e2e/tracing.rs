@@ -287,6 +287,24 @@ fn separate(
     vec![auth, identity, gateway]
 }
 
+/// An access token for the provider `client_id`, from the gateway's token endpoint.
+async fn access_token(stack: &Stack, client_id: &str, client_secret: &str) -> String {
+    let t: Value = reqwest::Client::new()
+        .post(format!("{}/oauth2/token", stack.url))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", client_secret),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    t["access_token"].as_str().unwrap().to_owned()
+}
+
 /// Registers a provider with the operator credentials and returns (id, secret).
 async fn provider(stack: &Stack) -> (String, String) {
     use scim_proto::auth::v1 as pb;
@@ -741,22 +759,10 @@ async fn without_an_otlp_endpoint_the_services_start_and_serve_quietly() {
     let mut stack = start(None, How::Separate, &[]).await;
     let (client_id, client_secret) = provider(&stack).await;
     let http = reqwest::Client::new();
-    let t: Value = http
-        .post(format!("{}/oauth2/token", stack.url))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &client_id),
-            ("client_secret", &client_secret),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = access_token(&stack, &client_id, &client_secret).await;
     let r = http
         .get(format!("{}/scim/v2/Users", stack.url))
-        .bearer_auth(t["access_token"].as_str().unwrap())
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap();
@@ -976,19 +982,7 @@ async fn each_bulk_operation_is_a_child_span_of_the_bulk_request() {
     let stack = start(Some(&endpoint), How::Separate, &[]).await;
     let (client_id, client_secret) = provider(&stack).await;
     let http = reqwest::Client::new();
-    let t: Value = http
-        .post(format!("{}/oauth2/token", stack.url))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &client_id),
-            ("client_secret", &client_secret),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = access_token(&stack, &client_id, &client_secret).await;
     let bulk_trace = "8bf92f3577b34da6a3ce929d0e0e4730";
     let body = json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
@@ -1000,7 +994,7 @@ async fn each_bulk_operation_is_a_child_span_of_the_bulk_request() {
     });
     let r = http
         .post(format!("{}/scim/v2/Bulk", stack.url))
-        .bearer_auth(t["access_token"].as_str().unwrap())
+        .bearer_auth(&token)
         .header("traceparent", format!("00-{bulk_trace}-{PARENT_ID}-01"))
         .json(&body)
         .send()

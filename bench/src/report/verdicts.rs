@@ -51,31 +51,23 @@ impl Report {
                 met: (!b.bulk.is_empty()).then(|| b.speedup() >= BULK_SPEEDUP),
             });
         }
-        if let Some(w) = &self.walk {
-            v.push(Verdict {
-                target: format!("Okta import walk: last page ≤ {WALK_LIMIT:.0} × first page"),
-                measured: format!(
-                    "{} ms / {} ms = {:.2}×{}",
-                    ms(w.last()),
-                    ms(w.first()),
-                    w.last_over_first(),
-                    scale_note(w.total)
-                ),
-                met: (!w.pages.is_empty()).then(|| w.last_over_first() <= WALK_LIMIT),
-            });
-        }
-        if let Some(w) = &self.cursor_walk {
-            v.push(Verdict {
-                target: format!("Cursor walk: last page ≤ {WALK_LIMIT:.0} × first page"),
-                measured: format!(
-                    "{} ms / {} ms = {:.2}×{}",
-                    ms(w.last()),
-                    ms(w.first()),
-                    w.last_over_first(),
-                    scale_note(w.total)
-                ),
-                met: (!w.pages.is_empty()).then(|| w.last_over_first() <= WALK_LIMIT),
-            });
+        for (title, walk) in [
+            ("Okta import walk", &self.walk),
+            ("Cursor walk", &self.cursor_walk),
+        ] {
+            if let Some(w) = walk {
+                v.push(Verdict {
+                    target: format!("{title}: last page ≤ {WALK_LIMIT:.0} × first page"),
+                    measured: format!(
+                        "{} ms / {} ms = {:.2}×{}",
+                        ms(w.last()),
+                        ms(w.first()),
+                        w.last_over_first(),
+                        scale_note(w.total)
+                    ),
+                    met: (!w.pages.is_empty()).then(|| w.last_over_first() <= WALK_LIMIT),
+                });
+            }
         }
         if let (Some(small), Some(big)) = (
             self.smallest_group(),
