@@ -281,7 +281,7 @@ pub mod sorted {
         groups,
         GroupRow,
         display_name_norm,
-        required
+        unique
     );
     super::super::sorted_pages::sorted_pages!(
         by_external_id,

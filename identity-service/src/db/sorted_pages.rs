@@ -2,9 +2,9 @@
 //! sortable column of `users` and `groups`.
 //!
 //! A sorted walk is a keyset walk on `(column, seq)`: the next page is the rows after
-//! the last one served, found through the `(tenant, column)` index (on SQLite the index
-//! ends in the rowid, which is `seq`; PostgreSQL sorts each run of equal values by
-//! `seq`), so a page costs its own rows however deep the walk is. Rows without a value
+//! the last one served, found through the `(tenant, column)` index (on SQLite every
+//! index ends in the rowid, which is `seq`; PostgreSQL's indexes name `seq` last), so a
+//! page costs its own rows however deep the walk is. Rows without a value
 //! sort after every value when ascending and before them when descending, each run in
 //! `seq` order, reversed when descending. Text columns are byte-ordered on both
 //! backends (`COLLATE "C"` on PostgreSQL), which is the order of Rust's `str`.
@@ -20,7 +20,8 @@ pub struct SortPos {
 
 /// Generates `pub fn $name(conn, tenant, descending, from, limit)`: up to `limit` rows of
 /// `$table` in the order of `$col`, after `from` (from the start when `None`). `nullable`
-/// columns walk their rows without a value too; `required` ones have none.
+/// columns walk their rows without a value too; `required` ones have none; `unique`
+/// ones have neither rows without a value nor ties.
 macro_rules! sorted_pages {
     // Creation order, either way: `seq` is its own tiebreak.
     ($name:ident, $table:ident, $row:ty, created) => {
@@ -48,6 +49,39 @@ macro_rules! sorted_pages {
                     q.order($table::seq.desc())
                 } else {
                     q.order($table::seq.asc())
+                };
+                q.limit(limit).load(c)
+            })
+        }
+    };
+    // A unique column that always has a value: the column alone orders the rows, so
+    // the walk is its unique index's (no `seq` to break ties on).
+    ($name:ident, $table:ident, $row:ty, $col:ident, unique) => {
+        #[doc = concat!("Up to `limit` rows in `", stringify!($col), "` order after `from`.")]
+        pub fn $name(
+            conn: &mut Conn<'_>,
+            tenant: &str,
+            descending: bool,
+            from: Option<&$crate::db::sorted_pages::SortPos>,
+            limit: i64,
+        ) -> QueryResult<Vec<$row>> {
+            let after = from.map(|p| p.value.clone().unwrap_or_default());
+            with_conn!(conn, |c| {
+                let mut q = $table::table
+                    .filter($table::tenant.eq(tenant))
+                    .select(<$row>::as_select())
+                    .into_boxed();
+                if let Some(v) = &after {
+                    q = if descending {
+                        q.filter($table::$col.lt(v.clone()))
+                    } else {
+                        q.filter($table::$col.gt(v.clone()))
+                    };
+                }
+                q = if descending {
+                    q.order($table::$col.desc())
+                } else {
+                    q.order($table::$col.asc())
                 };
                 q.limit(limit).load(c)
             })
@@ -149,10 +183,12 @@ macro_rules! sorted_pages {
                             q.filter($table::seq.gt(s))
                         };
                     }
+                    // Every row here has no value: ordering by the column too says the
+                    // index's order, which PostgreSQL then reads without sorting.
                     q = if descending {
-                        q.order($table::seq.desc())
+                        q.order(($table::$col.desc(), $table::seq.desc()))
                     } else {
-                        q.order($table::seq.asc())
+                        q.order(($table::$col.asc(), $table::seq.asc()))
                     };
                     q.limit(limit).load::<$row>(c)
                 })

@@ -422,13 +422,7 @@ pub fn existing_ids(
 pub mod sorted {
     use super::*;
     super::super::sorted_pages::sorted_pages!(by_created, users, UserRow, created);
-    super::super::sorted_pages::sorted_pages!(
-        by_user_name,
-        users,
-        UserRow,
-        user_name_norm,
-        required
-    );
+    super::super::sorted_pages::sorted_pages!(by_user_name, users, UserRow, user_name_norm, unique);
     super::super::sorted_pages::sorted_pages!(
         by_display_name,
         users,

@@ -74,7 +74,7 @@ pub(super) async fn list(
         .as_ref()
         .map(|f| filter::compile(ResourceKind::Group, f))
         .transpose()?;
-    let sort = Sort::of(req.sort.as_ref());
+    let sort = Sort::of::<Groups>(req.sort.as_ref())?;
     let mut fingerprint = filter::fingerprint(req.filter.as_ref());
     if let Some(s) = sort {
         fingerprint.push_str(&s.fingerprint());

@@ -59,6 +59,8 @@ pub trait ListKind {
     ) -> Result<(), IdentityError>;
     /// Empties what [`ListKind::attach_related`] filled.
     fn strip_related(item: &mut Self::Item);
+    /// The keys the kind can be sorted by.
+    const SORT_KEYS: &'static [pb::SortKey];
     /// Up to `limit` rows in `sort`'s order after `from`; `None` when the kind cannot be
     /// sorted by that key.
     fn sorted(
@@ -118,6 +120,14 @@ impl ListKind for Users {
     type Item = pb::User;
     const NAME: &'static str = Kind::Users.as_str();
     const KIND: Kind = Kind::Users;
+    const SORT_KEYS: &'static [pb::SortKey] = &[
+        pb::SortKey::Created,
+        pb::SortKey::UserName,
+        pb::SortKey::DisplayName,
+        pb::SortKey::ExternalId,
+        pb::SortKey::LastModified,
+        pb::SortKey::PrimaryEmail,
+    ];
 
     table_pages!(users, UserRow);
     fn decode(row: &UserRow) -> Result<pb::User, IdentityError> {
@@ -183,6 +193,12 @@ impl ListKind for Groups {
     type Item = pb::Group;
     const NAME: &'static str = Kind::Groups.as_str();
     const KIND: Kind = Kind::Groups;
+    const SORT_KEYS: &'static [pb::SortKey] = &[
+        pb::SortKey::Created,
+        pb::SortKey::DisplayName,
+        pb::SortKey::ExternalId,
+        pb::SortKey::LastModified,
+    ];
 
     table_pages!(groups, GroupRow);
     fn decode(row: &GroupRow) -> Result<pb::Group, IdentityError> {

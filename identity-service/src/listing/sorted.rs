@@ -46,14 +46,20 @@ impl Sort {
     }
 
     /// The request's sort, `None` for creation order ascending (the unsorted lists'
-    /// order, which their own paths serve).
-    pub fn of(sort: Option<&pb::Sort>) -> Option<Sort> {
-        let s = sort?;
-        let key = pb::SortKey::try_from(s.key).unwrap_or(pb::SortKey::Created);
-        (key != pb::SortKey::Created || s.descending).then_some(Sort {
-            key,
-            descending: s.descending,
-        })
+    /// order, which their own paths serve); INVALID_ARGUMENT for a key `K` cannot be
+    /// sorted by.
+    pub fn of<K: ListKind>(sort: Option<&pb::Sort>) -> Result<Option<Sort>, IdentityError> {
+        let Some(s) = sort else { return Ok(None) };
+        let key = pb::SortKey::try_from(s.key)
+            .ok()
+            .filter(|k| K::SORT_KEYS.contains(k))
+            .ok_or_else(|| unsupported(K::NAME))?;
+        Ok(
+            (key != pb::SortKey::Created || s.descending).then_some(Sort {
+                key,
+                descending: s.descending,
+            }),
+        )
     }
 
     /// The part of a list's fingerprint that names this sort, so that a token is only
@@ -231,12 +237,28 @@ fn unfiltered<K: ListKind>(
     let (rows, more_after, more_before) = match window {
         _ if count == 0 => (Vec::new(), false, false),
         Window::Index(start) => {
-            let skip = start - 1;
-            let mut rows = walk::<K>(conn, tenant, sort, None, skip + count + 1)?;
-            let more = rows.len() as i64 > skip + count;
-            rows.truncate((skip + count) as usize);
-            let rows: Vec<K::Row> = rows.into_iter().skip(skip as usize).collect();
-            (rows, more, skip > 0)
+            // The rows before the page are stepped over a batch at a time, so memory
+            // stays bounded however deep the page is; only their positions are kept.
+            let mut skip = start - 1;
+            let mut from: Option<SortPos> = None;
+            while skip > 0 {
+                let step = skip.min(SCAN_BATCH);
+                let rows = walk::<K>(conn, tenant, sort, from.as_ref(), step)?;
+                let Some(last) = rows.last() else { break };
+                from = Some(K::sort_pos(last, sort.key));
+                skip -= rows.len() as i64;
+                if (rows.len() as i64) < step {
+                    break;
+                }
+            }
+            let mut rows = if skip > 0 {
+                Vec::new()
+            } else {
+                walk::<K>(conn, tenant, sort, from.as_ref(), count + 1)?
+            };
+            let more = rows.len() as i64 > count;
+            rows.truncate(count as usize);
+            (rows, more, *start > 1)
         }
         Window::After(pos) => {
             let mut rows = walk::<K>(conn, tenant, sort, Some(pos), count + 1)?;

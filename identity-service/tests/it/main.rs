@@ -15,5 +15,6 @@ mod migrations;
 mod paging;
 mod patch;
 mod scale;
+mod sorting;
 mod tenancy;
 mod users;

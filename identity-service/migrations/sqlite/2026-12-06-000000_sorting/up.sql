@@ -1,4 +1,4 @@
--- The e-mail a user sorts by (RFC 7643 §3.4.2.3: the primary value, else the first),
+-- The e-mail a user sorts by (RFC 7644 §3.4.2.3: the primary value, else the first),
 -- folded, so that `sortBy=emails.value` walks an index. Existing users get theirs from
 -- identity-service at start-up (the value is inside the encoded attributes, which SQL
 -- cannot read): the `backfills` row says that is still to do.
