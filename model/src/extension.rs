@@ -97,7 +97,56 @@ impl ExtensionSchema {
     }
 }
 
+impl ExtensionSchema {
+    /// The definition in RFC 7643 §7 form with every characteristic explicit: what the
+    /// directory keeps, and what `/Schemas` shows (with `meta` added). Reading it back
+    /// gives the same schema.
+    pub fn to_json(&self) -> Value {
+        let mut o = Map::new();
+        o.insert("schemas".into(), Value::from(vec![crate::SCHEMA_SCHEMA]));
+        o.insert("id".into(), self.id.clone().into());
+        if let Some(n) = &self.name {
+            o.insert("name".into(), n.clone().into());
+        }
+        if let Some(d) = &self.description {
+            o.insert("description".into(), d.clone().into());
+        }
+        let attrs: Vec<Value> = self.attributes.iter().map(ExtAttr::to_json).collect();
+        o.insert("attributes".into(), Value::Array(attrs));
+        Value::Object(o)
+    }
+}
+
 impl ExtAttr {
+    fn to_json(&self) -> Value {
+        let mut o = Map::new();
+        o.insert("name".into(), self.name.clone().into());
+        o.insert("type".into(), self.kind.as_str().into());
+        o.insert("multiValued".into(), self.multi_valued.into());
+        if let Some(d) = &self.description {
+            o.insert("description".into(), d.clone().into());
+        }
+        o.insert("required".into(), self.required.into());
+        o.insert("caseExact".into(), self.case_exact.into());
+        if !self.canonical_values.is_empty() {
+            o.insert(
+                "canonicalValues".into(),
+                self.canonical_values.clone().into(),
+            );
+        }
+        if self.kind == AttrType::Reference {
+            o.insert("referenceTypes".into(), self.reference_types.clone().into());
+        }
+        o.insert("mutability".into(), self.mutability.as_str().into());
+        o.insert("returned".into(), self.returned.as_str().into());
+        o.insert("uniqueness".into(), self.uniqueness.as_str().into());
+        if self.kind == AttrType::Complex {
+            let subs: Vec<Value> = self.sub_attributes.iter().map(ExtAttr::to_json).collect();
+            o.insert("subAttributes".into(), Value::Array(subs));
+        }
+        Value::Object(o)
+    }
+
     /// The sub-attribute `name`, compared case-insensitively.
     pub fn sub(&self, name: &str) -> Option<&ExtAttr> {
         self.sub_attributes
@@ -694,6 +743,28 @@ mod tests {
             AttrType::Integer
         );
         assert!(s.attr("tags").unwrap().multi_valued);
+    }
+
+    #[test]
+    fn the_explicit_form_reads_back_as_the_same_schema() {
+        let s = schema(json!([
+            {"name": "costCenter", "type": "string", "uniqueness": "server", "description": "Where the cost goes"},
+            {"name": "region", "type": "string", "canonicalValues": ["EMEA"], "caseExact": true},
+            {"name": "manager", "type": "reference", "referenceTypes": ["User"]},
+            {"name": "office", "type": "complex", "multiValued": true, "subAttributes": [
+                {"name": "floor", "type": "integer", "returned": "request", "mutability": "immutable"}
+            ]},
+        ]))
+        .unwrap();
+        let written = s.to_json();
+        assert_eq!(written["schemas"], json!([crate::SCHEMA_SCHEMA]));
+        assert_eq!(written["attributes"][0]["mutability"], "readWrite");
+        assert_eq!(written["attributes"][0]["returned"], "default");
+        assert_eq!(
+            written["attributes"][3]["subAttributes"][0]["returned"],
+            "request"
+        );
+        assert_eq!(parse(&written).unwrap(), s);
     }
 
     #[test]
