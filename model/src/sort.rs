@@ -26,6 +26,21 @@ pub enum SortAttr {
     PrimaryEmail,
 }
 
+impl SortAttr {
+    /// The `identity.v1` key of this order.
+    pub fn key(self) -> scim_proto::identity::v1::SortKey {
+        use scim_proto::identity::v1::SortKey;
+        match self {
+            SortAttr::Created => SortKey::Created,
+            SortAttr::UserName => SortKey::UserName,
+            SortAttr::DisplayName => SortKey::DisplayName,
+            SortAttr::ExternalId => SortKey::ExternalId,
+            SortAttr::LastModified => SortKey::LastModified,
+            SortAttr::PrimaryEmail => SortKey::PrimaryEmail,
+        }
+    }
+}
+
 /// The attribute `sortBy` names for a list of `kind`; `None` when the list cannot be
 /// sorted by it (or it names nothing).
 pub fn sort_attr(kind: ResourceKind, sort_by: &str) -> Option<SortAttr> {

@@ -39,6 +39,13 @@ pub struct ListArgs {
     /// Page size.
     #[arg(long, default_value_t = 100)]
     count: i64,
+    /// Order by this attribute (as SCIM's sortBy: userName, displayName, externalId,
+    /// meta.created, meta.lastModified, emails.value; groups: the four that apply).
+    #[arg(long)]
+    sort_by: Option<String>,
+    /// With --sort-by: descending instead of ascending.
+    #[arg(long, requires = "sort_by")]
+    descending: bool,
     #[command(flatten)]
     connect: ConnectArgs,
     /// Output format.
@@ -64,6 +71,22 @@ fn parse_filter(raw: Option<&str>, kind: ResourceKind) -> anyhow::Result<Option<
         .map_err(|e| anyhow::anyhow!("invalid filter: {e}"))
 }
 
+fn sort(a: &ListArgs, kind: ResourceKind) -> anyhow::Result<Option<pb::Sort>> {
+    let Some(by) = a.sort_by.as_deref() else {
+        return Ok(None);
+    };
+    let attr = scim_model::sort::sort_attr(kind, by).ok_or_else(|| {
+        anyhow::anyhow!(
+            "cannot sort by {by:?}; --sort-by may name {}",
+            scim_model::sort::sortable(kind)
+        )
+    })?;
+    Ok(Some(pb::Sort {
+        key: attr.key() as i32,
+        descending: a.descending,
+    }))
+}
+
 fn page(a: &ListArgs) -> Option<pb::PageRequest> {
     Some(pb::PageRequest {
         start_index: a.start_index,
@@ -82,6 +105,7 @@ pub async fn users(cmd: UsersCommand) -> anyhow::Result<()> {
         UsersCommand::List(a) => {
             let base = a.connect.stack()?.scim_base_url();
             let filter = parse_filter(a.filter.as_deref(), ResourceKind::User)?;
+            let sort = sort(&a, ResourceKind::User)?;
             let token = a.connect.operator_token().await?;
             let r = a
                 .connect
@@ -92,7 +116,7 @@ pub async fn users(cmd: UsersCommand) -> anyhow::Result<()> {
                         filter,
                         page: page(&a),
                         include_groups: false,
-                        sort: None,
+                        sort,
                     },
                     &token,
                 ))
@@ -176,6 +200,7 @@ pub async fn groups(cmd: GroupsCommand) -> anyhow::Result<()> {
         GroupsCommand::List(a) => {
             let base = a.connect.stack()?.scim_base_url();
             let filter = parse_filter(a.filter.as_deref(), ResourceKind::Group)?;
+            let sort = sort(&a, ResourceKind::Group)?;
             let token = a.connect.operator_token().await?;
             let r = a
                 .connect
@@ -186,7 +211,7 @@ pub async fn groups(cmd: GroupsCommand) -> anyhow::Result<()> {
                         filter,
                         page: page(&a),
                         include_members: false,
-                        sort: None,
+                        sort,
                     },
                     &token,
                 ))

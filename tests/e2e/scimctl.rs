@@ -176,4 +176,42 @@ async fn scimctl_up_provider_create_token_and_readyz() {
     );
     let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(listed["totalResults"], 0);
+
+    // Sorted, as SCIM's sortBy and sortOrder sort.
+    for name in ["bea@x", "Cy@x", "abe@x"] {
+        let r = http
+            .post(created["scim_base_url"].as_str().unwrap().to_owned() + "/Users")
+            .bearer_auth(token["access_token"].as_str().unwrap())
+            .json(&serde_json::json!({"userName": name}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let list = |args: &[&str]| {
+        let out = Command::new(scimctl_bin())
+            .args(["users", "list", "--output", "json", "--data-dir"])
+            .arg(dir)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            out.stdout,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, stdout, stderr) = list(&["--sort-by", "userName", "--descending"]);
+    assert!(ok, "{stderr}");
+    let listed: Value = serde_json::from_slice(&stdout).unwrap();
+    let names: Vec<&str> = listed["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["userName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Cy@x", "bea@x", "abe@x"]);
+    let (ok, _, stderr) = list(&["--sort-by", "name.givenName"]);
+    assert!(!ok);
+    assert!(stderr.contains("--sort-by may name userName"), "{stderr}");
 }

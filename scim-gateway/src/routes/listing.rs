@@ -78,17 +78,8 @@ pub(crate) fn sort(params: &ListParams, kind: ResourceKind) -> Result<Option<pb:
             ));
         }
     };
-    use scim_model::sort::SortAttr;
-    let key = match attr {
-        SortAttr::Created => pb::SortKey::Created,
-        SortAttr::UserName => pb::SortKey::UserName,
-        SortAttr::DisplayName => pb::SortKey::DisplayName,
-        SortAttr::ExternalId => pb::SortKey::ExternalId,
-        SortAttr::LastModified => pb::SortKey::LastModified,
-        SortAttr::PrimaryEmail => pb::SortKey::PrimaryEmail,
-    };
     Ok(Some(pb::Sort {
-        key: key as i32,
+        key: attr.key() as i32,
         descending,
     }))
 }
