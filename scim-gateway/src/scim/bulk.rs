@@ -6,7 +6,8 @@
 //! `bulkId` it references (so a group may name users created later in the request),
 //! otherwise in request order; creates that reference nothing of each other run
 //! together in one batch, and every other operation (PUT, PATCH, DELETE) runs alone, after
-//! everything before it. Circular references are found before anything runs and those
+//! everything before it. Circular references, references to a `bulkId` no operation
+//! defines, and whatever waits on either are found before anything runs, and those
 //! operations are answered 409 instead of being attempted.
 
 use std::cmp::Reverse;
@@ -378,19 +379,21 @@ pub fn plan(ops: &[Operation]) -> Plan {
             }
         }
     }
-    // What is left waits, directly or through others, on a circle of references (or on
-    // an operation refused above, which then fails it at run time: only circles here).
+    // What is left waits, directly or through others, on a circle of references or on
+    // an operation refused above: none of it can run.
     for i in 0..ops.len() {
         if placed[i] || unknown[i] {
             continue;
         }
-        if let Some(circle) = circle_from(i, &deps, &placed, ops) {
-            refused.push((i, circle));
-        } else {
-            // Waits on an operation refused for an unknown bulkId: runs, and fails with
-            // the reference it cannot resolve.
-            order.push(i);
-        }
+        let reason = circle_from(i, &deps, &placed, ops).unwrap_or_else(|| {
+            let waits_on = deps[i]
+                .iter()
+                .find(|&&d| !placed[d])
+                .and_then(|&d| ops[d].bulk_id.clone())
+                .unwrap_or_default();
+            format!("it waits on bulkId `{waits_on}`, whose operation cannot run")
+        });
+        refused.push((i, reason));
     }
     refused.sort_by_key(|(i, _)| *i);
     Plan {
@@ -534,6 +537,25 @@ mod tests {
         assert_eq!(p.batches, vec![vec![1]]);
         assert_eq!(p.refused.len(), 1);
         assert!(p.refused[0].1.contains("`nobody`"));
+    }
+
+    #[test]
+    fn what_waits_on_a_refused_operation_is_refused_too() {
+        // From the fuzzer: y waits on x, which names a bulkId nobody defines, and z waits
+        // on y; none of them can run, and nothing may be planned beside what it needs.
+        let r = request(json!([
+            group("x", &["y:"]),
+            group("z", &["y"]),
+            group("y", &["x"]),
+            user("u"),
+        ]));
+        let p = plan(&r.operations);
+        assert_eq!(p.batches, vec![vec![3]]);
+        let refused: Vec<usize> = p.refused.iter().map(|(i, _)| *i).collect();
+        assert_eq!(refused, vec![0, 1, 2]);
+        assert!(p.refused[0].1.contains("`y:`"), "{}", p.refused[0].1);
+        assert!(p.refused[1].1.contains("bulkId `y`"), "{}", p.refused[1].1);
+        assert!(p.refused[2].1.contains("bulkId `x`"), "{}", p.refused[2].1);
     }
 
     #[test]
