@@ -35,6 +35,11 @@ async fn send(stack: &TestStack, token: &str, body: &Value) -> (StatusCode, Vec<
     (status, v["Operations"].as_array().unwrap().clone())
 }
 
+/// Each operation's `status`, in response order.
+fn status_of(ops: &[Value]) -> Vec<&str> {
+    ops.iter().map(|o| o["status"].as_str().unwrap()).collect()
+}
+
 async fn user_names(stack: &TestStack, token: &str) -> Vec<String> {
     let (_, _, list) = stack
         .scim(Method::GET, "/Users?count=1000", token, None)
@@ -144,7 +149,7 @@ async fn partial_failure_reports_each_operation_and_keeps_the_rest() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let statuses: Vec<&str> = ops.iter().map(|o| o["status"].as_str().unwrap()).collect();
+    let statuses = status_of(&ops);
     assert_eq!(
         statuses,
         ["201", "400", "409", "409", "400", "404"],
@@ -196,7 +201,7 @@ async fn fail_on_errors_stops_starting_operations() {
     body["failOnErrors"] = json!(1);
     let (status, ops) = send(&stack, &token, &body).await;
     assert_eq!(status, StatusCode::OK);
-    let statuses: Vec<&str> = ops.iter().map(|o| o["status"].as_str().unwrap()).collect();
+    let statuses = status_of(&ops);
     assert_eq!(statuses, ["201", "409"], "{ops:?}");
     assert_eq!(ops[1]["response"]["scimType"], "uniqueness");
     assert_eq!(
@@ -208,7 +213,7 @@ async fn fail_on_errors_stops_starting_operations() {
     body.as_object_mut().unwrap().remove("failOnErrors");
     body["Operations"][0] = create_user("a", "a2@example.com");
     let (_, ops) = send(&stack, &token, &body).await;
-    let statuses: Vec<&str> = ops.iter().map(|o| o["status"].as_str().unwrap()).collect();
+    let statuses = status_of(&ops);
     assert_eq!(statuses, ["201", "409", "404", "201"], "{ops:?}");
 }
 
@@ -227,7 +232,7 @@ async fn circular_references_are_reported_not_followed() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let statuses: Vec<&str> = ops.iter().map(|o| o["status"].as_str().unwrap()).collect();
+    let statuses = status_of(&ops);
     assert_eq!(statuses, ["409", "409", "201"]);
     let detail = ops[0]["response"]["detail"].as_str().unwrap();
     assert!(
@@ -331,7 +336,7 @@ async fn the_rate_limit_counts_each_operation() {
         .collect();
     let (status, ops) = send(&stack, &token, &bulk(json!(ops))).await;
     assert_eq!(status, StatusCode::OK);
-    let mut statuses: Vec<&str> = ops.iter().map(|o| o["status"].as_str().unwrap()).collect();
+    let mut statuses = status_of(&ops);
     statuses.sort();
     assert_eq!(statuses, ["201", "429", "429", "429"], "{ops:?}");
 }

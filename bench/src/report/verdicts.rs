@@ -58,14 +58,8 @@ impl Report {
             if let Some(w) = walk {
                 v.push(Verdict {
                     target: format!("{title}: last page ≤ {WALK_LIMIT:.0} × first page"),
-                    measured: format!(
-                        "{} ms / {} ms = {:.2}×{}",
-                        ms(w.last()),
-                        ms(w.first()),
-                        w.last_over_first(),
-                        scale_note(w.total)
-                    ),
-                    met: (!w.pages.is_empty()).then(|| w.last_over_first() <= WALK_LIMIT),
+                    measured: walk_measured(w, scale_note(w.total)),
+                    met: walk_met(w),
                 });
             }
         }
@@ -173,14 +167,8 @@ impl Report {
                     "{}: Okta import walk: last page ≤ {WALK_LIMIT:.0} × first page",
                     pg.label()
                 ),
-                measured: format!(
-                    "{} ms / {} ms = {:.2}×{}",
-                    ms(w.last()),
-                    ms(w.first()),
-                    w.last_over_first(),
-                    scale_note(w.total)
-                ),
-                met: (!w.pages.is_empty()).then(|| w.last_over_first() <= WALK_LIMIT),
+                measured: walk_measured(w, scale_note(w.total)),
+                met: walk_met(w),
             });
         }
         let groups: Vec<&Row> = pg
@@ -258,4 +246,19 @@ impl Report {
         }
         out
     }
+}
+
+/// A walk's last page over its first, as the verdicts show it.
+fn walk_measured(w: &WalkResult, scale_note: String) -> String {
+    format!(
+        "{} ms / {} ms = {:.2}×{scale_note}",
+        ms(w.last()),
+        ms(w.first()),
+        w.last_over_first()
+    )
+}
+
+/// Whether a walk met the last-page target (`None` without pages).
+fn walk_met(w: &WalkResult) -> Option<bool> {
+    (!w.pages.is_empty()).then(|| w.last_over_first() <= WALK_LIMIT)
 }

@@ -18,12 +18,35 @@ pub struct SortPos {
     pub seq: i64,
 }
 
+/// One statement of a walk: the tenant's rows of `$table`, narrowed by `$narrow` (an
+/// expression of the boxed query `$q`), in order `$asc` or, when `$descending`, `$desc`,
+/// at most `$limit` of them. The statement has a LIMIT, unlike the `seq` pages: a
+/// sorted list is not the IdPs' hot path, and one statement shape per direction keeps
+/// this simple.
+macro_rules! walk_statement {
+    ($conn:expr, $table:ident, $row:ty, $tenant:expr, $descending:expr, $limit:expr,
+     |$q:ident| $narrow:expr, asc: $asc:expr, desc: $desc:expr) => {
+        with_conn!($conn, |c| {
+            let $q = $table::table
+                .filter($table::tenant.eq($tenant))
+                .select(<$row>::as_select())
+                .into_boxed();
+            let q = $narrow;
+            let q = if $descending {
+                q.order($desc)
+            } else {
+                q.order($asc)
+            };
+            q.limit($limit).load::<$row>(c)
+        })
+    };
+}
+
 /// Generates `pub fn $name(conn, tenant, descending, from, limit)`: up to `limit` rows of
-/// `$table` in the order of `$col`, after `from` (from the start when `None`). `nullable`
-/// columns walk their rows without a value too; `required` ones have none; `unique`
-/// ones have neither rows without a value nor ties.
+/// `$table` in the order of `$col`, after `from` (from the start when `None`). `created`
+/// walks `seq` alone; `nullable` columns walk their rows without a value too;
+/// `required` ones have none; `unique` ones have neither rows without a value nor ties.
 macro_rules! sorted_pages {
-    // Creation order, either way: `seq` is its own tiebreak.
     ($name:ident, $table:ident, $row:ty, created) => {
         #[doc = "Up to `limit` rows in creation order after `from`."]
         pub fn $name(
@@ -33,29 +56,20 @@ macro_rules! sorted_pages {
             from: Option<&$crate::db::sorted_pages::SortPos>,
             limit: i64,
         ) -> QueryResult<Vec<$row>> {
-            with_conn!(conn, |c| {
-                let mut q = $table::table
-                    .filter($table::tenant.eq(tenant))
-                    .select(<$row>::as_select())
-                    .into_boxed();
-                if let Some(p) = from {
-                    q = if descending {
-                        q.filter($table::seq.lt(p.seq))
-                    } else {
-                        q.filter($table::seq.gt(p.seq))
-                    };
-                }
-                q = if descending {
-                    q.order($table::seq.desc())
-                } else {
-                    q.order($table::seq.asc())
-                };
-                q.limit(limit).load(c)
-            })
+            $crate::db::sorted_pages::walk_statement!(
+                conn, $table, $row, tenant, descending, limit,
+                |q| match from {
+                    Some(p) if descending => q.filter($table::seq.lt(p.seq)),
+                    Some(p) => q.filter($table::seq.gt(p.seq)),
+                    None => q,
+                },
+                asc: $table::seq.asc(),
+                desc: $table::seq.desc()
+            )
         }
     };
-    // A unique column that always has a value: the column alone orders the rows, so
-    // the walk is its unique index's (no `seq` to break ties on).
+    // A unique column that always has a value orders the rows alone, so the walk is its
+    // unique index's (no `seq` to break ties on).
     ($name:ident, $table:ident, $row:ty, $col:ident, unique) => {
         #[doc = concat!("Up to `limit` rows in `", stringify!($col), "` order after `from`.")]
         pub fn $name(
@@ -66,25 +80,16 @@ macro_rules! sorted_pages {
             limit: i64,
         ) -> QueryResult<Vec<$row>> {
             let after = from.map(|p| p.value.clone().unwrap_or_default());
-            with_conn!(conn, |c| {
-                let mut q = $table::table
-                    .filter($table::tenant.eq(tenant))
-                    .select(<$row>::as_select())
-                    .into_boxed();
-                if let Some(v) = &after {
-                    q = if descending {
-                        q.filter($table::$col.lt(v.clone()))
-                    } else {
-                        q.filter($table::$col.gt(v.clone()))
-                    };
-                }
-                q = if descending {
-                    q.order($table::$col.desc())
-                } else {
-                    q.order($table::$col.asc())
-                };
-                q.limit(limit).load(c)
-            })
+            $crate::db::sorted_pages::walk_statement!(
+                conn, $table, $row, tenant, descending, limit,
+                |q| match &after {
+                    Some(v) if descending => q.filter($table::$col.lt(v.clone())),
+                    Some(v) => q.filter($table::$col.gt(v.clone())),
+                    None => q,
+                },
+                asc: $table::$col.asc(),
+                desc: $table::$col.desc()
+            )
         }
     };
     ($name:ident, $table:ident, $row:ty, $col:ident, required) => {
@@ -97,35 +102,24 @@ macro_rules! sorted_pages {
             limit: i64,
         ) -> QueryResult<Vec<$row>> {
             let after = from.map(|p| (p.value.clone().unwrap_or_default(), p.seq));
-            // The statement has a LIMIT, unlike the `seq` pages: a sorted list is not the
-            // IdPs' hot path, and one statement shape per direction keeps this simple.
-            with_conn!(conn, |c| {
-                let mut q = $table::table
-                    .filter($table::tenant.eq(tenant))
-                    .select(<$row>::as_select())
-                    .into_boxed();
-                if let Some((v, s)) = &after {
-                    q = if descending {
-                        q.filter(
-                            $table::$col
-                                .lt(v.clone())
-                                .or($table::$col.eq(v.clone()).and($table::seq.lt(*s))),
-                        )
-                    } else {
-                        q.filter(
-                            $table::$col
-                                .gt(v.clone())
-                                .or($table::$col.eq(v.clone()).and($table::seq.gt(*s))),
-                        )
-                    };
-                }
-                q = if descending {
-                    q.order(($table::$col.desc(), $table::seq.desc()))
-                } else {
-                    q.order(($table::$col.asc(), $table::seq.asc()))
-                };
-                q.limit(limit).load(c)
-            })
+            $crate::db::sorted_pages::walk_statement!(
+                conn, $table, $row, tenant, descending, limit,
+                |q| match &after {
+                    Some((v, s)) if descending => q.filter(
+                        $table::$col
+                            .lt(v.clone())
+                            .or($table::$col.eq(v.clone()).and($table::seq.lt(*s))),
+                    ),
+                    Some((v, s)) => q.filter(
+                        $table::$col
+                            .gt(v.clone())
+                            .or($table::$col.eq(v.clone()).and($table::seq.gt(*s))),
+                    ),
+                    None => q,
+                },
+                asc: ($table::$col.asc(), $table::seq.asc()),
+                desc: ($table::$col.desc(), $table::seq.desc())
+            )
         }
     };
     ($name:ident, $table:ident, $row:ty, $col:ident, nullable) => {
@@ -137,105 +131,56 @@ macro_rules! sorted_pages {
             from: Option<&$crate::db::sorted_pages::SortPos>,
             limit: i64,
         ) -> QueryResult<Vec<$row>> {
-            // Ascending: the valued rows, then the rows without a value; descending: the
-            // other way round. `from` says which run the walk is in and where.
-            let valued = |conn: &mut Conn<'_>, after: Option<(String, i64)>, limit: i64| {
-                with_conn!(conn, |c| {
-                    let mut q = $table::table
-                        .filter($table::tenant.eq(tenant))
-                        .filter($table::$col.is_not_null())
-                        .select(<$row>::as_select())
-                        .into_boxed();
-                    if let Some((v, s)) = &after {
-                        q = if descending {
-                            q.filter(
-                                $table::$col.lt(v.clone()).or($table::$col
-                                    .eq(v.clone())
-                                    .and($table::seq.lt(*s).nullable())),
-                            )
-                        } else {
-                            q.filter(
-                                $table::$col.gt(v.clone()).or($table::$col
-                                    .eq(v.clone())
-                                    .and($table::seq.gt(*s).nullable())),
-                            )
-                        };
-                    }
-                    q = if descending {
-                        q.order(($table::$col.desc(), $table::seq.desc()))
-                    } else {
-                        q.order(($table::$col.asc(), $table::seq.asc()))
-                    };
-                    q.limit(limit).load::<$row>(c)
-                })
-            };
-            let unvalued = |conn: &mut Conn<'_>, after: Option<i64>, limit: i64| {
-                with_conn!(conn, |c| {
-                    let mut q = $table::table
-                        .filter($table::tenant.eq(tenant))
-                        .filter($table::$col.is_null())
-                        .select(<$row>::as_select())
-                        .into_boxed();
-                    if let Some(s) = after {
-                        q = if descending {
-                            q.filter($table::seq.lt(s))
-                        } else {
-                            q.filter($table::seq.gt(s))
-                        };
-                    }
-                    // Every row here has no value: ordering by the column too says the
-                    // index's order, which PostgreSQL then reads without sorting.
-                    q = if descending {
-                        q.order(($table::$col.desc(), $table::seq.desc()))
-                    } else {
-                        q.order(($table::$col.asc(), $table::seq.asc()))
-                    };
-                    q.limit(limit).load::<$row>(c)
-                })
-            };
-            let more = |got: &[$row]| limit - got.len() as i64;
-            match (descending, from) {
-                (false, None) => {
-                    let mut rows = valued(conn, None, limit)?;
-                    let rest = more(&rows);
-                    if rest > 0 {
-                        rows.extend(unvalued(conn, None, rest)?);
-                    }
-                    Ok(rows)
-                }
-                (false, Some(p)) => match &p.value {
-                    Some(v) => {
-                        let mut rows = valued(conn, Some((v.clone(), p.seq)), limit)?;
-                        let rest = more(&rows);
-                        if rest > 0 {
-                            rows.extend(unvalued(conn, None, rest)?);
+            use $crate::db::sorted_pages::SortPos;
+            // Two runs: the rows with a value, then those without, when ascending; the
+            // other way round when descending. Each is ordered by the column and `seq`:
+            // in the run without a value that is `seq` alone, said so that PostgreSQL
+            // reads the index's order without sorting.
+            let run = |conn: &mut Conn<'_>, valued: bool, from: Option<&SortPos>, limit: i64| {
+                $crate::db::sorted_pages::walk_statement!(
+                    conn, $table, $row, tenant, descending, limit,
+                    |q| match (valued, from) {
+                        (false, None) => q.filter($table::$col.is_null()),
+                        (false, Some(p)) if descending => q
+                            .filter($table::$col.is_null())
+                            .filter($table::seq.lt(p.seq)),
+                        (false, Some(p)) => q
+                            .filter($table::$col.is_null())
+                            .filter($table::seq.gt(p.seq)),
+                        (true, None) => q.filter($table::$col.is_not_null()),
+                        (true, Some(p)) => {
+                            let v = p.value.clone().unwrap_or_default();
+                            let q = q.filter($table::$col.is_not_null());
+                            if descending {
+                                q.filter($table::$col.lt(v.clone()).or($table::$col
+                                    .eq(v)
+                                    .and($table::seq.lt(p.seq).nullable())))
+                            } else {
+                                q.filter($table::$col.gt(v.clone()).or($table::$col
+                                    .eq(v)
+                                    .and($table::seq.gt(p.seq).nullable())))
+                            }
                         }
-                        Ok(rows)
-                    }
-                    None => unvalued(conn, Some(p.seq), limit),
-                },
-                (true, None) => {
-                    let mut rows = unvalued(conn, None, limit)?;
-                    let rest = more(&rows);
-                    if rest > 0 {
-                        rows.extend(valued(conn, None, rest)?);
-                    }
-                    Ok(rows)
-                }
-                (true, Some(p)) => match &p.value {
-                    None => {
-                        let mut rows = unvalued(conn, Some(p.seq), limit)?;
-                        let rest = more(&rows);
-                        if rest > 0 {
-                            rows.extend(valued(conn, None, rest)?);
-                        }
-                        Ok(rows)
-                    }
-                    Some(v) => valued(conn, Some((v.clone(), p.seq)), limit),
-                },
+                    },
+                    asc: ($table::$col.asc(), $table::seq.asc()),
+                    desc: ($table::$col.desc(), $table::seq.desc())
+                )
+            };
+            let first_valued = !descending;
+            // A walk standing in the second run stays there.
+            if let Some(p) = from
+                && p.value.is_some() != first_valued
+            {
+                return run(conn, !first_valued, Some(p), limit);
             }
+            let mut rows = run(conn, first_valued, from, limit)?;
+            let rest = limit - rows.len() as i64;
+            if rest > 0 {
+                rows.extend(run(conn, !first_valued, None, rest)?);
+            }
+            Ok(rows)
         }
     };
 }
 
-pub(crate) use sorted_pages;
+pub(crate) use {sorted_pages, walk_statement};
